@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vfiokit device: a PCI function built in a process.
+ *
+ * A device owns a region table (fixed vfio-pci indexes 0..8 plus
+ * device-specific regions from index 9 on), an emulated PCI config space,
+ * IRQ state and a DMA mapping table. It knows nothing of transports: the
+ * vfio-user server (or a test) calls the functions declared here.
+ *
+ * All functions return 0 (or a byte count) on success and a negative errno
+ * on failure unless documented otherwise. Not thread-safe: one device is
+ * driven from one thread.
+ */
+#ifndef VFIOKIT_DEVICE_H
+#define VFIOKIT_DEVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <linux/vfio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct vfk_device;
+
+/** Hooks a device model may provide; every member may be NULL. */
+struct vfk_device_ops {
+	/* After the core restored config space, IRQs and DMA to their initial
+	 * state: put the model's own state back to power-on. */
+	int (*reset)(struct vfk_device *dev);
+	/* From vfk_device_destroy(), before regions are released. */
+	void (*destroy)(struct vfk_device *dev);
+	/* After a config space write was applied (offset/count as written). */
+	void (*config_written)(struct vfk_device *dev, uint64_t offset, size_t count);
+};
+
+/** What a device is; copied by vfk_device_create(). */
+struct vfk_device_desc {
+	const char *name;          /* for logs; copied */
+	uint16_t vendor_id;
+	uint16_t device_id;
+	uint16_t subsys_vendor_id;
+	uint16_t subsys_id;
+	uint32_t class_code;       /* 24 bits: base, sub, prog-if */
+	uint8_t revision;
+	uint8_t irq_pin;           /* 0 = no INTx, 1..4 = INTA..INTD */
+	bool pcie;                 /* 4 KiB config space with extended caps */
+	const struct vfk_device_ops *ops;
+	void *priv;
+};
+
+/** Create a device with an initial config header and no regions but CONFIG. */
+int vfk_device_create(const struct vfk_device_desc *desc, struct vfk_device **out);
+
+/** Release every region, close every fd the device holds, free it. NULL is a no-op. */
+void vfk_device_destroy(struct vfk_device *dev);
+
+/** The model's private pointer from the descriptor. */
+void *vfk_device_priv(const struct vfk_device *dev);
+
+/** The name given at creation. */
+const char *vfk_device_name(const struct vfk_device *dev);
+
+/**
+ * Answer VFIO_DEVICE_GET_INFO: flags (PCI, RESET), num_regions (9 plus the
+ * device-specific regions), num_irqs (VFIO_PCI_NUM_IRQS). argsz is set to
+ * sizeof(*info) and cap_offset to 0.
+ */
+void vfk_device_get_info(const struct vfk_device *dev, struct vfio_device_info *info);
+
+/**
+ * Reset to the initial state: config space as built, IRQ eventfds
+ * dropped, DMA mappings removed, then the model's reset hook.
+ */
+int vfk_device_reset(struct vfk_device *dev);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * DMA: the client's memory as a device sees it, by IOVA.
+ *
+ * The transport records the client's mappings here (vfio-user DMA_MAP,
+ * with or without an fd). fd-backed memory is mmapped once per backing
+ * file and mappings are carved out of it, so a million mappings cost no
+ * more than one mmap each of the few files behind them. Memory that came
+ * without an fd is reached through the transport (vfio-user DMA_READ /
+ * DMA_WRITE messages). Lookups are O(log n) in the number of mappings.
+ */
+#ifndef VFIOKIT_DMA_H
+#define VFIOKIT_DMA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct vfk_device;
+
+#define VFK_DMA_READ   (1u << 0)   /* device may read the memory */
+#define VFK_DMA_WRITE  (1u << 1)   /* device may write the memory */
+
+/** How a transport reaches client memory that came without an fd. */
+struct vfk_dma_transport {
+	/* Copy len bytes between buf and the client's iova; 0 or -errno. */
+	int (*rw)(void *ctx, uint64_t iova, void *buf, size_t len, bool write);
+	void *ctx;
+};
+
+/** Set (or clear, with NULL) the transport used for fd-less mappings. */
+void vfk_dma_set_transport(struct vfk_device *dev, const struct vfk_dma_transport *t);
+
+/**
+ * Record a mapping of [iova, iova + size). fd (borrowed; -1 for none) and
+ * fd_offset give the backing memory; prot is VFK_DMA_READ|VFK_DMA_WRITE.
+ * -EINVAL for size 0, overflow, or a range past the end of fd;
+ * -EEXIST when it overlaps an existing mapping; -ENOSPC past the limit
+ * set by vfk_dma_set_limit().
+ */
+int vfk_dma_map(struct vfk_device *dev, uint64_t iova, uint64_t size, int fd,
+		uint64_t fd_offset, uint32_t prot);
+
+/** Remove the mapping that is exactly [iova, iova + size); -ENOENT otherwise. */
+int vfk_dma_unmap(struct vfk_device *dev, uint64_t iova, uint64_t size);
+
+/** Remove every mapping. */
+void vfk_dma_unmap_all(struct vfk_device *dev);
+
+/** Limit on live mappings (default 65535 as vfio-user's max_dma_maps). */
+void vfk_dma_set_limit(struct vfk_device *dev, uint64_t max_mappings);
+
+/** Number of live mappings. */
+uint64_t vfk_dma_count(const struct vfk_device *dev);
+
+/**
+ * A pointer to len bytes at iova when they lie inside one fd-backed
+ * mapping that allows prot; NULL otherwise. Valid until that mapping is
+ * removed.
+ */
+void *vfk_dma_translate(struct vfk_device *dev, uint64_t iova, size_t len, uint32_t prot);
+
+/** Copy from/to client memory, fd-backed or through the transport. 0 or -errno. */
+int vfk_dma_read(struct vfk_device *dev, uint64_t iova, void *buf, size_t len);
+int vfk_dma_write(struct vfk_device *dev, uint64_t iova, const void *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Emulated PCI config space of a vfiokit device (region index 7).
+ *
+ * The core builds the type-0 header from the device descriptor and the
+ * BARs; models add capabilities. Every byte has a write mask and
+ * write-1-to-clear bits, so a guest can only change what real hardware
+ * lets it change. BAR registers answer sizing (all-ones, read back the
+ * size mask). Accesses of any size and alignment within the space work.
+ */
+#ifndef VFIOKIT_PCI_CONFIG_H
+#define VFIOKIT_PCI_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct vfk_device;
+
+#define VFK_PCI_CONFIG_SIZE      256
+#define VFK_PCIE_CONFIG_SIZE     4096
+
+/**
+ * Append a standard capability (id in byte 0, next pointer in byte 1) to
+ * the list at 0x34. `body` is the capability's bytes from byte 2 on, `len`
+ * its size; `wmask` (len bytes, may be NULL = read-only) says which bits
+ * software may write. The offset used is stored in *offset when not NULL.
+ * -ENOSPC when the 256-byte space is full.
+ */
+int vfk_pci_add_cap(struct vfk_device *dev, uint8_t cap_id, const void *body,
+		    size_t len, const uint8_t *wmask, uint8_t *offset);
+
+/**
+ * Append a PCIe extended capability (from 0x100 on; PCIe devices only).
+ * body/len/wmask as above, for the bytes after the 4-byte header.
+ */
+int vfk_pci_add_ext_cap(struct vfk_device *dev, uint16_t cap_id, uint8_t version,
+			const void *body, size_t len, const uint8_t *wmask,
+			uint16_t *offset);
+
+/** Power management capability (D0/D3hot, PMCSR writable). */
+int vfk_pci_add_pm_cap(struct vfk_device *dev);
+
+/** MSI capability with nvec (1..32, power of two) vectors; sets the MSI IRQ count. */
+int vfk_pci_add_msi_cap(struct vfk_device *dev, unsigned int nvec, bool addr64,
+			bool per_vector_mask);
+
+/**
+ * MSI-X capability with nvec (1..2048) vectors, table and PBA in the given
+ * BARs at the given offsets; sets the MSI-X IRQ count. The BAR holding the
+ * table reports MSIX_MAPPABLE when it is mappable.
+ */
+int vfk_pci_add_msix_cap(struct vfk_device *dev, unsigned int nvec,
+			 unsigned int table_bar, uint32_t table_offset,
+			 unsigned int pba_bar, uint32_t pba_offset);
+
+/** PCI Express capability v2 (endpoint), link width/speed for lspci. */
+int vfk_pci_add_pcie_cap(struct vfk_device *dev, uint8_t link_speed, uint8_t link_width);
+
+/** Vendor-specific capability (id 9) with len bytes of data after the length byte. */
+int vfk_pci_add_vendor_cap(struct vfk_device *dev, const void *data, size_t len);
+
+/**
+ * Config space access as the CONFIG region does it: any size and
+ * alignment inside the space. Returns count or a negative errno.
+ */
+ssize_t vfk_pci_config_read(struct vfk_device *dev, void *buf, size_t count, uint64_t offset);
+ssize_t vfk_pci_config_write(struct vfk_device *dev, const void *buf, size_t count,
+			     uint64_t offset);
+
+/** Read-only view of the current config space bytes (size from vfk_pci_config_size()). */
+const uint8_t *vfk_pci_config_bytes(const struct vfk_device *dev);
+size_t vfk_pci_config_size(const struct vfk_device *dev);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Regions: the BARs, ROM, CONFIG, VGA and device-specific regions of a
+ * device, each with an ops table, as vfio-pci's struct vfio_pci_regops.
+ *
+ * Fixed indexes follow vfio-pci (VFIO_PCI_BAR0_REGION_INDEX ..
+ * VFIO_PCI_VGA_REGION_INDEX). CONFIG is always present and served by the
+ * core's config space emulation. Device-specific regions get indexes from
+ * VFIO_PCI_NUM_REGIONS on, in the order they are added, and always carry a
+ * TYPE capability before anything their add_capability hook appends.
+ */
+#ifndef VFIOKIT_REGION_H
+#define VFIOKIT_REGION_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <linux/vfio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct vfk_device;
+struct vfk_region;
+struct vfk_caps;
+
+/** One mappable area of a region, relative to the region's start. */
+struct vfk_mmap_area {
+	uint64_t offset;
+	uint64_t size;
+};
+
+#define VFK_MAX_MMAP_AREAS 16
+
+/** How a mappable region is mapped, filled by the region's mmap op. */
+struct vfk_mmap_desc {
+	int fd;                /* borrowed: stays owned by the region */
+	uint64_t fd_offset;    /* region offset 0 lives at this offset of fd */
+	uint32_t nr_areas;     /* 0: the whole region; else only these areas */
+	struct vfk_mmap_area areas[VFK_MAX_MMAP_AREAS];
+};
+
+/**
+ * A region's operations; any member may be NULL.
+ * read/write: offset and count are already checked against the region's
+ * size and flags; return count or a negative errno.
+ * mmap: describe how to map the region (called only when the region has
+ * VFIO_REGION_INFO_FLAG_MMAP); the core reports desc->fd_offset as the
+ * region offset and emits SPARSE_MMAP when nr_areas > 0.
+ * release: from vfk_device_destroy(); free what priv holds.
+ * add_capability: the seed's hook, called on every region-info request
+ * after the core's own capabilities; non-zero fails the request.
+ */
+struct vfk_region_ops {
+	ssize_t (*read)(struct vfk_device *dev, struct vfk_region *region,
+			void *buf, size_t count, uint64_t offset);
+	ssize_t (*write)(struct vfk_device *dev, struct vfk_region *region,
+			 const void *buf, size_t count, uint64_t offset);
+	int (*mmap)(struct vfk_device *dev, struct vfk_region *region,
+		    struct vfk_mmap_desc *desc);
+	void (*release)(struct vfk_device *dev, struct vfk_region *region);
+	int (*add_capability)(struct vfk_device *dev, struct vfk_region *region,
+			      struct vfk_caps *caps);
+};
+
+/** What a region is; copied when the region is added. */
+struct vfk_region_desc {
+	uint32_t flags;        /* VFIO_REGION_INFO_FLAG_READ | _WRITE | _MMAP */
+	uint64_t size;         /* may be 0: the region still answers info */
+	const struct vfk_region_ops *ops;
+	void *priv;
+};
+
+/* BAR attributes for vfk_device_set_bar(); memory 32-bit when none. */
+#define VFK_BAR_IO        (1u << 0)
+#define VFK_BAR_MEM64     (1u << 1)
+#define VFK_BAR_PREFETCH  (1u << 2)
+
+/**
+ * Give the device BAR `bar` (0..5). size must be 0 or a power of two
+ * (at least 16 for memory, 4 for I/O); a 64-bit BAR also takes bar + 1.
+ * The config space BAR register becomes sizeable and programmable.
+ */
+int vfk_device_set_bar(struct vfk_device *dev, unsigned int bar,
+		       const struct vfk_region_desc *desc, uint32_t bar_attrs);
+
+/** The expansion ROM (index 6); size a power of two >= 2 KiB. */
+int vfk_device_set_rom(struct vfk_device *dev, const struct vfk_region_desc *desc);
+
+/** The legacy VGA region (index 8). Without it, index 8 is -EINVAL. */
+int vfk_device_set_vga(struct vfk_device *dev, const struct vfk_region_desc *desc);
+
+/**
+ * Add a device-specific region of (type, subtype); its index (>= 9) is
+ * stored in *index when index is not NULL.
+ */
+int vfk_device_add_region(struct vfk_device *dev, uint32_t type, uint32_t subtype,
+			  const struct vfk_region_desc *desc, uint32_t *index);
+
+/** The region at index, or NULL when absent. */
+struct vfk_region *vfk_device_region(struct vfk_device *dev, uint32_t index);
+
+void *vfk_region_priv(const struct vfk_region *region);
+uint32_t vfk_region_index(const struct vfk_region *region);
+uint64_t vfk_region_size(const struct vfk_region *region);
+uint32_t vfk_region_flags(const struct vfk_region *region);
+
+/**
+ * Answer VFIO_DEVICE_GET_REGION_INFO for `index` with the caller's argsz,
+ * byte for byte as the kernel does (see docs/regions-and-capabilities.md).
+ * On success *reply points at *reply_len bytes (a struct vfio_region_info
+ * followed by the chain when it fits) inside the device's reusable buffer,
+ * valid until the next call on this device; *fd is the fd to hand to the
+ * peer for mmap (borrowed) or -1. Errors: -EINVAL for argsz < 32 or an
+ * absent index, or what a hook returned; nothing leaks.
+ */
+int vfk_region_info(struct vfk_device *dev, uint32_t index, uint32_t argsz,
+		    const void **reply, size_t *reply_len, int *fd);
+
+/**
+ * Read or write count bytes at offset of region index. Checks the index,
+ * the READ/WRITE flag and offset + count against the size (overflow-safe).
+ * Returns count or a negative errno. Never allocates.
+ */
+ssize_t vfk_region_read(struct vfk_device *dev, uint32_t index,
+			void *buf, size_t count, uint64_t offset);
+ssize_t vfk_region_write(struct vfk_device *dev, uint32_t index,
+			 const void *buf, size_t count, uint64_t offset);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

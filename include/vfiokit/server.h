@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vfio-user server: serves vfiokit devices over UNIX stream sockets,
+ * each device on its own socket, all from one epoll event loop.
+ * One client per device at a time; when it goes away the device is reset
+ * and the socket accepts the next one.
+ */
+#ifndef VFIOKIT_SERVER_H
+#define VFIOKIT_SERVER_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct vfk_server;
+struct vfk_device;
+
+/** Create an empty server (no sockets yet). */
+int vfk_server_create(struct vfk_server **out);
+
+/**
+ * Serve dev on a new socket at path (an existing stale socket file is
+ * replaced; any other file there is -EEXIST). The server does not own dev.
+ */
+int vfk_server_add_device(struct vfk_server *srv, struct vfk_device *dev,
+			  const char *path);
+
+/** Serve dev on an already-listening socket fd (socket activation); takes the fd. */
+int vfk_server_add_device_fd(struct vfk_server *srv, struct vfk_device *dev,
+			     int listen_fd);
+
+/** Run one loop iteration, waiting at most timeout_ms (-1 = forever). */
+int vfk_server_run_once(struct vfk_server *srv, int timeout_ms);
+
+/** Run until vfk_server_stop(); returns 0 or a negative errno. */
+int vfk_server_run(struct vfk_server *srv);
+
+/** Ask vfk_server_run() to return; async-signal-safe. */
+void vfk_server_stop(struct vfk_server *srv);
+
+/** Close every connection and listening socket, unlink socket files it created, free. */
+void vfk_server_destroy(struct vfk_server *srv);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

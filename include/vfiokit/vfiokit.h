@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: MIT */
+/* libvfiokit: build PCI devices in a process and serve or inspect them over VFIO. */
+#ifndef VFIOKIT_VFIOKIT_H
+#define VFIOKIT_VFIOKIT_H
+
+#include <vfiokit/log.h>
+#include <vfiokit/device.h>
+#include <vfiokit/region.h>
+#include <vfiokit/caps.h>
+#include <vfiokit/pci_config.h>
+#include <vfiokit/irq.h>
+#include <vfiokit/dma.h>
+#include <vfiokit/server.h>
+
+#endif
