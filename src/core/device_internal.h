@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The core's private view of a device, shared by the files of src/core/.
+ * Nothing outside src/core/ includes this: transports and models use the
+ * public headers only.
+ */
+#ifndef VFIOKIT_CORE_DEVICE_INTERNAL_H
+#define VFIOKIT_CORE_DEVICE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <vfiokit/device.h>
+#include <vfiokit/dma.h>
+#include <vfiokit/region.h>
+
+struct vfk_caps;
+struct vfk_dma;
+
+struct vfk_region {
+	struct vfk_device *dev;
+	uint32_t index;
+	bool present;
+	uint32_t flags;         /* VFIO_REGION_INFO_FLAG_READ/WRITE/MMAP */
+	uint64_t size;
+	uint32_t type;          /* device-specific regions only */
+	uint32_t subtype;
+	uint32_t bar_attrs;     /* VFK_BAR_* for BAR regions */
+	const struct vfk_region_ops *ops;
+	void *priv;
+};
+
+struct vfk_irq_vector {
+	int eventfd;            /* -1 when none */
+	bool masked;
+	bool pending;           /* raised while masked */
+};
+
+struct vfk_irq_index {
+	uint32_t count;         /* vectors the device offers */
+	uint32_t flags;         /* VFIO_IRQ_INFO_* */
+	struct vfk_irq_vector *vectors;  /* count entries */
+};
+
+struct vfk_pci_config {
+	size_t size;            /* 256 or 4096 */
+	uint8_t *bytes;         /* current contents */
+	uint8_t *initial;       /* contents after build, for reset */
+	uint8_t *wmask;         /* bits software may write */
+	uint8_t *w1cmask;       /* bits cleared by writing 1 */
+	uint32_t bar_mask[7];   /* size masks of BAR0..5 and the ROM (index 6) */
+	uint8_t last_cap;       /* offset of the last standard cap, 0 if none */
+	uint8_t next_cap_free;  /* where the next standard cap goes */
+	uint16_t last_ext_cap;
+	uint16_t next_ext_free;
+	int msix_table_bar;     /* -1 without MSI-X */
+};
+
+struct vfk_device {
+	char *name;
+	struct vfk_device_desc desc;
+	struct vfk_region fixed[VFIO_PCI_NUM_REGIONS];
+	struct vfk_region *extra;        /* device-specific, index 9 + i */
+	uint32_t nr_extra;
+	struct vfk_pci_config cfg;
+	struct vfk_irq_index irqs[VFIO_PCI_NUM_IRQS];
+	struct vfk_dma *dma;
+	struct vfk_caps *caps;           /* reused by every region-info request */
+	uint8_t *info_buf;               /* reused region-info reply buffer */
+	size_t info_buf_size;
+};
+
+/* pci_config.c */
+int vfk_config_init(struct vfk_device *dev);
+void vfk_config_fini(struct vfk_device *dev);
+void vfk_config_reset(struct vfk_device *dev);
+int vfk_config_set_bar(struct vfk_device *dev, unsigned int bar, uint64_t size,
+		       uint32_t bar_attrs);
+int vfk_config_set_rom(struct vfk_device *dev, uint64_t size);
+
+/* irq.c */
+int vfk_irqs_init(struct vfk_device *dev);
+void vfk_irqs_fini(struct vfk_device *dev);
+void vfk_irqs_reset(struct vfk_device *dev);
+int vfk_irqs_set_count(struct vfk_device *dev, uint32_t index, uint32_t count);
+
+/* dma.c */
+struct vfk_dma *vfk_dma_new(void);
+void vfk_dma_free(struct vfk_dma *dma);
+
+#endif
