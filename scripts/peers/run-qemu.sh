@@ -99,7 +99,7 @@ qemu_boot() {
 	fi
 	case $which in
 	qemu11) run=(qemu11 "${shares[@]}") ;;
-	host) run=(qemu_host) ;;
+	host) run=(host) ;;
 	*) die "qemu_boot: which QEMU? qemu11 or host, not '$which'" ;;
 	esac
 	timeout -k 10 "$tmo" "$PEERS_LIB_DIR/run-qemu.sh" "${run[@]}" \
