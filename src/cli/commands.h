@@ -4,8 +4,5 @@
 #define VFIOKIT_CLI_COMMANDS_H
 
 /* Each takes argv from the subcommand name on and returns the exit status. */
-int cmd_info(int argc, char **argv);
-int cmd_serve(int argc, char **argv);
-int cmd_topology(int argc, char **argv);
 
 #endif

@@ -11,10 +11,11 @@ struct command {
 	const char *summary;
 };
 
+static int cmd_help(int argc, char **argv);
+
+/* Each cmd_<name>.c adds its line here and its declaration to commands.h. */
 static const struct command commands[] = {
-	{ "serve", cmd_serve, "serve device models over vfio-user sockets" },
-	{ "info", cmd_info, "inspect a VFIO device: regions, capabilities, IRQs, config space" },
-	{ "topology", cmd_topology, "pair NVLink2 bridges with GPUs by their SSATGT address" },
+	{ "help", cmd_help, "list the commands" },
 };
 
 static void usage(FILE *out)
@@ -25,16 +26,20 @@ static void usage(FILE *out)
 	fprintf(out, "\n'vfiokit COMMAND --help' describes a command.\n");
 }
 
+static int cmd_help(int argc, char **argv)
+{
+	usage(stdout);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
 	}
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-		usage(stdout);
-		return 0;
-	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
+		return cmd_help(argc - 1, argv + 1);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].run(argc - 1, argv + 1);
