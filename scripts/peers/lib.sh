@@ -5,7 +5,9 @@
 PEERS_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$PEERS_LIB_DIR/../.." && pwd)
 PEERS_CACHE=${PEERS_CACHE:-$REPO_ROOT/.cache/peers}
+# shellcheck disable=SC2034 # used by the scripts that source this
 TRIXIE_DIR=$PEERS_CACHE/trixie
+# shellcheck disable=SC2034
 GUEST_DIR=$PEERS_CACHE/guest
 PEERS_SKIP=77
 export DEBIAN_FRONTEND=noninteractive

@@ -6,6 +6,7 @@
 # be statically linked: the guest has busybox and nothing else.
 # e.g. mkinitrd.sh t.cpio.gz build/src/cli/vfiokit:/bin/vfiokit my-test.sh:/test.sh
 set -euo pipefail
+# shellcheck source=scripts/peers/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 # dynamic ELF files have a program interpreter, which the guest lacks

@@ -5,7 +5,8 @@
 #   run-qemu.sh host ARGS...     the host's QEMU 7.2, as is
 #   run-qemu.sh boot qemu11|host --log FILE [--timeout SEC] [--initrd FILE]
 #               [--kernel FILE] [--append "ARGS"] [--share DIR]... -- ARGS...
-#       boots the guest kernel with -accel tcg -nographic, serial console to
+#       boots the guest kernel with -accel tcg -nographic -nodefaults (no
+#       default NIC or disks: the PCI bus holds what ARGS add), serial console to
 #       FILE, under `timeout` (exit 124 when it fires); ARGS come last, so
 #       they can override -m, -smp and -machine.
 #
@@ -15,18 +16,35 @@
 # through its own loader instead was tried: QEMU then loads the host's 7.2
 # modules and aborts. PEERS_SHARE (colon-separated folders) adds shares.
 set -euo pipefail
+# shellcheck source=scripts/peers/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 NS_MOUNTS=()
+NS_MKDIRS=() # "LEAF TOP" pairs: mount points made in the chroot, to remove
 
 ns_unmount() {
-	local i
+	local i p leaf top
 	for ((i = ${#NS_MOUNTS[@]} - 1; i >= 0; i--)); do
 		umount -R -l "${NS_MOUNTS[i]}" 2>/dev/null || true
+	done
+	for p in "${NS_MKDIRS[@]}"; do
+		leaf=${p% *} top=${p##* }
+		while rmdir "$leaf" 2>/dev/null && [ "$leaf" != "$top" ]; do
+			leaf=$(dirname "$leaf")
+		done
 	done
 }
 
 ns_mount() { mount "$@" && NS_MOUNTS+=("${*: -1}"); }
+
+# ns_mkdir DIR: mkdir -p, remembering what it made (the chroot stays clean)
+ns_mkdir() {
+	local top=$1
+	[ -d "$1" ] && return 0
+	while [ ! -d "$(dirname "$top")" ]; do top=$(dirname "$top"); done
+	mkdir -p "$1"
+	NS_MKDIRS+=("$1 $top")
+}
 
 # In the private namespace: __ns SHARE... -- QEMU-ARGS...
 qemu11_in_ns() {
@@ -38,7 +56,7 @@ qemu11_in_ns() {
 	ns_mount -t proc proc "$TRIXIE_DIR/proc"
 	for d in "${shares[@]}"; do
 		[ -d "$d" ] || continue
-		mkdir -p "$TRIXIE_DIR$d"
+		ns_mkdir "$TRIXIE_DIR$d"
 		ns_mount --bind "$d" "$TRIXIE_DIR$d"
 	done
 	chroot "$TRIXIE_DIR" qemu-system-x86_64 "$@"
@@ -89,7 +107,7 @@ qemu_boot() {
 	log=$(realpath "$log")
 	kernel=$(realpath "$kernel")
 	shares+=(--share "$(dirname "$log")" --share "$(dirname "$kernel")")
-	local args=(-accel tcg -nographic -monitor none -serial "file:$log"
+	local args=(-accel tcg -nographic -nodefaults -monitor none -serial "file:$log"
 		-no-reboot -m 512 -kernel "$kernel"
 		-append "console=ttyS0 panic=-1 $append")
 	if [ -n "$initrd" ]; then
@@ -117,6 +135,6 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	qemu11) qemu11 "$@" ;;
 	host) qemu_host "$@" ;;
 	boot) qemu_boot "$@" ;;
-	*) sed -n '2,15s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	*) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0" >&2; exit 2 ;;
 	esac
 fi

@@ -5,6 +5,7 @@
 # own initramfs on top with mkinitrd.sh. Idempotent; rm -rf the folder to
 # refresh. Exit 0 ready, 77 cannot run on this machine, else failure.
 set -euo pipefail
+# shellcheck source=scripts/peers/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 # What /init loads, in this order; each one's own deps come first.
@@ -27,15 +28,18 @@ kernel_package() {
 }
 
 fetch_kernel() {
-	local pkg=$1 deb
+	local pkg=$1 debs deb
 	mkdir -p "$GUEST_DIR/debs"
-	deb=$(ls "$GUEST_DIR/debs/${pkg}_"*.deb 2>/dev/null | head -n1 || true)
-	if [ -z "$deb" ]; then
-		# _apt cannot write here; apt then downloads as root, with a warning
-		(cd "$GUEST_DIR/debs" && apt-get download -q "$pkg" 2>&1 | grep -v '^W: Download is performed unsandboxed' >&2) ||
+	debs=("$GUEST_DIR/debs/${pkg}_"*.deb)
+	if [ ! -f "${debs[0]}" ]; then
+		# _apt cannot write here, so apt warns and downloads as root
+		(cd "$GUEST_DIR/debs" && apt-get download -q "$pkg" 2>&1 |
+			{ grep -v '^W: Download is performed unsandboxed' >&2 || true; }) ||
 			die "apt-get download $pkg failed"
-		deb=$(ls "$GUEST_DIR/debs/${pkg}_"*.deb | head -n1)
+		debs=("$GUEST_DIR/debs/${pkg}_"*.deb)
 	fi
+	deb=${debs[0]}
+	[ -f "$deb" ] || die "apt-get download $pkg left no .deb"
 	rm -rf "$GUEST_DIR/kernel"
 	dpkg-deb -x "$deb" "$GUEST_DIR/kernel"
 	KVER=$(ls "$GUEST_DIR/kernel/lib/modules")

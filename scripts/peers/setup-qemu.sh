@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Prepare both QEMU peers: host QEMU 7.2 (kernel-VFIO guests) and QEMU 11 from
 # trixie-backports in a chroot under .cache/peers/trixie (vfio-user-pci).
-# Idempotent. Exit 0 ready, 77 cannot run on this machine, else failure.
+# Idempotent. --host-only: just the host's QEMU.
+# Exit 0 ready, 77 cannot run on this machine, else failure.
 set -euo pipefail
+# shellcheck source=scripts/peers/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 CHROOT_MOUNTS=()
@@ -74,6 +76,7 @@ main() {
 	mkdir -p "$PEERS_CACHE"
 	ensure_gitignore
 	step host-packages host_packages || die "cannot install host packages"
+	[ "${1:-}" = --host-only ] && return 0
 	mirror=$(debian_mirror) || skip "no Debian mirror in this machine's apt sources"
 	step debootstrap-trixie debootstrap_trixie "$mirror"
 	step chroot-qemu-backports chroot_qemu_install "$mirror"
