@@ -20,30 +20,45 @@ extern "C" {
 struct vfk_caps;
 struct vfk_mmap_area;
 
+/** Largest chain a builder holds, in bytes (padding included). */
+#define VFK_CAPS_MAX_SIZE 65536u
+
 /** A new, empty builder. Returns NULL when out of memory. */
 struct vfk_caps *vfk_caps_new(void);
 
 /** Free a builder; NULL is a no-op. */
 void vfk_caps_free(struct vfk_caps *caps);
 
-/** Empty the builder, keeping its buffer for reuse. */
+/**
+ * Empty the builder, keeping its buffer for reuse. The core does this
+ * before each region-info request; add_capability hooks only append.
+ */
 void vfk_caps_reset(struct vfk_caps *caps);
 
 /** Bytes used by the chain so far (a multiple of 8). */
 size_t vfk_caps_size(const struct vfk_caps *caps);
 
-/** The chain's bytes; offsets in `next` are relative to the first cap. */
+/**
+ * The chain's bytes (vfk_caps_size() of them, owned by the builder and
+ * valid until the next add, reset or free); offsets in `next` are
+ * relative to the first cap, and the last cap's `next` is 0.
+ */
 const void *vfk_caps_data(const struct vfk_caps *caps);
 
 /**
  * Append a capability with any id/version and body (the bytes after the
- * 8-byte header). -EINVAL if the result would exceed 64 KiB, -ENOMEM when
- * out of memory; on error the chain is unchanged.
+ * 8-byte header; NULL when body_len is 0). The cap is zero-padded to a
+ * multiple of 8 and linked from the previous one. -EINVAL when body is
+ * NULL with a length or the chain would exceed VFK_CAPS_MAX_SIZE, -ENOMEM
+ * when out of memory; on error the chain is unchanged.
  */
 int vfk_caps_add(struct vfk_caps *caps, uint16_t id, uint16_t version,
 		 const void *body, size_t body_len);
 
-/** VFIO_REGION_INFO_CAP_SPARSE_MMAP v1 with nr_areas areas. */
+/**
+ * VFIO_REGION_INFO_CAP_SPARSE_MMAP v1 with nr_areas areas (16 + 16 *
+ * nr_areas bytes). Errors as vfk_caps_add().
+ */
 int vfk_caps_add_sparse_mmap(struct vfk_caps *caps,
 			     const struct vfk_mmap_area *areas, uint32_t nr_areas);
 
