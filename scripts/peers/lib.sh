@@ -38,6 +38,13 @@ require_host() {
 	command -v apt-get >/dev/null || skip "no apt-get: not a Debian host"
 }
 
+# lock_cache NAME: hold a lock on the cache till exit, so parallel tests
+# set up once.
+lock_cache() {
+	exec 9>"$PEERS_CACHE/.$1.lock"
+	flock 9
+}
+
 # host_install PKG...: apt-get install the packages that are missing.
 host_install() {
 	local missing=() p

@@ -2,7 +2,8 @@
 # mkinitrd.sh OUT.cpio.gz [SRC[:/DEST]]...
 # Writes the base guest initramfs (see setup-guest.sh) plus the given files
 # or folders; DEST defaults to /basename(SRC). /init runs /test.sh when there
-# is one, then prints "PEER-TEST-EXIT <status>" and powers off. Binaries must
+# is one, then prints "PEER-TEST-EXIT <status>" and powers off; guest-lib.sh
+# is always added as /lib/peer.sh. Binaries must
 # be statically linked: the guest has busybox and nothing else.
 # e.g. mkinitrd.sh t.cpio.gz build/src/cli/vfiokit:/bin/vfiokit my-test.sh:/test.sh
 set -euo pipefail
@@ -35,11 +36,11 @@ stage() {
 main() {
 	local out=${1:?usage: mkinitrd.sh OUT.cpio.gz [SRC[:/DEST]]...}
 	shift
-	[ -f "$GUEST_DIR/base.cpio.gz" ] || "$PEERS_LIB_DIR/setup-guest.sh" >&2
+	"$PEERS_LIB_DIR/setup-guest.sh" >&2 # quick when ready; passes on exit 77
 	tmp=$(mktemp -d) # global: the EXIT trap runs after main returns
 	trap 'rm -rf "$tmp"' EXIT
 	mkdir "$tmp/root"
-	stage "$tmp/root" "$@"
+	stage "$tmp/root" "$PEERS_LIB_DIR/guest-lib.sh:/lib/peer.sh" "$@"
 	# the kernel unpacks concatenated archives in turn, later files winning
 	(cd "$tmp/root" && find . -mindepth 1 | LC_ALL=C sort |
 		cpio -o -H newc -R 0:0 --quiet) | gzip -1 >"$tmp/extra.cpio.gz"

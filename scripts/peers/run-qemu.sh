@@ -4,11 +4,14 @@
 #   run-qemu.sh qemu11 ARGS...   QEMU 11 from the trixie chroot, as is
 #   run-qemu.sh host ARGS...     the host's QEMU 7.2, as is
 #   run-qemu.sh boot qemu11|host --log FILE [--timeout SEC] [--initrd FILE]
-#               [--kernel FILE] [--append "ARGS"] [--share DIR]... -- ARGS...
+#               [--kernel FILE] [--append "ARGS"] [--share DIR]...
+#               [--mem SIZE] [--memfd] -- ARGS...
 #       boots the guest kernel with -accel tcg -nographic -nodefaults (no
 #       default NIC or disks: the PCI bus holds what ARGS add), serial console to
 #       FILE, under `timeout` (exit 124 when it fires); ARGS come last, so
-#       they can override -m, -smp and -machine.
+#       they can override -smp and -machine. --mem sets guest RAM (512M);
+#       --memfd backs it with a shared memfd, which a vfio-user server needs
+#       to get DMA_MAP with fds rather than DMA_READ/DMA_WRITE messages.
 #
 # QEMU 11 runs as `chroot DIR` in a private mount namespace that bind-mounts
 # /dev, /proc and each shared folder at its own path, so socket, log and
@@ -86,16 +89,18 @@ qemu_host() {
 # qemu_boot qemu11|host --log FILE [options] -- ARGS... (see top of file)
 qemu_boot() {
 	local which=$1 log='' tmo=120 kernel=$GUEST_DIR/vmlinuz initrd='' append=''
-	local shares=() run rc=0
+	local shares=() run rc=0 mem=512M memfd=
 	shift
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do
 		case $1 in
+		--memfd) memfd=1 && shift && continue ;;
 		--log) log=$2 ;;
 		--timeout) tmo=$2 ;;
 		--kernel) kernel=$2 ;;
 		--initrd) initrd=$2 ;;
 		--append) append=$2 ;;
 		--share) shares+=(--share "$2") ;;
+		--mem) mem=$2 ;;
 		*) die "qemu_boot: unknown option $1" ;;
 		esac
 		shift 2
@@ -108,8 +113,12 @@ qemu_boot() {
 	kernel=$(realpath "$kernel")
 	shares+=(--share "$(dirname "$log")" --share "$(dirname "$kernel")")
 	local args=(-accel tcg -nographic -nodefaults -monitor none -serial "file:$log"
-		-no-reboot -m 512 -kernel "$kernel"
+		-no-reboot -m "$mem" -kernel "$kernel"
 		-append "console=ttyS0 panic=-1 $append")
+	if [ -n "$memfd" ]; then
+		args+=(-object "memory-backend-memfd,id=peer-mem,size=$mem,share=on"
+			-machine memory-backend=peer-mem)
+	fi
 	if [ -n "$initrd" ]; then
 		initrd=$(realpath "$initrd")
 		shares+=(--share "$(dirname "$initrd")")

@@ -138,19 +138,24 @@ build_base() {
 }
 
 main() {
-	local pkg t0
+	local pkg t0 key
 	t0=$(date +%s.%N)
 	require_host
-	if [ -f "$GUEST_DIR/.ready" ] && [ -f "$GUEST_DIR/base.cpio.gz" ]; then
-		log "guest ready: $(cat "$GUEST_DIR/.ready")"
+	mkdir -p "$GUEST_DIR"
+	lock_cache guest
+	# rebuilt when this script changes; the downloaded .deb is kept
+	key="${PEERS_KERNEL_PKG:-} $(sha256sum <"$0" | cut -c1-16)"
+	if [ -f "$GUEST_DIR/base.cpio.gz" ] &&
+		[ "$(sed -n 2p "$GUEST_DIR/.ready" 2>/dev/null)" = "$key" ]; then
+		log "guest ready: $(head -n1 "$GUEST_DIR/.ready")"
 		return 0
 	fi
-	mkdir -p "$GUEST_DIR"
 	step host-packages host_packages || die "cannot install host packages"
 	pkg=$(kernel_package) || skip "apt knows no linux-image-cloud-amd64 here"
 	step fetch-kernel fetch_kernel "$pkg"
 	step build-base-initramfs build_base
-	echo "$pkg $(cat "$GUEST_DIR/kernel-version")" >"$GUEST_DIR/.ready"
+	printf '%s %s\n%s\n' "$pkg" "$(cat "$GUEST_DIR/kernel-version")" "$key" \
+		>"$GUEST_DIR/.ready"
 	log "setup-guest done in $(since "$t0")s: $GUEST_DIR"
 }
 

@@ -74,6 +74,7 @@ main() {
 	t0=$(date +%s.%N)
 	require_host
 	mkdir -p "$PEERS_CACHE"
+	lock_cache qemu
 	ensure_gitignore
 	step host-packages host_packages || die "cannot install host packages"
 	[ "${1:-}" = --host-only ] && return 0

@@ -10,47 +10,27 @@ PEERS=$(cd "$(dirname "$0")/../../scripts/peers" && pwd)
 
 TIMEOUT=${PEERS_BOOT_TIMEOUT:-120}
 
-# setup scripts exit 77 when the machine cannot run peers at all
+# setup scripts print "SKIP: ..." and exit 77 when peers cannot run here
 setup() {
-	local rc=0 out
-	out=$("$@" 2>&1) || rc=$?
+	local rc=0
+	"$@" || rc=$?
 	[ "$rc" = 0 ] && return 0
-	printf '%s\n' "$out" >&2
-	[ "$rc" = "$PEERS_SKIP" ] && skip "$(printf '%s\n' "$out" | sed -n 's/^SKIP: //p' | head -n1)"
+	[ "$rc" = "$PEERS_SKIP" ] && exit "$PEERS_SKIP"
 	die "$* failed ($rc)"
 }
 
 write_guest_test() {
 	cat >"$1" <<'GUEST'
-fail() { echo "PEER-FAIL $*"; exit 1; }
-
-# find_pci VENDOR:DEVICE: the first matching device's address
-find_pci() {
-	for d in /sys/bus/pci/devices/*; do
-		[ "$(cat "$d/vendor"):$(cat "$d/device")" = "$1" ] && { basename "$d"; return 0; }
-	done
-	return 1
-}
-
-group_of() { basename "$(readlink "/sys/bus/pci/devices/$1/iommu_group")"; }
-
+. /lib/peer.sh
 for id in 0x8086:0x10d3 0x1b36:0x0010 0x1234:0x11e8; do
 	bdf=$(find_pci "$id") || fail "no PCI device $id"
 	[ -e "/sys/bus/pci/devices/$bdf/iommu_group" ] || fail "$bdf has no IOMMU group"
 	echo "PEER-INFO $id at $bdf group $(group_of "$bdf")"
 done
-
-dev=/sys/bus/pci/devices/$(find_pci 0x8086:0x10d3)
-bdf=$(basename "$dev")
-[ -e "$dev/driver" ] && echo "$bdf" >"$dev/driver/unbind"
-echo vfio-pci >"$dev/driver_override"
-echo "$bdf" >/sys/bus/pci/drivers_probe
-drv=$(basename "$(readlink "$dev/driver")")
-[ "$drv" = vfio-pci ] || fail "$bdf bound to '$drv', not vfio-pci"
-grp=$(group_of "$bdf")
-[ -c "/dev/vfio/$grp" ] || fail "no /dev/vfio/$grp"
+bdf=$(find_pci 0x8086:0x10d3)
+node=$(bind_vfio_pci "$bdf") || exit 1
 [ -c /dev/vfio/vfio ] || fail "no /dev/vfio/vfio"
-echo "PEER-OK e1000e $bdf vfio-pci /dev/vfio/$grp up $(cut -d' ' -f1 /proc/uptime)s"
+echo "PEER-OK e1000e $bdf vfio-pci $node up $(cut -d' ' -f1 /proc/uptime)s"
 GUEST
 }
 
