@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The floor: what a raw AF_UNIX ping-pong costs on this machine, with the
+ * same message sizes and the same client system calls as a vfio-user
+ * exchange. The peer is a forked echo process that reads with recvmsg
+ * (it accepts fds, as a server must), answers each request with a message
+ * of the size the request asks for, and drains no-reply messages in
+ * batches. It does nothing else, so whatever a server does beyond it
+ * shows as the ratio to this floor.
+ */
+#ifndef VFIOKIT_BENCH_FLOOR_H
+#define VFIOKIT_BENCH_FLOOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Largest request or reply the floor peer handles. */
+#define BENCH_FLOOR_MAX_MSG ((size_t)(1u << 20) + 4096)
+
+/* Fork the echo peer pinned to cpu; returns the client's socket. */
+int bench_floor_start(int cpu, pid_t *pid);
+
+/* Close the socket and reap the peer. */
+void bench_floor_stop(int sock, pid_t pid);
+
+/*
+ * Report as id the round-trip latency of req_len-byte requests answered
+ * by reply_len-byte replies, over iters exchanges after a warm-up. With
+ * pass_fd >= 0 every request carries that fd (the peer closes its copy).
+ */
+void bench_floor_roundtrip(const char *id, int sock, size_t req_len, size_t reply_len,
+			   int pass_fd, uint64_t iters);
+
+/*
+ * Report as id the rate (messages/s) of count no-reply msg_len-byte
+ * messages, batch of them per write, followed by one round trip that
+ * proves they were all read.
+ */
+void bench_floor_posted(const char *id, int sock, size_t msg_len, unsigned int batch,
+			uint64_t count);
+
+#endif

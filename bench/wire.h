@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Stream-socket I/O of the benchmark client, shared by the floor and the
+ * vfio-user measurements so that both make exactly the same system calls
+ * per exchange: one write (sendmsg when an fd travels) of header+payload,
+ * then reads until the whole reply message is in.
+ *
+ * Every message starts with the vfio-user header (struct vfu_hdr); the
+ * reader uses its msg_size to know when a message is complete.
+ */
+#ifndef VFIOKIT_BENCH_WIRE_H
+#define VFIOKIT_BENCH_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vfio-user/protocol.h"
+
+/* Write len bytes, with pass_fd (>= 0) as SCM_RIGHTS on the first chunk. 0 or -errno. */
+int bench_send(int sock, const void *buf, size_t len, int pass_fd);
+
+/*
+ * Read one whole message (at most cap bytes) into buf; the caller must
+ * have no other message coming (reads ask for up to cap bytes). When fd_out is not
+ * NULL the reads use recvmsg and *fd_out gets a received fd or -1.
+ * Returns the message size, -EPIPE at end of stream, -EMSGSIZE when the
+ * header announces more than cap or less than a header, or -errno.
+ */
+long bench_recv_msg(int sock, void *buf, size_t cap, int *fd_out);
+
+/* One request/reply exchange; returns the reply size or -errno. */
+long bench_roundtrip(int sock, const void *req, size_t req_len, int pass_fd,
+		     void *reply, size_t reply_cap, int *fd_out);
+
+#endif
