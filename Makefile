@@ -1,8 +1,16 @@
 # vfiokit: the README's commands. Each target installs what it needs first.
 BUILD ?= build
 MESON_ARGS ?=
+# The clang ASan+UBSan build, which also holds the libFuzzer targets.
+ASAN_BUILD ?= build-asan
+# Seconds of fuzzing per target: 20 by default, 60 in CI.
+FUZZ_SECONDS ?= $(if $(filter true,$(CI)),60,20)
+# Every run of `make check` summed into its final line; fuzzing only in CI.
+CHECK_LOGS = $(ASAN_BUILD)/meson-logs/testlog-asan.json \
+	$(BUILD)/meson-logs/testlog-valgrind.json \
+	$(if $(filter true,$(CI)),$(ASAN_BUILD)/meson-logs/testlog.json)
 
-.PHONY: all deps build demo check test bench fuzz check-peers clean
+.PHONY: all deps build demo check check-asan check-valgrind test bench fuzz check-peers clean
 
 all: build
 
@@ -18,10 +26,29 @@ build: deps $(BUILD)/build.ninja
 demo: build
 	@scripts/demo.sh $(BUILD)
 
+# The plain run, the ASan+UBSan run, the valgrind run (and fuzzing in CI):
+# a failure in any of them is counted in run-tests.sh's one summary line.
 check:
 	@scripts/install-deps.sh build check
 	@$(MAKE) --no-print-directory build
-	@scripts/run-tests.sh $(BUILD)
+	@scripts/sanitize-check.sh asan $(ASAN_BUILD) || true
+	@scripts/sanitize-check.sh valgrind $(BUILD) || true
+	@$(if $(filter true,$(CI)),FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh $(ASAN_BUILD) || true)
+	@VFK_EXTRA_TESTLOGS="$(CHECK_LOGS)" scripts/run-tests.sh $(BUILD)
+
+check-asan:
+	@scripts/install-deps.sh build check
+	@scripts/sanitize-check.sh asan $(ASAN_BUILD); \
+		python3 scripts/test-summary.py $(ASAN_BUILD)/meson-logs/testlog-asan.json
+
+check-valgrind: build
+	@scripts/install-deps.sh build check
+	@scripts/sanitize-check.sh valgrind $(BUILD); \
+		python3 scripts/test-summary.py $(BUILD)/meson-logs/testlog-valgrind.json
+
+fuzz:
+	@scripts/install-deps.sh build fuzz
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh $(ASAN_BUILD) --summary
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 build_pkgs=(gcc make meson ninja-build pkg-config libjson-c-dev libcmocka-dev linux-libc-dev python3)
-check_pkgs=(device-tree-compiler valgrind clang)
+check_pkgs=(device-tree-compiler valgrind clang libclang-rt-14-dev)
 bench_pkgs=(gnuplot-nox)
 fuzz_pkgs=(clang libclang-rt-14-dev)
 

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Sum test results over every test executable of a meson run.
 
-Reads meson's testlog.json. A cmocka executable counts its test cases
+Reads meson's testlog.json, or several (one per run: plain, ASan,
+valgrind, fuzzing) given as arguments, summed. A cmocka executable counts its test cases
 ("[  PASSED  ] N test(s)." / "[  FAILED  ] N test(s)"); a script that prints
 "N passed, N failed[, N skipped]" counts those; any other executable counts
 as one test by its meson result. An executable that meson saw fail but
 that reported no failing case (it crashed, or timed out) adds one failure.
+A testlog that does not exist (its run could not build) adds one failure.
 Prints "N passed, N failed[, N skipped]" and exits 1 if anything failed.
 """
 import json
@@ -49,17 +51,18 @@ def counts_of(entry):
 
 
 def main():
-    path = sys.argv[1] if len(sys.argv) > 1 else "build/meson-logs/testlog.json"
+    paths = sys.argv[1:] or ["build/meson-logs/testlog.json"]
     totals = [0, 0, 0]
-    try:
-        with open(path) as f:
-            for line in f:
-                if line.strip():
-                    for i, n in enumerate(counts_of(json.loads(line))):
-                        totals[i] += n
-    except FileNotFoundError:
-        print(f"test-summary: {path} not found", file=sys.stderr)
-        totals[1] += 1
+    for path in paths:
+        try:
+            with open(path) as f:
+                for line in f:
+                    if line.strip():
+                        for i, n in enumerate(counts_of(json.loads(line))):
+                            totals[i] += n
+        except FileNotFoundError:
+            print(f"test-summary: {path} not found", file=sys.stderr)
+            totals[1] += 1
     line = f"{totals[0]} passed, {totals[1]} failed"
     if totals[2]:
         line += f", {totals[2]} skipped"

@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Write the hand-made seeds of the fuzz targets into fuzz/corpus/<target>/.
+
+Seeds are valid (or nearly valid) inputs that start the fuzzer deep inside
+the code. Crash reproducers found later are committed next to them by hand
+(named crash-*) and are never rewritten by this script.
+Usage: fuzz/seeds.py [TARGET...]   (default: every target)
+"""
+import os
+import struct
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CAPS_FLAG = 1 << 3
+READ, WRITE, MMAP = 1, 2, 4
+
+
+def region_info(caps, flags=READ | WRITE, index=0, size=0x1000):
+    """struct vfio_region_info followed by a chain built like the kernel."""
+    body = b""
+    offsets = []
+    for cap in caps:
+        offsets.append(32 + len(body))
+        body += cap + b"\0" * (-len(cap) % 8)
+    chained = bytearray(body)
+    for i, off in enumerate(offsets):
+        nxt = offsets[i + 1] if i + 1 < len(offsets) else 0
+        struct.pack_into("<I", chained, off - 32 + 4, nxt)
+    argsz = 32 + len(chained)
+    cap_off = 32 if caps else 0
+    if caps:
+        flags |= CAPS_FLAG
+    return struct.pack("<IIIIQQ", argsz, flags, index, cap_off, size, 0) + bytes(chained)
+
+
+def cap(cap_id, body, version=1):
+    return struct.pack("<HHI", cap_id, version, 0) + body
+
+
+def sparse(areas):
+    return cap(1, struct.pack("<II", len(areas), 0) +
+               b"".join(struct.pack("<QQ", o, s) for o, s in areas))
+
+
+def capchain_seeds():
+    t = cap(2, struct.pack("<II", 0x10de, 1))
+    msix = cap(3, b"")
+    ssatgt = cap(4, struct.pack("<Q", 0x1234_0000_0000))
+    lnkspd = cap(5, struct.pack("<II", 9, 0))
+    return {
+        "no-caps": region_info([]),
+        "sparse": region_info([sparse([(0, 0x1000), (0x3000, 0x1000)])], READ | WRITE | MMAP),
+        "type": region_info([t], index=9),
+        "msix-mappable": region_info([msix], READ | WRITE | MMAP),
+        "nvlink2": region_info([t, ssatgt, lnkspd], index=10),
+        "all-caps": region_info([sparse([(0, 0x800)]), t, msix, ssatgt, lnkspd]),
+        "unknown-id": region_info([cap(0x77, b"\1\2\3\4")]),
+        "unknown-version": region_info([cap(2, struct.pack("<II", 1, 2), version=3)]),
+    }
+
+
+TARGETS = {
+    "capchain": capchain_seeds,
+}
+
+
+def main(names):
+    for name in names or TARGETS:
+        out = os.path.join(HERE, "corpus", name)
+        os.makedirs(out, exist_ok=True)
+        for seed, data in TARGETS[name]().items():
+            with open(os.path.join(out, "seed-" + seed), "wb") as f:
+                f.write(data)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
