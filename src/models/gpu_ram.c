@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <vfiokit/caps.h>
+#include <vfiokit/region.h>
+
+#include "gpu_ram.h"
+#include "memfd_backing.h"
+
+struct gpu_ram {
+	int fd;
+	uint64_t tgt;
+};
+
+static ssize_t gpu_ram_read(struct vfk_device *dev, struct vfk_region *region,
+			    void *buf, size_t count, uint64_t offset)
+{
+	const struct gpu_ram *ram = vfk_region_priv(region);
+
+	return vfk_memfd_read(ram->fd, buf, count, offset);
+}
+
+static ssize_t gpu_ram_write(struct vfk_device *dev, struct vfk_region *region,
+			     const void *buf, size_t count, uint64_t offset)
+{
+	const struct gpu_ram *ram = vfk_region_priv(region);
+
+	return vfk_memfd_write(ram->fd, buf, count, offset);
+}
+
+static int gpu_ram_mmap(struct vfk_device *dev, struct vfk_region *region,
+			struct vfk_mmap_desc *desc)
+{
+	const struct gpu_ram *ram = vfk_region_priv(region);
+
+	desc->fd = ram->fd;
+	desc->fd_offset = 0;
+	desc->nr_areas = 0;
+	return 0;
+}
+
+static void gpu_ram_release(struct vfk_device *dev, struct vfk_region *region)
+{
+	struct gpu_ram *ram = vfk_region_priv(region);
+
+	close(ram->fd);
+	free(ram);
+}
+
+static int gpu_ram_add_capability(struct vfk_device *dev, struct vfk_region *region,
+				  struct vfk_caps *caps)
+{
+	const struct gpu_ram *ram = vfk_region_priv(region);
+
+	return vfk_caps_add_nvlink2_ssatgt(caps, ram->tgt);
+}
+
+static const struct vfk_region_ops gpu_ram_ops = {
+	.read = gpu_ram_read,
+	.write = gpu_ram_write,
+	.mmap = gpu_ram_mmap,
+	.release = gpu_ram_release,
+	.add_capability = gpu_ram_add_capability,
+};
+
+int vfk_gpu_ram_add(struct vfk_device *dev, uint64_t aperture, uint64_t tgt, uint32_t *index)
+{
+	struct vfk_region_desc desc = {
+		.flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE |
+			 VFIO_REGION_INFO_FLAG_MMAP,
+		.size = aperture,
+		.ops = &gpu_ram_ops,
+	};
+	struct gpu_ram *ram = calloc(1, sizeof(*ram));
+	int ret;
+
+	if (!ram)
+		return -ENOMEM;
+	ram->tgt = tgt;
+	ram->fd = vfk_memfd_open("vfiokit-v100-gpu-ram", aperture);
+	if (ram->fd < 0) {
+		ret = ram->fd;
+		free(ram);
+		return ret;
+	}
+	desc.priv = ram;
+	ret = vfk_device_add_region(dev, VFIO_REGION_TYPE_PCI_VENDOR_TYPE | 0x10deu,
+				    VFIO_REGION_SUBTYPE_NVIDIA_NVLINK2_RAM, &desc, index);
+	if (ret) {
+		close(ram->fd);
+		free(ram);
+	}
+	return ret;
+}

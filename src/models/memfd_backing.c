@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "memfd_backing.h"
+
+int vfk_memfd_open(const char *name, uint64_t size)
+{
+	int fd;
+
+	if (size > (uint64_t)INT64_MAX)
+		return -EINVAL;
+	fd = memfd_create(name, MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)size) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+ssize_t vfk_memfd_read(int fd, void *buf, size_t count, uint64_t offset)
+{
+	size_t done = 0;
+
+	while (done < count) {
+		ssize_t n = pread(fd, (uint8_t *)buf + done, count - done,
+				  (off_t)(offset + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		done += (size_t)n;
+	}
+	return (ssize_t)count;
+}
+
+ssize_t vfk_memfd_write(int fd, const void *buf, size_t count, uint64_t offset)
+{
+	size_t done = 0;
+
+	while (done < count) {
+		ssize_t n = pwrite(fd, (const uint8_t *)buf + done, count - done,
+				   (off_t)(offset + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		done += (size_t)n;
+	}
+	return (ssize_t)count;
+}
+
+uint64_t vfk_host_page_size(void)
+{
+	long ps = sysconf(_SC_PAGESIZE);
+
+	return ps > 0 ? (uint64_t)ps : 4096;
+}
