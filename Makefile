@@ -50,5 +50,11 @@ fuzz:
 	@scripts/install-deps.sh build fuzz
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh $(ASAN_BUILD) --summary
 
+# Measured speed against this machine's floor: table, bench/results/, plots.
+bench:
+	@scripts/install-deps.sh build bench
+	@$(MAKE) --no-print-directory build
+	@python3 bench/run.py $(BUILD)
+
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

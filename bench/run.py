@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Run every benchmark program of `make bench`, print the table, write
+bench/results/{results.json,results.csv,*.dat} and the PNGs of bench/plot_*.gp.
+
+Each program prints "R <id> <median> <p99|-> <unit>" lines (bench/harness.h).
+A figure <area>.<name> is compared with floor.<name> when the same program
+reported one in the same run; the targets of issue 7 are listed below.
+Usage: bench/run.py BUILD_DIR  (BENCH_QUICK=1 for a quick look)
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RESULTS = os.path.join(HERE, 'results')
+
+# name -> (what is compared: 'ratio' or 'value', operator, target)
+TARGETS = {
+    'proto.region_read4': ('ratio', '<=', 1.03),
+    'proto.server_user_us_per_read4': ('value', '<=', 0.30),
+    'proto.posted4': ('value', '>=', 1e6),
+    'proto.posted4_batch64': ('value', '>=', 1e6),
+    'proto.region_read1048576_gbps': ('value', '>=', 8.0),
+    'proto.dma_map_unmap_fd_1000000': ('value', '<=', 15.0),
+    'mmap.load1048576': ('ratio', '>=', 0.95),
+    'mmap.store1048576': ('ratio', '>=', 0.95),
+    'mmap.load4096': ('ratio', '>=', 0.95),
+    'mmap.store4096': ('ratio', '>=', 0.95),
+}
+
+# program, iterations (-n), scale of its other counts (-x); quick mode divides.
+PROGRAMS = [
+    ('bench_floor', 100000, 1.0),
+    ('bench_proto', 100000, 1.0),
+    ('bench_dma', 100000, 1.0),
+    ('bench_mmap', 1000, 1.0),
+]
+
+
+def cpu_modes():
+    cpus = sorted(os.sched_getaffinity(0))
+    modes = [('same', cpus[0], cpus[0])]
+    if len(cpus) > 1:
+        modes.append(('split', cpus[0], cpus[1]))
+    return modes
+
+
+def run_program(path, n, scale, ccpu, scpu):
+    cmd = [path, '-n', str(n), '-x', str(scale), '-c', str(ccpu), '-s', str(scpu)]
+    print('bench: ' + ' '.join(cmd), file=sys.stderr, flush=True)
+    t0 = time.monotonic()
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
+    rows = []
+    for line in proc.stdout.splitlines():
+        f = line.split()
+        if len(f) == 5 and f[0] == 'R':
+            rows.append({'id': f[1], 'median': float(f[2]),
+                         'p99': None if f[3] == '-' else float(f[3]), 'unit': f[4]})
+    if proc.returncode != 0:
+        print(f'bench: {os.path.basename(path)} failed (exit {proc.returncode})',
+              file=sys.stderr)
+    print(f'bench:   {len(rows)} figures in {time.monotonic() - t0:.1f} s', file=sys.stderr)
+    return rows
+
+
+def judge(row, floor):
+    name = row['id']
+    if name not in TARGETS:
+        return '', ''
+    what, op, target = TARGETS[name]
+    x = row['ratio'] if what == 'ratio' else row['median']
+    if x is None:
+        return f'{what} {op} {target:g}', 'n/a'
+    ok = x <= target if op == '<=' else x >= target
+    return f'{what} {op} {target:g}', 'met' if ok else 'MISSED'
+
+
+def annotate(rows):
+    by_id = {r['id']: r for r in rows}
+    for r in rows:
+        area, _, name = r['id'].partition('.')
+        floor = by_id.get('floor.' + name) if area != 'floor' else None
+        r['floor'] = floor['median'] if floor else None
+        r['ratio'] = (r['median'] / floor['median']) if floor and floor['median'] else None
+        r['target'], r['verdict'] = judge(r, floor)
+
+
+def fmt(v):
+    if v is None:
+        return '-'
+    if abs(v) >= 1e5:
+        return f'{v:.3g}'
+    return f'{v:.3f}' if abs(v) < 100 else f'{v:.1f}'
+
+
+def print_table(mode, rows):
+    print(f'\n== {mode}: client and server CPUs {rows[0]["cpus"] if rows else ""}')
+    hdr = f'{"figure":36} {"median":>10} {"p99":>10} {"unit":>7} {"floor":>10} {"ratio":>7}  target'
+    print(hdr)
+    print('-' * len(hdr))
+    for r in rows:
+        print(f'{r["id"]:36} {fmt(r["median"]):>10} {fmt(r["p99"]):>10} {r["unit"]:>7} '
+              f'{fmt(r["floor"]):>10} {fmt(r["ratio"]):>7}  {r["target"]} {r["verdict"]}')
+
+
+def write_dat(all_rows):
+    """Data files for bench/plot_*.gp, from the same-CPU run."""
+    rows = {r['id']: r for r in all_rows if r['mode'] == 'same'}
+    with open(os.path.join(RESULTS, 'latency.dat'), 'w') as f:
+        f.write('# op vfiokit_us floor_us\n')
+        for name in ('region_read4', 'region_write4', 'config_read4', 'write_multi8',
+                     'region_info_gpu_ram', 'region_info_atsd', 'region_read4096',
+                     'region_write4096', 'dma_map_unmap_fd_1'):
+            r = rows.get('proto.' + name)
+            if r and r['floor'] is not None:
+                f.write(f'{name} {r["median"]} {r["floor"]}\n')
+    with open(os.path.join(RESULTS, 'dma.dat'), 'w') as f:
+        f.write('# live map_unmap_fd_us map_unmap_nofd_us core_map_unmap_us core_translate_us\n')
+        for n in (1, 1000, 10000, 100000, 1000000):
+            vals = [rows.get(k) for k in (f'proto.dma_map_unmap_fd_{n}',
+                                          f'proto.dma_map_unmap_nofd_{n}',
+                                          f'core.dma_map_unmap_{n}',
+                                          f'core.dma_translate_{n}')]
+            if any(vals):
+                f.write(f'{n} ' + ' '.join(str(v['median']) if v else 'NaN' for v in vals) + '\n')
+    with open(os.path.join(RESULTS, 'bandwidth.dat'), 'w') as f:
+        f.write('# bytes region_read region_write socket_floor memcpy GB/s\n')
+        for s in (4096, 65536, 1048576):
+            vals = [rows.get(k) for k in (f'proto.region_read{s}_gbps',
+                                          f'proto.region_write{s}_gbps',
+                                          f'floor.region_read{s}_gbps',
+                                          f'floor.memcpy{s}')]
+            if any(vals):
+                f.write(f'{s} ' + ' '.join(str(v['median']) if v else 'NaN' for v in vals) + '\n')
+
+
+def plot():
+    if not shutil.which('gnuplot'):
+        print('bench: gnuplot not found, no plots', file=sys.stderr)
+        return
+    for name in ('latency', 'dma', 'bandwidth'):
+        with open(os.path.join(RESULTS, name + '.dat')) as f:
+            if not any(line.strip() and not line.startswith('#') for line in f):
+                continue
+        subprocess.run(['gnuplot', '-e', f'dir="{RESULTS}"',
+                        os.path.join(HERE, f'plot_{name}.gp')], check=False)
+
+
+def main():
+    build = sys.argv[1] if len(sys.argv) > 1 else 'build'
+    quick = os.environ.get('BENCH_QUICK') == '1'
+    os.makedirs(RESULTS, exist_ok=True)
+    all_rows = []
+    for mode, ccpu, scpu in cpu_modes():
+        rows = []
+        for prog, n, scale in PROGRAMS:
+            path = os.path.join(build, 'bench', prog)
+            if not os.path.exists(path):
+                print(f'bench: {prog} not built, skipped', file=sys.stderr)
+                continue
+            if quick:
+                n, scale = max(n // 20, 50), scale / 20
+            rows += run_program(path, n, scale, ccpu, scpu)
+        for r in rows:
+            r['mode'] = mode
+            r['cpus'] = f'{ccpu},{scpu}'
+        annotate(rows)
+        all_rows += rows
+        print_table(mode, rows)
+    meta = {'time': time.strftime('%Y-%m-%dT%H:%M:%S'), 'quick': quick,
+            'cpus': len(os.sched_getaffinity(0)), 'uname': ' '.join(os.uname())}
+    with open(os.path.join(RESULTS, 'results.json'), 'w') as f:
+        json.dump({'meta': meta, 'results': all_rows}, f, indent=1)
+    with open(os.path.join(RESULTS, 'results.csv'), 'w') as f:
+        cols = ['mode', 'cpus', 'id', 'median', 'p99', 'unit', 'floor', 'ratio', 'target', 'verdict']
+        f.write(','.join(cols) + '\n')
+        for r in all_rows:
+            f.write(','.join('' if r.get(c) is None else str(r[c]) for c in cols) + '\n')
+    write_dat(all_rows)
+    plot()
+    print(f'\nbench: results in {RESULTS}/ (results.json, results.csv, *.png)')
+
+
+if __name__ == '__main__':
+    main()
