@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: MIT
+/* Option value parsing and the machine descriptions (default and JSON). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "machine.h"
+#include "model_args.h"
+
+static void test_parse_u64(void **state)
+{
+	uint64_t v;
+
+	assert_int_equal(vfk_parse_u64("0x3e000000000", &v), 0);
+	assert_true(v == 0x3e000000000ull);
+	assert_int_equal(vfk_parse_u64("128G", &v), 0);
+	assert_true(v == 128ull << 30);
+	assert_int_equal(vfk_parse_u64("4k", &v), 0);
+	assert_true(v == 4096);
+	assert_int_equal(vfk_parse_u64("17", &v), 0);
+	assert_true(v == 17);
+	assert_int_equal(vfk_parse_u64("-1", &v), -EINVAL);
+	assert_int_equal(vfk_parse_u64(" 1", &v), -EINVAL);
+	assert_int_equal(vfk_parse_u64("12Q", &v), -EINVAL);
+	assert_int_equal(vfk_parse_u64("1GG", &v), -EINVAL);
+	assert_int_equal(vfk_parse_u64("", &v), -EINVAL);
+	assert_int_equal(vfk_parse_u64("99999999999999999999", &v), -ERANGE);
+	assert_int_equal(vfk_parse_u64("0x100000000000T", &v), -ERANGE);
+}
+
+static void test_parse_narrow(void **state)
+{
+	uint16_t v16;
+	uint32_t v32;
+	bool b;
+
+	assert_int_equal(vfk_parse_u16("0x10de", &v16), 0);
+	assert_int_equal(v16, 0x10de);
+	assert_int_equal(vfk_parse_u16("0x10000", &v16), -ERANGE);
+	assert_int_equal(vfk_parse_u32("0x9", &v32), 0);
+	assert_int_equal(v32, 9);
+	assert_int_equal(vfk_parse_u32("4G", &v32), -ERANGE);
+	assert_int_equal(vfk_parse_bool("yes", &b), 0);
+	assert_true(b);
+	assert_int_equal(vfk_parse_bool("OFF", &b), 0);
+	assert_false(b);
+	assert_int_equal(vfk_parse_bool("maybe", &b), -EINVAL);
+}
+
+static void test_split_kv(void **state)
+{
+	char key[8];
+	const char *value;
+
+	assert_int_equal(vfk_split_kv("tgt=0x1", key, sizeof(key), &value), 0);
+	assert_string_equal(key, "tgt");
+	assert_string_equal(value, "0x1");
+	assert_int_equal(vfk_split_kv("atsd=", key, sizeof(key), &value), 0);
+	assert_string_equal(value, "");
+	assert_int_equal(vfk_split_kv("noequals", key, sizeof(key), &value), -EINVAL);
+	assert_int_equal(vfk_split_kv("=1", key, sizeof(key), &value), -EINVAL);
+	assert_int_equal(vfk_split_kv("muchtoolongkey=1", key, sizeof(key), &value), -EINVAL);
+}
+
+static void test_default_machine(void **state)
+{
+	struct vfk_machine m;
+
+	assert_int_equal(vfk_machine_default(&m, "/run/x"), 0);
+	assert_int_equal(m.count, 6);
+	assert_string_equal(m.devices[0].model, "v100");
+	assert_string_equal(m.devices[0].socket, "/run/x/gpu0.sock");
+	assert_string_equal(m.devices[0].kv[0], "tgt=0x3e000000000");
+	assert_string_equal(m.devices[1].model, "npu2");
+	assert_string_equal(m.devices[1].name, "gpu0-nvlink0");
+	assert_string_equal(m.devices[1].kv[0], "tgt=0x3e000000000");
+	assert_string_equal(m.devices[3].kv[0], "tgt=0x3c000000000");
+	assert_string_equal(m.devices[5].socket, "/run/x/gpu1-nvlink1.sock");
+	assert_string_equal(m.devices[5].kv[0], "tgt=0x3c000000000");
+	vfk_machine_free(&m);
+}
+
+/* Write text into a fresh temp dir's machine.json; returns the dir. */
+static char *write_json(const char *text, char *path, size_t len)
+{
+	char *dir = strdup("/tmp/vfk-machine-XXXXXX");
+	FILE *f;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, len, "%s/machine.json", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	return dir;
+}
+
+static void remove_json(char *dir, const char *path)
+{
+	unlink(path);
+	rmdir(dir);
+	free(dir);
+}
+
+static void test_json_machine(void **state)
+{
+	static const char text[] =
+		"{\"devices\": ["
+		" {\"name\": \"g\", \"model\": \"v100\", \"socket\": \"g.sock\","
+		"  \"options\": {\"tgt\": \"0x1000\", \"aperture\": 1048576}},"
+		" {\"model\": \"npu2\", \"socket\": \"/abs/b.sock\","
+		"  \"options\": {\"atsd\": false}}]}";
+	char path[256], want[300], err[256] = "";
+	struct vfk_machine m;
+	char *dir = write_json(text, path, sizeof(path));
+
+	assert_int_equal(vfk_machine_load_json(path, &m, err, sizeof(err)), 0);
+	assert_int_equal(m.count, 2);
+	assert_string_equal(m.devices[0].name, "g");
+	snprintf(want, sizeof(want), "%s/g.sock", dir);
+	assert_string_equal(m.devices[0].socket, want);
+	assert_int_equal(m.devices[0].nkv, 2);
+	assert_string_equal(m.devices[0].kv[0], "tgt=0x1000");
+	assert_string_equal(m.devices[0].kv[1], "aperture=1048576");
+	assert_string_equal(m.devices[1].name, "npu21");
+	assert_string_equal(m.devices[1].socket, "/abs/b.sock");
+	assert_string_equal(m.devices[1].kv[0], "atsd=no");
+	vfk_machine_free(&m);
+	remove_json(dir, path);
+}
+
+static void expect_json_error(const char *text, const char *fragment)
+{
+	char path[256], err[256] = "";
+	struct vfk_machine m;
+	char *dir = write_json(text, path, sizeof(path));
+
+	assert_int_equal(vfk_machine_load_json(path, &m, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, fragment));
+	assert_int_equal(m.count, 0);
+	remove_json(dir, path);
+}
+
+static void test_json_errors(void **state)
+{
+	expect_json_error("{", "machine.json");
+	expect_json_error("[]", "\"devices\" array");
+	expect_json_error("{\"devices\": []}", "empty");
+	expect_json_error("{\"devices\": [{\"model\": \"v100\"}]}", "\"socket\"");
+	expect_json_error("{\"devices\": [{\"model\": \"v100\", \"socket\": \"s\", \"options\": 3}]}",
+			  "\"options\"");
+	expect_json_error("{\"devices\": [{\"model\": \"v100\", \"socket\": \"s\","
+			  " \"options\": {\"tgt\": [1]}}]}", "bad option \"tgt\"");
+	expect_json_error("{\"devices\": [{\"model\": \"v100\", \"socket\": \"s\","
+			  " \"options\": {\"tgt\": -1}}]}", "bad option \"tgt\"");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_u64),
+		cmocka_unit_test(test_parse_narrow),
+		cmocka_unit_test(test_split_kv),
+		cmocka_unit_test(test_default_machine),
+		cmocka_unit_test(test_json_machine),
+		cmocka_unit_test(test_json_errors),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
