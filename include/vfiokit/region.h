@@ -33,6 +33,9 @@ struct vfk_mmap_area {
 
 #define VFK_MAX_MMAP_AREAS 16
 
+/** Most device-specific regions one device may have. */
+#define VFK_MAX_DEVICE_REGIONS 1024
+
 /** How a mappable region is mapped, filled by the region's mmap op. */
 struct vfk_mmap_desc {
 	int fd;                /* borrowed: stays owned by the region */
@@ -45,12 +48,17 @@ struct vfk_mmap_desc {
  * A region's operations; any member may be NULL.
  * read/write: offset and count are already checked against the region's
  * size and flags; return count or a negative errno.
- * mmap: describe how to map the region (called only when the region has
- * VFIO_REGION_INFO_FLAG_MMAP); the core reports desc->fd_offset as the
+ * mmap: describe how to map the region (called on every region-info
+ * request of a region with VFIO_REGION_INFO_FLAG_MMAP, which requires
+ * this op); desc comes zeroed with fd = -1. The op must give an fd >= 0
+ * and at most VFK_MAX_MMAP_AREAS areas inside the region, else the
+ * request fails with -EINVAL. The core reports desc->fd_offset as the
  * region offset and emits SPARSE_MMAP when nr_areas > 0.
  * release: from vfk_device_destroy(); free what priv holds.
  * add_capability: the seed's hook, called on every region-info request
- * after the core's own capabilities; non-zero fails the request.
+ * after the core's own capabilities; it may only append to caps (the
+ * vfk_caps_add* functions). A negative return fails the request with that
+ * errno (a positive one with -EIO) and drops whatever was appended.
  */
 struct vfk_region_ops {
 	ssize_t (*read)(struct vfk_device *dev, struct vfk_region *region,
@@ -64,9 +72,12 @@ struct vfk_region_ops {
 			      struct vfk_caps *caps);
 };
 
-/** What a region is; copied when the region is added. */
+/**
+ * What a region is; copied when the region is added. If adding fails the
+ * region was not added and its release op is not called.
+ */
 struct vfk_region_desc {
-	uint32_t flags;        /* VFIO_REGION_INFO_FLAG_READ | _WRITE | _MMAP */
+	uint32_t flags;        /* VFIO_REGION_INFO_FLAG_READ | _WRITE | _MMAP only */
 	uint64_t size;         /* may be 0: the region still answers info */
 	const struct vfk_region_ops *ops;
 	void *priv;
@@ -79,26 +90,38 @@ struct vfk_region_desc {
 
 /**
  * Give the device BAR `bar` (0..5). size must be 0 or a power of two
- * (at least 16 for memory, 4 for I/O); a 64-bit BAR also takes bar + 1.
- * The config space BAR register becomes sizeable and programmable.
+ * (at least 16 for memory, 4 for I/O, at most 2 GiB unless 64-bit); a
+ * 64-bit BAR also takes bar + 1 (so not BAR5). I/O excludes MEM64 and
+ * PREFETCH. The config space BAR register becomes sizeable and
+ * programmable. -EINVAL for bad arguments, -EEXIST when the slot is taken.
+ * A BAR never set answers region info as the kernel does for an
+ * unimplemented one: size 0, flags 0, no caps.
  */
 int vfk_device_set_bar(struct vfk_device *dev, unsigned int bar,
 		       const struct vfk_region_desc *desc, uint32_t bar_attrs);
 
-/** The expansion ROM (index 6); size a power of two >= 2 KiB. */
+/**
+ * The expansion ROM (index 6); size a power of two from 2 KiB to 2 GiB;
+ * flags READ only (the ROM is read-only, as in vfio-pci). Unset, the ROM
+ * answers region info with size 0 and flags 0.
+ */
 int vfk_device_set_rom(struct vfk_device *dev, const struct vfk_region_desc *desc);
 
-/** The legacy VGA region (index 8). Without it, index 8 is -EINVAL. */
+/**
+ * The legacy VGA region (index 8); flags READ/WRITE (no MMAP). Without
+ * it, index 8 is -EINVAL everywhere.
+ */
 int vfk_device_set_vga(struct vfk_device *dev, const struct vfk_region_desc *desc);
 
 /**
  * Add a device-specific region of (type, subtype); its index (>= 9) is
- * stored in *index when index is not NULL.
+ * stored in *index when index is not NULL. Indexes are handed out in
+ * order. -ENOSPC past VFK_MAX_DEVICE_REGIONS.
  */
 int vfk_device_add_region(struct vfk_device *dev, uint32_t type, uint32_t subtype,
 			  const struct vfk_region_desc *desc, uint32_t *index);
 
-/** The region at index, or NULL when absent. */
+/** The region at index, or NULL when absent; valid until the device is destroyed. */
 struct vfk_region *vfk_device_region(struct vfk_device *dev, uint32_t index);
 
 void *vfk_region_priv(const struct vfk_region *region);
@@ -109,19 +132,31 @@ uint32_t vfk_region_flags(const struct vfk_region *region);
 /**
  * Answer VFIO_DEVICE_GET_REGION_INFO for `index` with the caller's argsz,
  * byte for byte as the kernel does (see docs/regions-and-capabilities.md).
+ * Caps, in this order: TYPE (index >= 9), SPARSE_MMAP (mmap op gave
+ * areas), MSIX_MAPPABLE (the mappable BAR holding the MSI-X table), then
+ * whatever add_capability appends; `next` offsets are from the start of
+ * the reply. The reply's argsz is the size the full answer needs (32
+ * without caps). With caps that do not fit in argsz: success, FLAG_CAPS,
+ * cap_offset 0 and only the 32-byte header. Offset: the mmap op's
+ * fd_offset for a mappable region, else index << 40.
  * On success *reply points at *reply_len bytes (a struct vfio_region_info
  * followed by the chain when it fits) inside the device's reusable buffer,
  * valid until the next call on this device; *fd is the fd to hand to the
- * peer for mmap (borrowed) or -1. Errors: -EINVAL for argsz < 32 or an
- * absent index, or what a hook returned; nothing leaks.
+ * peer for mmap (borrowed) or -1. Errors: -EINVAL for argsz < 32, an index
+ * past the table or the VGA index without VGA, or a bad mmap op answer;
+ * -ENOMEM; what a hook returned. On error nothing leaks and *reply, *fd
+ * are untouched.
  */
 int vfk_region_info(struct vfk_device *dev, uint32_t index, uint32_t argsz,
 		    const void **reply, size_t *reply_len, int *fd);
 
 /**
  * Read or write count bytes at offset of region index. Checks the index,
- * the READ/WRITE flag and offset + count against the size (overflow-safe).
- * Returns count or a negative errno. Never allocates.
+ * the READ/WRITE flag and offset + count against the size (overflow-safe),
+ * all -EINVAL, as is a missing read/write op. CONFIG goes to
+ * vfk_pci_config_read/write. count 0 returns 0 without calling the op;
+ * an op returning more than count gives -EIO. Returns count (or what the
+ * op returned) or a negative errno. Never allocates.
  */
 ssize_t vfk_region_read(struct vfk_device *dev, uint32_t index,
 			void *buf, size_t count, uint64_t offset);

@@ -60,7 +60,7 @@ struct vfk_device {
 	char *name;
 	struct vfk_device_desc desc;
 	struct vfk_region fixed[VFIO_PCI_NUM_REGIONS];
-	struct vfk_region *extra;        /* device-specific, index 9 + i */
+	struct vfk_region **extra;       /* device-specific, index 9 + i; stable pointers */
 	uint32_t nr_extra;
 	struct vfk_pci_config cfg;
 	struct vfk_irq_index irqs[VFIO_PCI_NUM_IRQS];
@@ -69,6 +69,12 @@ struct vfk_device {
 	uint8_t *info_buf;               /* reused region-info reply buffer */
 	size_t info_buf_size;
 };
+
+/* region.c */
+void vfk_regions_init(struct vfk_device *dev);
+void vfk_regions_release(struct vfk_device *dev);
+/* The table slot of index (present or not), or NULL past the table. */
+struct vfk_region *vfk_region_slot(struct vfk_device *dev, uint32_t index);
 
 /* pci_config.c */
 int vfk_config_init(struct vfk_device *dev);
