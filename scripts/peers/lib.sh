@@ -19,12 +19,20 @@ skip() { printf 'SKIP: %s\n' "$*"; exit "$PEERS_SKIP"; }
 # since T0: seconds elapsed since T0 (a `date +%s.%N` value), one decimal.
 since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 
-# step NAME CMD...: run CMD and report its wall time.
+# step NAME CMD...: run CMD in a subshell (its traps end with it) and report
+# its wall time. Never write `step ... ||` or `if step`: bash then ignores
+# set -e inside CMD, so CMD's own failures would pass unseen.
 step() {
 	local name=$1 t0 rc=0
 	shift
 	t0=$(date +%s.%N)
-	"$@" || rc=$?
+	set +e
+	(
+		set -e
+		"$@"
+	)
+	rc=$?
+	set -e
 	log "$(printf 'step %-26s %6ss%s' "$name" "$(since "$t0")" \
 		"$([ "$rc" = 0 ] || echo " (exit $rc)")")"
 	return "$rc"

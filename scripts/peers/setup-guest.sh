@@ -11,7 +11,7 @@ set -euo pipefail
 # What /init loads, in this order; each one's own deps come first.
 VFIO_MODULES=(irqbypass vfio vfio_virqfd vfio_iommu_type1 vfio-pci-core vfio-pci)
 
-host_packages() { host_install busybox-static cpio kmod xz-utils zstd; }
+host_packages() { host_install busybox-static cpio kmod xz-utils zstd || die "cannot install host packages"; }
 
 kernel_package() {
 	local pkg
@@ -150,7 +150,7 @@ main() {
 		log "guest ready: $(head -n1 "$GUEST_DIR/.ready")"
 		return 0
 	fi
-	step host-packages host_packages || die "cannot install host packages"
+	step host-packages host_packages
 	pkg=$(kernel_package) || skip "apt knows no linux-image-cloud-amd64 here"
 	step fetch-kernel fetch_kernel "$pkg"
 	step build-base-initramfs build_base

@@ -29,7 +29,7 @@ ensure_gitignore() {
 	echo '.cache/' >>"$gi"
 }
 
-host_packages() { host_install debootstrap qemu-system-x86; }
+host_packages() { host_install debootstrap qemu-system-x86 || die "cannot install host packages"; }
 
 debootstrap_trixie() {
 	local mirror=$1
@@ -76,7 +76,7 @@ main() {
 	mkdir -p "$PEERS_CACHE"
 	lock_cache qemu
 	ensure_gitignore
-	step host-packages host_packages || die "cannot install host packages"
+	step host-packages host_packages
 	[ "${1:-}" = --host-only ] && return 0
 	mirror=$(debian_mirror) || skip "no Debian mirror in this machine's apt sources"
 	step debootstrap-trixie debootstrap_trixie "$mirror"
