@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The V100 and NPU2 models through the core API: region info byte for
+ * byte as the contract's worked examples, GPU RAM through
+ * vfk_region_read/write and through the fd the region hands out, the
+ * BAR0 register file, a zero-size ATSD region, and option handling.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <vfiokit/device.h>
+#include <vfiokit/pci_config.h>
+#include <vfiokit/region.h>
+
+#include "models.h"
+#include "npu2.h"
+#include "v100.h"
+
+#define FIRST_EXTRA VFIO_PCI_NUM_REGIONS
+#define GIB (1ull << 30)
+
+static struct vfk_device *make(const char *model, const char *const *kv, size_t nkv)
+{
+	struct vfk_device *dev = NULL;
+	char err[128] = "";
+
+	assert_int_equal(vfk_model_create(model, model, kv, nkv, &dev, err, sizeof(err)), 0);
+	assert_non_null(dev);
+	return dev;
+}
+
+struct info_view {
+	struct vfio_region_info hdr;
+	const uint8_t *bytes;
+	size_t len;
+	int fd;
+};
+
+static struct info_view info(struct vfk_device *dev, uint32_t index, uint32_t argsz)
+{
+	struct info_view v = { .fd = -2 };
+	const void *reply;
+
+	assert_int_equal(vfk_region_info(dev, index, argsz, &reply, &v.len, &v.fd), 0);
+	assert_true(v.len >= sizeof(v.hdr));
+	memcpy(&v.hdr, reply, sizeof(v.hdr));
+	v.bytes = reply;
+	return v;
+}
+
+static void expect_cap(const uint8_t *bytes, uint32_t at, uint16_t id, uint32_t next)
+{
+	struct vfio_info_cap_header h;
+
+	memcpy(&h, bytes + at, sizeof(h));
+	assert_int_equal(h.id, id);
+	assert_int_equal(h.version, 1);
+	assert_int_equal(h.next, next);
+}
+
+static uint64_t u64_at(const uint8_t *bytes, uint32_t at)
+{
+	uint64_t v;
+
+	memcpy(&v, bytes + at, sizeof(v));
+	return v;
+}
+
+static uint32_t u32_at(const uint8_t *bytes, uint32_t at)
+{
+	uint32_t v;
+
+	memcpy(&v, bytes + at, sizeof(v));
+	return v;
+}
+
+static void test_gpu_ram_info(void **state)
+{
+	struct vfk_device *dev = make("v100", NULL, 0);
+	const uint32_t rwm = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE |
+			     VFIO_REGION_INFO_FLAG_MMAP;
+	struct info_view v = info(dev, FIRST_EXTRA, 32);
+
+	/* The first answer only says how much room the chain needs. */
+	assert_int_equal(v.len, 32);
+	assert_int_equal(v.hdr.argsz, 64);
+	assert_int_equal(v.hdr.cap_offset, 0);
+	assert_int_equal(v.hdr.flags, rwm | VFIO_REGION_INFO_FLAG_CAPS);
+	assert_int_equal(v.hdr.index, FIRST_EXTRA);
+	assert_true(v.hdr.size == 128 * GIB);
+
+	v = info(dev, FIRST_EXTRA, 64);
+	assert_int_equal(v.len, 64);
+	assert_int_equal(v.hdr.argsz, 64);
+	assert_int_equal(v.hdr.cap_offset, 32);
+	assert_int_equal(v.hdr.flags, rwm | VFIO_REGION_INFO_FLAG_CAPS);
+	assert_true(v.fd >= 0);
+	expect_cap(v.bytes, 32, VFIO_REGION_INFO_CAP_TYPE, 48);
+	assert_int_equal(u32_at(v.bytes, 40), 0x800010de);
+	assert_int_equal(u32_at(v.bytes, 44), VFIO_REGION_SUBTYPE_NVIDIA_NVLINK2_RAM);
+	expect_cap(v.bytes, 48, VFIO_REGION_INFO_CAP_NVLINK2_SSATGT, 0);
+	assert_true(u64_at(v.bytes, 56) == 0x3e000000000ull);
+	vfk_device_destroy(dev);
+}
+
+static void test_atsd_info(void **state)
+{
+	const char *kv[] = { "tgt=0x3c000000000", "link_speed=0x8" };
+	struct vfk_device *dev = make("npu2", kv, 2);
+	struct info_view v = info(dev, FIRST_EXTRA, 32);
+
+	assert_int_equal(v.hdr.argsz, 80);
+	assert_int_equal(v.hdr.cap_offset, 0);
+	v = info(dev, FIRST_EXTRA, 80);
+	assert_int_equal(v.len, 80);
+	assert_int_equal(v.hdr.cap_offset, 32);
+	assert_int_equal(v.hdr.flags, VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE |
+				      VFIO_REGION_INFO_FLAG_MMAP | VFIO_REGION_INFO_FLAG_CAPS);
+	assert_true(v.hdr.size == (uint64_t)sysconf(_SC_PAGESIZE));
+	assert_true(v.fd >= 0);
+	expect_cap(v.bytes, 32, VFIO_REGION_INFO_CAP_TYPE, 48);
+	assert_int_equal(u32_at(v.bytes, 40), 0x80001014);
+	assert_int_equal(u32_at(v.bytes, 44), VFIO_REGION_SUBTYPE_IBM_NVLINK2_ATSD);
+	expect_cap(v.bytes, 48, VFIO_REGION_INFO_CAP_NVLINK2_SSATGT, 64);
+	assert_true(u64_at(v.bytes, 56) == 0x3c000000000ull);
+	expect_cap(v.bytes, 64, VFIO_REGION_INFO_CAP_NVLINK2_LNKSPD, 0);
+	assert_int_equal(u32_at(v.bytes, 72), 0x8);
+	assert_int_equal(u32_at(v.bytes, 76), 0);
+	vfk_device_destroy(dev);
+}
+
+static void test_atsd_zero_size(void **state)
+{
+	const char *kv[] = { "atsd=no" };
+	struct vfk_device *dev = make("npu2", kv, 1);
+	struct info_view v = info(dev, FIRST_EXTRA, 80);
+	uint8_t byte;
+
+	assert_true(v.hdr.size == 0);
+	assert_int_equal(v.hdr.flags & VFIO_REGION_INFO_FLAG_MMAP, 0);
+	assert_int_equal(v.hdr.flags & VFIO_REGION_INFO_FLAG_CAPS, VFIO_REGION_INFO_FLAG_CAPS);
+	assert_int_equal(v.hdr.argsz, 80);
+	assert_int_equal(v.fd, -1);
+	expect_cap(v.bytes, 64, VFIO_REGION_INFO_CAP_NVLINK2_LNKSPD, 0);
+	assert_int_equal(u32_at(v.bytes, 72), 0x9);
+	assert_true(vfk_region_read(dev, FIRST_EXTRA, &byte, 1, 0) < 0);
+	vfk_device_destroy(dev);
+}
+
+/* Stores through the region fd and through vfk_region_write meet. */
+static void check_ram_at(struct vfk_device *dev, uint8_t *map, uint64_t offset)
+{
+	uint64_t in = 0x1122334455667700ull | (offset & 0xff), out = 0;
+
+	memcpy(map + offset, &in, sizeof(in));
+	assert_int_equal(vfk_region_read(dev, FIRST_EXTRA, &out, sizeof(out), offset), 8);
+	assert_true(out == in);
+	in = ~in;
+	assert_int_equal(vfk_region_write(dev, FIRST_EXTRA, &in, sizeof(in), offset), 8);
+	memcpy(&out, map + offset, sizeof(out));
+	assert_true(out == in);
+}
+
+static void test_gpu_ram_coherent(void **state)
+{
+	struct vfk_device *dev = make("v100", NULL, 0);
+	struct info_view v = info(dev, FIRST_EXTRA, 64);
+	const uint64_t size = 128 * GIB, page = (uint64_t)sysconf(_SC_PAGESIZE);
+	const uint64_t offsets[] = { 0, 8, page - 4, 1ull << 20, 17 * GIB + 24, size - page,
+				     size - 8 };
+	uint8_t *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, v.fd,
+			    (off_t)v.hdr.offset);
+	uint64_t past = 0;
+
+	assert_true(map != MAP_FAILED);
+	for (size_t i = 0; i < sizeof(offsets) / sizeof(offsets[0]); i++)
+		check_ram_at(dev, map, offsets[i] & ~7ull);
+	/* Untouched memory reads zero; the end is the end. */
+	assert_int_equal(vfk_region_read(dev, FIRST_EXTRA, &past, 8, 64 * GIB), 8);
+	assert_true(past == 0);
+	assert_true(vfk_region_read(dev, FIRST_EXTRA, &past, 8, size - 4) < 0);
+	munmap(map, size);
+	vfk_device_destroy(dev);
+}
+
+static void test_bar0_registers(void **state)
+{
+	struct vfk_device *dev = make("v100", NULL, 0);
+	uint32_t v = 0, w = 0xdeadbeef;
+	uint64_t both = 0;
+
+	assert_int_equal(vfk_region_read(dev, 0, &v, 4, VFK_V100_REG_BOOT0), 4);
+	assert_int_equal(v, VFK_V100_BOOT0_VALUE);
+	assert_int_equal(vfk_region_write(dev, 0, &w, 4, VFK_V100_REG_BOOT0), 4);
+	assert_int_equal(vfk_region_read(dev, 0, &v, 4, VFK_V100_REG_BOOT0), 4);
+	assert_int_equal(v, VFK_V100_BOOT0_VALUE);
+	assert_int_equal(vfk_region_write(dev, 0, &w, 4, VFK_V100_REG_SCRATCH), 4);
+	assert_int_equal(vfk_region_read(dev, 0, &v, 4, VFK_V100_REG_SCRATCH), 4);
+	assert_int_equal(v, 0xdeadbeef);
+	/* Byte access into the middle of the register. */
+	assert_int_equal(vfk_region_read(dev, 0, &v, 1, VFK_V100_REG_SCRATCH + 1), 1);
+	assert_int_equal(v & 0xff, 0xbe);
+	/* A wide read spanning the register and the empty space after it. */
+	assert_int_equal(vfk_region_read(dev, 0, &both, 8, VFK_V100_REG_SCRATCH), 8);
+	assert_true(both == 0xdeadbeefull);
+	assert_int_equal(vfk_region_write(dev, 0, &w, 4, 0x100), 4);
+	assert_int_equal(vfk_region_read(dev, 0, &v, 4, 0x100), 4);
+	assert_int_equal(v, 0);
+	/* Reset brings the scratch register back to 0. */
+	assert_int_equal(vfk_device_reset(dev), 0);
+	assert_int_equal(vfk_region_read(dev, 0, &v, 4, VFK_V100_REG_SCRATCH), 4);
+	assert_int_equal(v, 0);
+	vfk_device_destroy(dev);
+}
+
+static void test_v100_identity_and_bars(void **state)
+{
+	struct vfk_device *dev = make("v100", NULL, 0);
+	struct info_view v;
+	uint8_t cfg[64];
+
+	assert_int_equal(vfk_pci_config_read(dev, cfg, sizeof(cfg), 0), sizeof(cfg));
+	assert_int_equal(cfg[0] | cfg[1] << 8, 0x10de);
+	assert_int_equal(cfg[2] | cfg[3] << 8, 0x1db1);
+	assert_int_equal(cfg[0x0b], 0x03);
+	assert_int_equal(cfg[0x0a], 0x02);
+	assert_int_equal(cfg[0x2e] | cfg[0x2f] << 8, 0x1212);
+	assert_int_equal(cfg[0x10] & 0x7, 0);            /* BAR0: 32-bit memory */
+	assert_int_equal(cfg[0x14] & 0xf, 0xc);          /* BAR1: 64-bit prefetchable */
+	assert_int_equal(cfg[0x1c] & 0xf, 0xc);          /* BAR3: 64-bit prefetchable */
+	v = info(dev, 0, 32);
+	assert_true(v.hdr.size == 16ull << 20);
+	v = info(dev, 1, 32);
+	assert_true(v.hdr.size == 16 * GIB);
+	v = info(dev, 3, 32);
+	assert_true(v.hdr.size == 32ull << 20);
+	vfk_device_destroy(dev);
+}
+
+static void test_options(void **state)
+{
+	const char *ok[] = { "aperture=1G", "tgt=0x1000", "bar1=32G", "device=0x1db5" };
+	const char *bad_aperture[] = { "aperture=12345" };
+	const char *bad_bar1[] = { "bar1=3G" };
+	const char *unknown[] = { "colour=red" };
+	const char *not_kv[] = { "tgt" };
+	struct vfk_device *dev = make("v100", ok, 4);
+	struct info_view v = info(dev, FIRST_EXTRA, 64);
+	char err[128];
+
+	assert_true(v.hdr.size == GIB);
+	assert_true(u64_at(v.bytes, 56) == 0x1000);
+	v = info(dev, 1, 32);
+	assert_true(v.hdr.size == 32 * GIB);
+	vfk_device_destroy(dev);
+
+	dev = NULL;
+	assert_int_equal(vfk_model_create("v100", "x", bad_aperture, 1, &dev, err, sizeof(err)),
+			 -EINVAL);
+	assert_int_equal(vfk_model_create("v100", "x", bad_bar1, 1, &dev, err, sizeof(err)),
+			 -EINVAL);
+	assert_int_equal(vfk_model_create("npu2", "x", unknown, 1, &dev, err, sizeof(err)),
+			 -ENOENT);
+	assert_non_null(strstr(err, "unknown option 'colour'"));
+	assert_int_equal(vfk_model_create("npu2", "x", not_kv, 1, &dev, err, sizeof(err)),
+			 -EINVAL);
+	assert_int_equal(vfk_model_create("h100", "x", NULL, 0, &dev, err, sizeof(err)), -ENOENT);
+	assert_null(dev);
+}
+
+static void test_registry(void **state)
+{
+	size_t n;
+	const struct vfk_model *m = vfk_models(&n);
+
+	assert_int_equal(n, 2);
+	assert_string_equal(m[0].name, "v100");
+	assert_ptr_equal(vfk_model_find("npu2"), &m[1]);
+	assert_string_equal(m[1].options[0].key, "tgt");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_gpu_ram_info),
+		cmocka_unit_test(test_atsd_info),
+		cmocka_unit_test(test_atsd_zero_size),
+		cmocka_unit_test(test_gpu_ram_coherent),
+		cmocka_unit_test(test_bar0_registers),
+		cmocka_unit_test(test_v100_identity_and_bars),
+		cmocka_unit_test(test_options),
+		cmocka_unit_test(test_registry),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
