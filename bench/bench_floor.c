@@ -23,11 +23,12 @@ static void pingpong(const struct bench_opts *o)
 	int sock = bench_floor_start(o->server_cpu, &pid);
 	char id[64];
 
-	bench_floor_roundtrip("floor.pingpong36", sock, ACCESS_HDR, ACCESS4, -1, o->iters);
+	bench_floor_roundtrip("floor.pingpong36", sock, ACCESS_HDR, ACCESS4, -1, false,
+			      o->iters);
 	for (size_t i = 0; i < sizeof(bulk_sizes) / sizeof(bulk_sizes[0]); i++) {
 		uint64_t n = o->iters * 4096 / bulk_sizes[i] / 4;
 		snprintf(id, sizeof(id), "floor.pingpong_reply%zu", bulk_sizes[i]);
-		bench_floor_roundtrip(id, sock, ACCESS_HDR, ACCESS_HDR + bulk_sizes[i], -1,
+		bench_floor_roundtrip(id, sock, ACCESS_HDR, ACCESS_HDR + bulk_sizes[i], -1, false,
 				      n < 20 ? 20 : n);
 	}
 	/* One write per message as QEMU sends them, and 64 per write as a

@@ -7,12 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 
 /* The peer's read buffer holds one largest message plus a batch of small ones. */
 #define PEER_BUF (2 * BENCH_FLOOR_MAX_MSG)
+/* msg_id of a request whose reply carries an fd (a mappable region's info). */
+#define FLOOR_ID_REPLY_FD 1
 
 static ssize_t peer_read(int sock, char *buf, size_t len)
 {
@@ -42,8 +45,11 @@ static ssize_t peer_read(int sock, char *buf, size_t len)
 	return n;
 }
 
-/* Answer one complete request; the request's error field is the reply size. */
-static int peer_answer(int sock, const struct vfu_hdr *req, char *reply)
+/*
+ * Answer one complete request; the request's error field is the reply
+ * size, and msg_id FLOOR_ID_REPLY_FD asks for an fd on the reply.
+ */
+static int peer_answer(int sock, const struct vfu_hdr *req, char *reply, int reply_fd)
 {
 	struct vfu_hdr h = *req;
 
@@ -55,15 +61,17 @@ static int peer_answer(int sock, const struct vfu_hdr *req, char *reply)
 	h.flags = VFU_F_TYPE_REPLY;
 	h.error = 0;
 	memcpy(reply, &h, sizeof(h));
-	return bench_send(sock, reply, h.msg_size, -1);
+	return bench_send(sock, reply, h.msg_size,
+			  req->msg_id == FLOOR_ID_REPLY_FD ? reply_fd : -1);
 }
 
 static void peer_loop(int sock)
 {
 	char *buf = malloc(PEER_BUF), *reply = calloc(1, BENCH_FLOOR_MAX_MSG);
 	size_t have = 0;
+	int reply_fd = eventfd(0, EFD_CLOEXEC);
 
-	if (!buf || !reply)
+	if (!buf || !reply || reply_fd < 0)
 		_exit(1);
 	for (;;) {
 		ssize_t n = peer_read(sock, buf + have, PEER_BUF - have);
@@ -78,7 +86,7 @@ static void peer_loop(int sock)
 				_exit(1);
 			if (have - off < h.msg_size)
 				break;
-			if (peer_answer(sock, &h, reply) < 0)
+			if (peer_answer(sock, &h, reply, reply_fd) < 0)
 				_exit(1);
 			off += h.msg_size;
 		}
@@ -114,11 +122,12 @@ void bench_floor_stop(int sock, pid_t pid)
 }
 
 void bench_floor_roundtrip(const char *id, int sock, size_t req_len, size_t reply_len,
-			   int pass_fd, uint64_t iters)
+			   int pass_fd, bool reply_fd, uint64_t iters)
 {
 	char *req = calloc(1, req_len), *reply = malloc(reply_len);
-	struct vfu_hdr h = { .command = 9, .msg_size = (uint32_t)req_len,
-			       .error = (uint32_t)reply_len };
+	struct vfu_hdr h = { .msg_id = reply_fd ? FLOOR_ID_REPLY_FD : 0, .command = 9,
+			     .msg_size = (uint32_t)req_len, .error = (uint32_t)reply_len };
+	int got_fd;
 	struct bench_samples s;
 	uint64_t warm = iters / 10 + 1;
 
@@ -128,14 +137,17 @@ void bench_floor_roundtrip(const char *id, int sock, size_t req_len, size_t repl
 	bench_samples_init(&s, iters);
 	for (uint64_t i = 0; i < warm + iters; i++) {
 		uint64_t t0 = bench_now_ns();
-		long rc = bench_roundtrip(sock, req, req_len, pass_fd, reply, reply_len, NULL);
+		long rc = bench_roundtrip(sock, req, req_len, pass_fd, reply, reply_len,
+					  reply_fd ? &got_fd : NULL);
+		if (reply_fd && got_fd >= 0)
+			close(got_fd);
 		uint64_t t1 = bench_now_ns();
 		if (rc < 0)
 			bench_die(id, (int)rc);
 		if (i >= warm)
 			bench_samples_add(&s, t1 - t0);
 	}
-	bench_report_latency(id, &s);
+	bench_report_latency(id, &s, 1);
 	bench_samples_free(&s);
 	free(req);
 	free(reply);

@@ -11,6 +11,7 @@
 #ifndef VFIOKIT_BENCH_FLOOR_H
 #define VFIOKIT_BENCH_FLOOR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -27,10 +28,11 @@ void bench_floor_stop(int sock, pid_t pid);
 /*
  * Report as id the round-trip latency of req_len-byte requests answered
  * by reply_len-byte replies, over iters exchanges after a warm-up. With
- * pass_fd >= 0 every request carries that fd (the peer closes its copy).
+ * pass_fd >= 0 every request carries that fd (the peer closes its copy);
+ * with reply_fd every reply carries one (read with recvmsg and closed).
  */
 void bench_floor_roundtrip(const char *id, int sock, size_t req_len, size_t reply_len,
-			   int pass_fd, uint64_t iters);
+			   int pass_fd, bool reply_fd, uint64_t iters);
 
 /*
  * Report as id the rate (messages/s) of count no-reply msg_len-byte

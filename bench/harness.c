@@ -98,14 +98,14 @@ static int cmp_u64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-void bench_report_latency(const char *id, struct bench_samples *s)
+void bench_report_latency(const char *id, struct bench_samples *s, unsigned int per)
 {
 	if (s->count == 0)
 		bench_die(id, -ENODATA);
 	qsort(s->ns, s->count, sizeof(*s->ns), cmp_u64);
 	uint64_t med = s->ns[s->count / 2];
 	uint64_t p99 = s->ns[(s->count * 99) / 100];
-	printf("R %s %.3f %.3f us\n", id, (double)med / 1e3, (double)p99 / 1e3);
+	printf("R %s %.4f %.4f us\n", id, (double)med / 1e3 / per, (double)p99 / 1e3 / per);
 	fflush(stdout);
 	s->count = 0;
 }

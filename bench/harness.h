@@ -54,8 +54,11 @@ static inline void bench_samples_add(struct bench_samples *s, uint64_t ns)
 		s->ns[s->count++] = ns;
 }
 
-/* Sort the samples and print "R id median p99 us"; empties the set. */
-void bench_report_latency(const char *id, struct bench_samples *s);
+/*
+ * Sort the samples and print "R id median p99 us", each sample divided
+ * by per (the operations timed together in one sample); empties the set.
+ */
+void bench_report_latency(const char *id, struct bench_samples *s, unsigned int per);
 
 /* Print "R id value - unit" for a figure without a distribution. */
 void bench_report_value(const char *id, double value, const char *unit);
