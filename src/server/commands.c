@@ -1,0 +1,367 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One handler per vfio-user command: check every field of the message,
+ * call the core, queue the reply. Payloads may be unaligned in the
+ * receive buffer, so fixed parts are copied out with memcpy.
+ */
+#include "server/server_internal.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <vfiokit/device.h>
+#include <vfiokit/dma.h>
+#include <vfiokit/irq.h>
+#include <vfiokit/log.h>
+#include <vfiokit/region.h>
+
+#define PAGE_MASK_4K (VFU_DEFAULT_PGSIZES - 1)
+
+/* Reply with a fixed payload copied from obj. */
+static int reply_with(struct srv_slot *s, const struct srv_msg *m,
+		      const void *obj, uint32_t len)
+{
+	void *p;
+
+	if (m->hdr.flags & VFU_F_NO_REPLY)
+		return 0;
+	p = vfk_srv_reply_begin(s, &m->hdr, len);
+	if (!p)
+		return -E2BIG;
+	if (len)
+		memcpy(p, obj, len);
+	vfk_srv_reply_commit(s, len, -1);
+	return 0;
+}
+
+static int reply_empty(struct srv_slot *s, const struct srv_msg *m)
+{
+	return reply_with(s, m, NULL, 0);
+}
+
+static int cmd_version(struct srv_slot *s, const struct srv_msg *m)
+{
+	struct vfu_version v;
+	struct vfu_caps peer, ours;
+	char err[128] = "";
+	uint8_t *p;
+	int n;
+
+	if (s->negotiated || m->len < sizeof(v))
+		return -EINVAL;
+	memcpy(&v, m->payload, sizeof(v));
+	if (v.major != VFU_VERSION_MAJOR) {
+		vfk_warn("%s: client speaks vfio-user %u.%u, we need major %u",
+			 vfk_device_name(s->dev), v.major, v.minor, VFU_VERSION_MAJOR);
+		s->broken = true;   /* the spec says: close */
+		return -ENOTSUP;
+	}
+	if (vfu_version_parse((const char *)m->payload + sizeof(v), m->len - sizeof(v),
+			      &peer, err, sizeof(err))) {
+		vfk_warn("%s: bad VERSION capabilities: %s", vfk_device_name(s->dev), err);
+		return -EINVAL;
+	}
+	vfu_caps_defaults(&ours);
+	ours.max_msg_fds = VFU_WIRE_MAX_FDS;
+	ours.max_data_xfer_size = SRV_MAX_DATA_XFER;
+	ours.max_dma_maps = peer.max_dma_maps < SRV_MAX_DMA_MAPS ?
+			    peer.max_dma_maps : SRV_MAX_DMA_MAPS;
+	ours.write_multiple = peer.write_multiple;
+	p = vfk_srv_reply_begin(s, &m->hdr, 1024);
+	n = vfu_version_build(&ours, (char *)p + sizeof(v), 1024 - sizeof(v));
+	if (n < 0)
+		return n;
+	v.minor = VFU_VERSION_MINOR;   /* ours is x.0, never above the offer */
+	memcpy(p, &v, sizeof(v));
+	s->peer = peer;
+	s->negotiated = true;
+	vfk_dma_set_limit(s->dev, ours.max_dma_maps);
+	if (!(m->hdr.flags & VFU_F_NO_REPLY))
+		vfk_srv_reply_commit(s, (uint32_t)(sizeof(v) + (size_t)n), -1);
+	return 0;
+}
+
+static int dma_map_checks(const struct vfu_dma_map *d)
+{
+	if (d->argsz < sizeof(*d) ||
+	    (d->flags & ~(VFU_DMA_FLAG_READ | VFU_DMA_FLAG_WRITE)) ||
+	    d->size == 0 || d->address + d->size < d->address ||
+	    ((d->address | d->size | d->offset) & PAGE_MASK_4K))
+		return -EINVAL;
+	return 0;
+}
+
+static int cmd_dma_map(struct srv_slot *s, struct srv_msg *m)
+{
+	struct vfu_dma_map d;
+	uint32_t prot = 0;
+	int r;
+
+	if (m->len < sizeof(d) || m->nfds > 1 || m->fds_truncated)
+		return -EINVAL;
+	memcpy(&d, m->payload, sizeof(d));
+	r = dma_map_checks(&d);
+	if (r)
+		return r;
+	if (d.flags & VFU_DMA_FLAG_READ)
+		prot |= VFK_DMA_READ;
+	if (d.flags & VFU_DMA_FLAG_WRITE)
+		prot |= VFK_DMA_WRITE;
+	r = vfk_dma_map(s->dev, d.address, d.size, m->nfds ? m->fds[0] : -1,
+			d.offset, prot);
+	return r ? r : reply_empty(s, m);
+}
+
+static int cmd_dma_unmap(struct srv_slot *s, struct srv_msg *m)
+{
+	struct vfu_dma_unmap d;
+	int r = 0;
+
+	if (m->len < sizeof(d) || m->nfds)
+		return -EINVAL;
+	memcpy(&d, m->payload, sizeof(d));
+	if (d.argsz < sizeof(d) || (d.flags & ~VFU_DMA_UNMAP_FLAG_ALL))
+		return -EINVAL;
+	if (d.flags & VFU_DMA_UNMAP_FLAG_ALL) {
+		if (d.address || d.size)
+			return -EINVAL;
+		vfk_dma_unmap_all(s->dev);
+	} else {
+		/* Unknown ranges are routine with a vIOMMU: ENOENT, not logged. */
+		r = vfk_dma_unmap(s->dev, d.address, d.size);
+	}
+	if (r)
+		return r;
+	d.argsz = sizeof(d);
+	return reply_with(s, m, &d, sizeof(d));
+}
+
+static int cmd_device_info(struct srv_slot *s, const struct srv_msg *m)
+{
+	struct vfu_device_info w;
+	struct vfio_device_info info;
+
+	if (m->len < sizeof(w) || m->nfds)
+		return -EINVAL;
+	memcpy(&w, m->payload, sizeof(w));
+	if (w.argsz < sizeof(w))
+		return -EINVAL;
+	vfk_device_get_info(s->dev, &info);
+	w.argsz = sizeof(w);
+	w.flags = info.flags;
+	w.num_regions = info.num_regions;
+	w.num_irqs = info.num_irqs;
+	return reply_with(s, m, &w, sizeof(w));
+}
+
+static int cmd_region_info(struct srv_slot *s, const struct srv_msg *m)
+{
+	struct vfio_region_info req;
+	const void *ans;
+	size_t len;
+	uint8_t *p;
+	int fd, r;
+
+	if (m->len < sizeof(req) || m->nfds)
+		return -EINVAL;
+	memcpy(&req, m->payload, sizeof(req));
+	/* A huge argsz only means the client has room; the answer is small. */
+	if (req.argsz > SRV_MAX_REGION_INFO)
+		req.argsz = SRV_MAX_REGION_INFO;
+	r = vfk_region_info(s->dev, req.index, req.argsz, &ans, &len, &fd);
+	if (r)
+		return r;
+	if (m->hdr.flags & VFU_F_NO_REPLY)
+		return 0;
+	p = vfk_srv_reply_begin(s, &m->hdr, (uint32_t)len);
+	if (!p)
+		return -E2BIG;
+	memcpy(p, ans, len);
+	vfk_srv_reply_commit(s, (uint32_t)len, fd);
+	return 0;
+}
+
+static int cmd_region_io_fds(struct srv_slot *s, const struct srv_msg *m)
+{
+	struct vfu_region_io_fds q;
+
+	if (m->len < sizeof(q) || m->nfds)
+		return -EINVAL;
+	memcpy(&q, m->payload, sizeof(q));
+	if (q.argsz < sizeof(q) || q.flags || !vfk_device_region(s->dev, q.index))
+		return -EINVAL;
+	/* We offer no ioeventfds: count 0, no fds. */
+	q.argsz = sizeof(q);
+	q.count = 0;
+	return reply_with(s, m, &q, sizeof(q));
+}
+
+static int cmd_irq_info(struct srv_slot *s, const struct srv_msg *m)
+{
+	struct vfio_irq_info info;
+	int r;
+
+	if (m->len < sizeof(info) || m->nfds)
+		return -EINVAL;
+	memcpy(&info, m->payload, sizeof(info));
+	if (info.argsz < sizeof(info))
+		return -EINVAL;
+	r = vfk_device_irq_info(s->dev, &info);
+	if (r)
+		return r;
+	info.argsz = sizeof(info);
+	return reply_with(s, m, &info, sizeof(info));
+}
+
+/* SET_IRQS with DATA_EVENTFD: count fds, or none to drop count vectors. */
+static int set_irq_eventfds(struct srv_slot *s, struct srv_msg *m,
+			    const struct vfio_irq_set *set)
+{
+	int r;
+
+	if (set->count > SRV_MAX_IRQ_VECTORS)
+		return -EINVAL;
+	if (m->nfds == 0) {
+		for (uint32_t i = 0; i < set->count; i++)
+			s->irq_fds[i] = -1;
+		return vfk_device_set_irqs(s->dev, set, s->irq_fds,
+					   set->count * sizeof(int));
+	}
+	if (m->nfds != set->count)
+		return -EINVAL;
+	r = vfk_device_set_irqs(s->dev, set, m->fds, m->nfds * sizeof(int));
+	return r;   /* the core dup()ed what it keeps; ours are closed after */
+}
+
+static int cmd_set_irqs(struct srv_slot *s, struct srv_msg *m)
+{
+	struct vfio_irq_set set;
+	uint32_t type;
+	int r;
+
+	if (m->len < sizeof(set) || m->fds_truncated)
+		return -EINVAL;
+	memcpy(&set, m->payload, sizeof(set));
+	if (set.argsz < sizeof(set))
+		return -EINVAL;
+	type = set.flags & VFIO_IRQ_SET_DATA_TYPE_MASK;
+	if (type == VFIO_IRQ_SET_DATA_EVENTFD) {
+		r = set_irq_eventfds(s, m, &set);
+	} else if (m->nfds) {
+		r = -EINVAL;
+	} else if (type == VFIO_IRQ_SET_DATA_BOOL) {
+		if (m->len - sizeof(set) < set.count)
+			return -EINVAL;
+		r = vfk_device_set_irqs(s->dev, &set, m->payload + sizeof(set), set.count);
+	} else {
+		r = vfk_device_set_irqs(s->dev, &set, NULL, 0);
+	}
+	return r ? r : reply_empty(s, m);
+}
+
+static int cmd_region_read(struct srv_slot *s, const struct srv_msg *m)
+{
+	struct vfu_region_rw rw;
+	uint8_t *p;
+	ssize_t n;
+
+	if (m->len < sizeof(rw) || m->nfds)
+		return -EINVAL;
+	memcpy(&rw, m->payload, sizeof(rw));
+	if (rw.count > SRV_MAX_DATA_XFER)
+		return -E2BIG;
+	/* A no-reply read still happens (reads may have side effects). */
+	p = vfk_srv_reply_begin(s, &m->hdr, (uint32_t)sizeof(rw) + rw.count);
+	if (!p)
+		return -E2BIG;
+	n = vfk_region_read(s->dev, rw.region, p + sizeof(rw), rw.count, rw.offset);
+	if (n < 0)
+		return (int)n;
+	if (m->hdr.flags & VFU_F_NO_REPLY)
+		return 0;
+	rw.count = (uint32_t)n;
+	memcpy(p, &rw, sizeof(rw));
+	vfk_srv_reply_commit(s, (uint32_t)(sizeof(rw) + (size_t)n), -1);
+	return 0;
+}
+
+static int cmd_region_write(struct srv_slot *s, const struct srv_msg *m)
+{
+	struct vfu_region_rw rw;
+	ssize_t n;
+
+	if (m->len < sizeof(rw) || m->nfds)
+		return -EINVAL;
+	memcpy(&rw, m->payload, sizeof(rw));
+	if (rw.count > SRV_MAX_DATA_XFER)
+		return -E2BIG;
+	if (m->len - sizeof(rw) != rw.count)
+		return -EINVAL;
+	n = vfk_region_write(s->dev, rw.region, m->payload + sizeof(rw), rw.count,
+			     rw.offset);
+	if (n < 0)
+		return (int)n;
+	rw.count = (uint32_t)n;
+	return reply_with(s, m, &rw, sizeof(rw));
+}
+
+static int cmd_write_multi(struct srv_slot *s, const struct srv_msg *m)
+{
+	struct vfu_write_multi wm;
+	const uint8_t *p = m->payload + sizeof(wm);
+
+	if (m->len < sizeof(wm) || m->nfds)
+		return -EINVAL;
+	memcpy(&wm, m->payload, sizeof(wm));
+	if (wm.wr_cnt == 0 || wm.wr_cnt > VFU_WRITE_MULTI_MAX ||
+	    m->len - sizeof(wm) != wm.wr_cnt * sizeof(struct vfu_write_one))
+		return -EINVAL;
+	for (uint64_t i = 0; i < wm.wr_cnt; i++) {
+		struct vfu_write_one w;
+		ssize_t n;
+
+		memcpy(&w, p + i * sizeof(w), sizeof(w));
+		if (w.count > VFU_WRITE_MULTI_DATA)
+			return -EINVAL;
+		n = vfk_region_write(s->dev, w.region, w.data, w.count, w.offset);
+		if (n < 0)
+			return (int)n;
+	}
+	return reply_with(s, m, &wm, sizeof(wm));
+}
+
+static int cmd_reset(struct srv_slot *s, const struct srv_msg *m)
+{
+	int r;
+
+	if (m->nfds)
+		return -EINVAL;
+	r = vfk_device_reset(s->dev);
+	return r ? r : reply_empty(s, m);
+}
+
+int vfk_srv_dispatch(struct srv_slot *s, struct srv_msg *m)
+{
+	if (!s->negotiated && m->hdr.command != VFU_CMD_VERSION)
+		return -EINVAL;
+	switch (m->hdr.command) {
+	case VFU_CMD_VERSION:                  return cmd_version(s, m);
+	case VFU_CMD_DMA_MAP:                  return cmd_dma_map(s, m);
+	case VFU_CMD_DMA_UNMAP:                return cmd_dma_unmap(s, m);
+	case VFU_CMD_DEVICE_GET_INFO:          return cmd_device_info(s, m);
+	case VFU_CMD_DEVICE_GET_REGION_INFO:   return cmd_region_info(s, m);
+	case VFU_CMD_DEVICE_GET_REGION_IO_FDS: return cmd_region_io_fds(s, m);
+	case VFU_CMD_DEVICE_GET_IRQ_INFO:      return cmd_irq_info(s, m);
+	case VFU_CMD_DEVICE_SET_IRQS:          return cmd_set_irqs(s, m);
+	case VFU_CMD_REGION_READ:              return cmd_region_read(s, m);
+	case VFU_CMD_REGION_WRITE:             return cmd_region_write(s, m);
+	case VFU_CMD_DEVICE_RESET:             return cmd_reset(s, m);
+	case VFU_CMD_REGION_WRITE_MULTI:       return cmd_write_multi(s, m);
+	case VFU_CMD_DEVICE_FEATURE:
+	case VFU_CMD_MIG_DATA_READ:
+	case VFU_CMD_MIG_DATA_WRITE:
+		return -ENOTSUP;
+	default:
+		return -EINVAL;
+	}
+}

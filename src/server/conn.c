@@ -1,0 +1,412 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One client connection: buffered non-blocking reads (many pipelined or
+ * posted messages per recvmsg), framing, fd ownership, and buffered
+ * replies flushed once per batch.
+ *
+ * Output policy: before each message we require room for the largest
+ * reply. When the client does not read and that room is missing, we stop
+ * reading its socket (the other devices go on) until it drains; if no
+ * byte drains for SRV_STALL_MS, the client is disconnected.
+ */
+#include "server/server_internal.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+
+#include <vfiokit/device.h>
+#include <vfiokit/log.h>
+
+static void drop_rx_fds(struct srv_slot *s)
+{
+	vfu_wire_close_fds(s->rx_fds, s->rx_nfds);
+	s->rx_nfds = 0;
+	s->rx_fds_pending = false;
+	s->rx_fds_truncated = false;
+}
+
+void vfk_srv_conn_open(struct srv_slot *s, int fd)
+{
+	s->conn_fd = fd;
+	s->negotiated = false;
+	s->broken = false;
+	s->want_out = false;
+	s->reading = true;
+	vfu_caps_defaults(&s->peer);
+	s->next_id = 0;
+	s->rx_head = s->rx_tail = 0;
+	s->tx_head = s->tx_tail = 0;
+	s->tx_fd = -1;
+	s->stall_since_ms = -1;
+	vfk_dma_set_transport(s->dev, &s->dma_transport);
+	vfk_info("%s: client connected", vfk_device_name(s->dev));
+}
+
+void vfk_srv_conn_close(struct srv_slot *s, const char *why)
+{
+	vfk_info("%s: client gone (%s); resetting the device",
+		 vfk_device_name(s->dev), why);
+	epoll_ctl(s->srv->epfd, EPOLL_CTL_DEL, s->conn_fd, NULL);
+	close(s->conn_fd);
+	s->conn_fd = -1;
+	drop_rx_fds(s);
+	vfk_dma_set_transport(s->dev, NULL);
+	/* Drops every DMA mapping and IRQ eventfd of the old client too. */
+	vfk_dma_unmap_all(s->dev);
+	vfk_device_reset(s->dev);
+}
+
+/* ---- output ---------------------------------------------------------- */
+
+static void note_progress(struct srv_slot *s, bool blocked)
+{
+	if (!blocked)
+		s->stall_since_ms = -1;
+	else if (s->stall_since_ms < 0)
+		s->stall_since_ms = vfk_srv_now_ms();
+}
+
+/* Send what we can now. 0 when all went, -EAGAIN when the socket is full,
+ * other -errno when the connection failed. */
+int vfk_srv_flush(struct srv_slot *s)
+{
+	while (s->tx_head < s->tx_tail) {
+		bool with_fd = s->tx_fd >= 0 && s->tx_head == s->tx_fd_at;
+		size_t end = s->tx_fd >= 0 && s->tx_head < s->tx_fd_at ?
+			     s->tx_fd_at : s->tx_tail;
+		struct iovec iov = { s->tx + s->tx_head, end - s->tx_head };
+		ssize_t n = vfu_wire_sendmsg(s->conn_fd, &iov, 1,
+					     with_fd ? &s->tx_fd : NULL, with_fd);
+
+		if (n == -EAGAIN) {
+			note_progress(s, true);
+			return -EAGAIN;
+		}
+		if (n < 0)
+			return (int)n;
+		if (n > 0 && with_fd)
+			s->tx_fd = -1;
+		s->tx_head += (size_t)n;
+		note_progress(s, false);
+	}
+	/* No rewind here: a handler may be building a reply at tx_tail. */
+	return 0;
+}
+
+/* Wait for events on the connection until the deadline. 0 or -errno. */
+static int wait_conn(struct srv_slot *s, short events, int64_t deadline_ms)
+{
+	struct pollfd pfd = { .fd = s->conn_fd, .events = events };
+	int64_t left = deadline_ms - vfk_srv_now_ms();
+	int r;
+
+	if (left <= 0)
+		return -ETIMEDOUT;
+	r = poll(&pfd, 1, (int)left);
+	if (r < 0)
+		return errno == EINTR ? 0 : -errno;
+	return r == 0 ? -ETIMEDOUT : 0;
+}
+
+/* Flush everything, waiting up to the deadline. */
+int vfk_srv_flush_all(struct srv_slot *s, int64_t deadline_ms)
+{
+	for (;;) {
+		int r = vfk_srv_flush(s);
+
+		if (r != -EAGAIN)
+			return r;
+		r = wait_conn(s, POLLOUT, deadline_ms);
+		if (r < 0)
+			return r;
+	}
+}
+
+/* Room for the largest reply, and no fd reply waiting? Compacts. */
+static bool tx_has_room(struct srv_slot *s)
+{
+	if (s->tx_fd >= 0)
+		return false;
+	if (s->tx_head == s->tx_tail)
+		s->tx_head = s->tx_tail = 0;
+	if (s->tx_cap - s->tx_tail >= SRV_MAX_REPLY)
+		return true;
+	if (s->tx_head > 0) {
+		memmove(s->tx, s->tx + s->tx_head, s->tx_tail - s->tx_head);
+		s->tx_tail -= s->tx_head;
+		s->tx_head = 0;
+	}
+	return s->tx_cap - s->tx_tail >= SRV_MAX_REPLY;
+}
+
+void *vfk_srv_reply_begin(struct srv_slot *s, const struct vfu_hdr *req,
+			  uint32_t payload_len)
+{
+	struct vfu_hdr h;
+
+	if (payload_len > SRV_MAX_REPLY - VFU_HDR_SIZE)
+		return NULL;
+	vfu_hdr_init(&h, req->msg_id, req->command, VFU_HDR_SIZE + payload_len,
+		     VFU_F_TYPE_REPLY);
+	memcpy(s->tx + s->tx_tail, &h, sizeof(h));
+	return s->tx + s->tx_tail + VFU_HDR_SIZE;
+}
+
+void vfk_srv_reply_commit(struct srv_slot *s, uint32_t payload_len, int fd)
+{
+	struct vfu_hdr h;
+
+	/* The handler may have shrunk the payload (short read). */
+	memcpy(&h, s->tx + s->tx_tail, sizeof(h));
+	h.msg_size = VFU_HDR_SIZE + payload_len;
+	memcpy(s->tx + s->tx_tail, &h, sizeof(h));
+	if (fd >= 0) {
+		s->tx_fd = fd;
+		s->tx_fd_at = s->tx_tail;
+	}
+	s->tx_tail += h.msg_size;
+}
+
+void vfk_srv_reply_error(struct srv_slot *s, const struct vfu_hdr *req, int err)
+{
+	struct vfu_hdr h;
+
+	vfu_hdr_init(&h, req->msg_id, req->command, VFU_HDR_SIZE,
+		     VFU_F_TYPE_REPLY | VFU_F_ERROR);
+	h.error = (uint32_t)err;
+	memcpy(s->tx + s->tx_tail, &h, sizeof(h));
+	s->tx_tail += VFU_HDR_SIZE;
+}
+
+/* ---- input ----------------------------------------------------------- */
+
+/* The message the fds of a read that ended at `end` belong to: the kernel
+ * stops a stream read right after the chunk that carried fds, so they came
+ * with the last message that starts before `end`. */
+static size_t fd_owner(const struct srv_slot *s, size_t end)
+{
+	size_t pos = s->rx_head;
+
+	while (pos + VFU_HDR_SIZE <= end) {
+		struct vfu_hdr h;
+
+		memcpy(&h, s->rx + pos, sizeof(h));
+		if (h.msg_size < VFU_HDR_SIZE || h.msg_size > SRV_MAX_MSG ||
+		    pos + h.msg_size >= end)
+			break;
+		pos += h.msg_size;
+	}
+	return pos;
+}
+
+/* One recvmsg into the free tail of rx. >0 bytes, 0 at EOF, -errno. */
+static ssize_t read_some(struct srv_slot *s)
+{
+	int fds[VFU_WIRE_MAX_FDS];
+	unsigned int nfds = 0;
+	bool trunc = false;
+	ssize_t n = vfu_wire_recvmsg(s->conn_fd, s->rx + s->rx_tail,
+				     s->rx_cap - s->rx_tail, fds,
+				     VFU_WIRE_MAX_FDS, &nfds, &trunc);
+
+	if (n <= 0) {
+		vfu_wire_close_fds(fds, nfds);
+		return n;
+	}
+	s->rx_tail += (size_t)n;
+	if (nfds == 0 && !trunc)
+		return n;
+	if (s->rx_fds_pending && fd_owner(s, s->rx_tail) != s->rx_fds_at) {
+		/* Two messages with fds in flight at once: we keep one set. */
+		vfu_wire_close_fds(fds, nfds);
+		s->broken = true;
+		return n;
+	}
+	s->rx_fds_at = fd_owner(s, s->rx_tail);
+	for (unsigned int i = 0; i < nfds; i++) {
+		if (s->rx_nfds < VFU_WIRE_MAX_FDS)
+			s->rx_fds[s->rx_nfds++] = fds[i];
+		else {
+			close(fds[i]);
+			trunc = true;
+		}
+	}
+	s->rx_fds_truncated |= trunc;
+	s->rx_fds_pending = true;
+	return n;
+}
+
+/* Make room at the end of rx by moving unprocessed bytes to the front. */
+static void rx_compact(struct srv_slot *s)
+{
+	if (s->rx_head == 0)
+		return;
+	memmove(s->rx, s->rx + s->rx_head, s->rx_tail - s->rx_head);
+	if (s->rx_fds_pending)
+		s->rx_fds_at -= s->rx_head;
+	s->rx_tail -= s->rx_head;
+	s->rx_head = 0;
+}
+
+/* Read more while handling a message (DMA reply wait): never moves bytes. */
+int vfk_srv_fill_rx(struct srv_slot *s, int64_t deadline_ms)
+{
+	for (;;) {
+		ssize_t n;
+
+		if (s->rx_tail == s->rx_cap)
+			return -ENOBUFS;
+		n = read_some(s);
+		if (n > 0)
+			return 0;
+		if (n == 0)
+			return -ECONNRESET;
+		if (n != -EAGAIN)
+			return (int)n;
+		n = wait_conn(s, POLLIN, deadline_ms);
+		if (n < 0)
+			return (int)n;
+	}
+}
+
+static bool cmd_wants_reply(const struct vfu_hdr *h)
+{
+	return !(h->flags & VFU_F_NO_REPLY);
+}
+
+/* Handle the complete message at rx_head; it stays pinned meanwhile. */
+static void handle_one(struct srv_slot *s, const struct vfu_hdr *h)
+{
+	struct srv_msg m = {
+		.hdr = *h,
+		.payload = s->rx + s->rx_head + VFU_HDR_SIZE,
+		.len = h->msg_size - VFU_HDR_SIZE,
+	};
+	int fds[VFU_WIRE_MAX_FDS];
+	int r;
+
+	if (s->rx_fds_pending && s->rx_fds_at == s->rx_head) {
+		memcpy(fds, s->rx_fds, sizeof(int) * s->rx_nfds);
+		m.fds = fds;
+		m.nfds = s->rx_nfds;
+		m.fds_truncated = s->rx_fds_truncated;
+		s->rx_nfds = 0;
+		s->rx_fds_pending = false;
+		s->rx_fds_truncated = false;
+	}
+	if ((h->flags & VFU_F_TYPE_MASK) != VFU_F_TYPE_COMMAND) {
+		vfk_warn("%s: unexpected message type %#x (command %u)",
+			 vfk_device_name(s->dev), h->flags, h->command);
+		r = -EINVAL;
+	} else {
+		r = vfk_srv_dispatch(s, &m);
+	}
+	if (m.nfds)
+		vfu_wire_close_fds(m.fds, m.nfds);
+	if (r < 0 && cmd_wants_reply(h) &&
+	    (h->flags & VFU_F_TYPE_MASK) == VFU_F_TYPE_COMMAND)
+		vfk_srv_reply_error(s, h, -r);
+	else if (r < 0)
+		vfk_dbg("%s: command %u failed: %s (no reply wanted)",
+			vfk_device_name(s->dev), h->command, strerror(-r));
+}
+
+/* Handle every complete message; false when the connection must close. */
+static bool process(struct srv_slot *s)
+{
+	while (!s->broken && s->rx_tail - s->rx_head >= VFU_HDR_SIZE) {
+		struct vfu_hdr h;
+
+		memcpy(&h, s->rx + s->rx_head, sizeof(h));
+		if (h.msg_size < VFU_HDR_SIZE || h.msg_size > SRV_MAX_MSG) {
+			vfk_warn("%s: message size %u out of range",
+				 vfk_device_name(s->dev), h.msg_size);
+			return false;
+		}
+		if (s->rx_tail - s->rx_head < h.msg_size)
+			break;
+		if (!tx_has_room(s)) {
+			s->reading = false;   /* resumed by vfk_srv_conn_writable */
+			break;
+		}
+		handle_one(s, &h);
+		s->rx_head += h.msg_size;
+	}
+	if (s->rx_head == s->rx_tail) {
+		s->rx_head = s->rx_tail = 0;
+		if (s->rx_fds_pending)   /* fds with no message: hostile */
+			drop_rx_fds(s);
+	}
+	return !s->broken;
+}
+
+static void after_batch(struct srv_slot *s)
+{
+	int r = vfk_srv_flush(s);
+	bool want_out = r == -EAGAIN;
+
+	if (r < 0 && r != -EAGAIN) {
+		vfk_srv_conn_close(s, "send failed");
+		return;
+	}
+	if (want_out != s->want_out || !s->reading) {
+		s->want_out = want_out;
+		vfk_srv_update_events(s);
+	}
+}
+
+void vfk_srv_conn_readable(struct srv_slot *s)
+{
+	ssize_t n;
+
+	if (!s->reading)
+		return;
+	if (s->rx_cap - s->rx_tail < SRV_MAX_MSG)
+		rx_compact(s);
+	n = read_some(s);
+	if (n == -EAGAIN)
+		return;
+	if (n <= 0) {
+		vfk_srv_conn_close(s, n == 0 ? "end of stream" : strerror((int)-n));
+		return;
+	}
+	if (!process(s)) {
+		vfk_srv_conn_close(s, "protocol error");
+		return;
+	}
+	after_batch(s);
+}
+
+void vfk_srv_conn_writable(struct srv_slot *s)
+{
+	int r = vfk_srv_flush(s);
+
+	if (r < 0 && r != -EAGAIN) {
+		vfk_srv_conn_close(s, "send failed");
+		return;
+	}
+	if (r == 0 && !s->reading) {
+		s->reading = true;
+		if (!process(s)) {
+			vfk_srv_conn_close(s, "protocol error");
+			return;
+		}
+		r = vfk_srv_flush(s);
+		if (r < 0 && r != -EAGAIN) {
+			vfk_srv_conn_close(s, "send failed");
+			return;
+		}
+	}
+	s->want_out = r == -EAGAIN;
+	vfk_srv_update_events(s);
+}
+
+void vfk_srv_conn_check_stall(struct srv_slot *s, int64_t now)
+{
+	if (s->conn_fd >= 0 && s->stall_since_ms >= 0 &&
+	    now - s->stall_since_ms >= SRV_STALL_MS)
+		vfk_srv_conn_close(s, "replies left unread");
+}

@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The vfio-user server: one epoll loop over every device's listening
+ * socket and connection. One client per device; a second one is accepted
+ * and closed at once (logged), leaving the first undisturbed.
+ */
+#include "server/server_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <vfiokit/device.h>
+#include <vfiokit/log.h>
+
+int64_t vfk_srv_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int epoll_add(int epfd, int fd, uint32_t events, struct srv_tag *tag)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = tag };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+void vfk_srv_update_events(struct srv_slot *s)
+{
+	struct epoll_event ev = { .data.ptr = &s->conn_tag };
+
+	if (s->reading)
+		ev.events |= EPOLLIN;
+	if (s->want_out)
+		ev.events |= EPOLLOUT;
+	epoll_ctl(s->srv->epfd, EPOLL_CTL_MOD, s->conn_fd, &ev);
+}
+
+int vfk_server_create(struct vfk_server **out)
+{
+	struct vfk_server *srv = calloc(1, sizeof(*srv));
+	int r;
+
+	if (!srv)
+		return -ENOMEM;
+	srv->wake_fd = -1;
+	srv->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (srv->epfd < 0) {
+		r = -errno;
+		free(srv);
+		return r;
+	}
+	srv->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	srv->wake_tag.kind = SRV_TAG_WAKE;
+	if (srv->wake_fd < 0 ||
+	    (r = epoll_add(srv->epfd, srv->wake_fd, EPOLLIN, &srv->wake_tag)) < 0) {
+		r = srv->wake_fd < 0 ? -errno : r;
+		vfk_server_destroy(srv);
+		return r;
+	}
+	*out = srv;
+	return 0;
+}
+
+static void slot_free(struct srv_slot *s)
+{
+	free(s->rx);
+	free(s->tx);
+	free(s->dma_buf);
+	free(s->path);
+	free(s);
+}
+
+static struct srv_slot *slot_new(struct vfk_server *srv, struct vfk_device *dev)
+{
+	struct srv_slot *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->srv = srv;
+	s->dev = dev;
+	s->listen_fd = -1;
+	s->conn_fd = -1;
+	s->tx_fd = -1;
+	s->stall_since_ms = -1;
+	s->listen_tag = (struct srv_tag){ SRV_TAG_LISTEN, s };
+	s->conn_tag = (struct srv_tag){ SRV_TAG_CONN, s };
+	s->dma_transport.rw = vfk_srv_dma_rw;
+	s->dma_transport.ctx = s;
+	/* Room to batch many small messages behind a maximal one. */
+	s->rx_cap = 2 * SRV_MAX_MSG;
+	s->tx_cap = 2 * SRV_MAX_REPLY;
+	s->dma_cap = VFU_HDR_SIZE + VFU_DMA_RW_HDR_SIZE + SRV_MAX_DATA_XFER + VFU_DMA_RW_PAD;
+	s->rx = malloc(s->rx_cap);
+	s->tx = malloc(s->tx_cap);
+	s->dma_buf = malloc(s->dma_cap);
+	if (!s->rx || !s->tx || !s->dma_buf) {
+		slot_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static int slot_attach(struct vfk_server *srv, struct srv_slot *s, int listen_fd)
+{
+	int flags = fcntl(listen_fd, F_GETFL);
+	int r;
+
+	if (flags < 0 || fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK) < 0)
+		return -errno;
+	r = epoll_add(srv->epfd, listen_fd, EPOLLIN, &s->listen_tag);
+	if (r)
+		return r;
+	s->listen_fd = listen_fd;
+	s->next = srv->slots;
+	srv->slots = s;
+	return 0;
+}
+
+int vfk_server_add_device_fd(struct vfk_server *srv, struct vfk_device *dev,
+			     int listen_fd)
+{
+	struct srv_slot *s = slot_new(srv, dev);
+	int r;
+
+	if (!s) {
+		close(listen_fd);
+		return -ENOMEM;
+	}
+	r = slot_attach(srv, s, listen_fd);
+	if (r) {
+		close(listen_fd);
+		slot_free(s);
+	}
+	return r;
+}
+
+/* Remove a stale socket file at path; -EEXIST for anything else there. */
+static int clear_path(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -EEXIST;
+	return unlink(path) < 0 ? -errno : 0;
+}
+
+static int listen_on(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, r;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	r = clear_path(path);
+	if (r)
+		return r;
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+int vfk_server_add_device(struct vfk_server *srv, struct vfk_device *dev,
+			  const char *path)
+{
+	struct srv_slot *s = slot_new(srv, dev);
+	int fd, r;
+
+	if (!s)
+		return -ENOMEM;
+	s->path = strdup(path);
+	fd = s->path ? listen_on(path) : -ENOMEM;
+	if (fd < 0) {
+		slot_free(s);
+		return fd;
+	}
+	r = slot_attach(srv, s, fd);
+	if (r) {
+		close(fd);
+		unlink(path);
+		slot_free(s);
+	}
+	return r;
+}
+
+static void accept_client(struct srv_slot *s)
+{
+	int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	if (fd < 0)
+		return;
+	if (s->conn_fd >= 0) {
+		vfk_warn("%s: refusing a second client (one client per device)",
+			 vfk_device_name(s->dev));
+		close(fd);
+		return;
+	}
+	if (epoll_add(s->srv->epfd, fd, EPOLLIN, &s->conn_tag)) {
+		close(fd);
+		return;
+	}
+	vfk_srv_conn_open(s, fd);
+}
+
+static void handle_event(struct vfk_server *srv, const struct epoll_event *ev)
+{
+	struct srv_tag *tag = ev->data.ptr;
+	struct srv_slot *s = tag->slot;
+	uint64_t v;
+
+	switch (tag->kind) {
+	case SRV_TAG_WAKE:
+		if (read(srv->wake_fd, &v, sizeof(v)) < 0)
+			vfk_dbg("server wake read: %s", strerror(errno));
+		break;
+	case SRV_TAG_LISTEN:
+		accept_client(s);
+		break;
+	case SRV_TAG_CONN:
+		if (s->conn_fd < 0)
+			break;
+		if (ev->events & EPOLLOUT)
+			vfk_srv_conn_writable(s);
+		if (s->conn_fd >= 0 && (ev->events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+			vfk_srv_conn_readable(s);
+		break;
+	}
+}
+
+/* Milliseconds until the first stalled client's deadline, or -1. */
+static int stall_timeout(const struct vfk_server *srv, int64_t now)
+{
+	int64_t best = -1;
+
+	for (const struct srv_slot *s = srv->slots; s; s = s->next) {
+		int64_t left;
+
+		if (s->conn_fd < 0 || s->stall_since_ms < 0)
+			continue;
+		left = s->stall_since_ms + SRV_STALL_MS - now;
+		if (left < 0)
+			left = 0;
+		if (best < 0 || left < best)
+			best = left;
+	}
+	return (int)best;
+}
+
+int vfk_server_run_once(struct vfk_server *srv, int timeout_ms)
+{
+	struct epoll_event evs[64];
+	int st = stall_timeout(srv, vfk_srv_now_ms());
+	int n;
+
+	if (st >= 0 && (timeout_ms < 0 || st < timeout_ms))
+		timeout_ms = st;
+	n = epoll_wait(srv->epfd, evs, 64, timeout_ms);
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	for (int i = 0; i < n; i++)
+		handle_event(srv, &evs[i]);
+	for (struct srv_slot *s = srv->slots; s; s = s->next)
+		vfk_srv_conn_check_stall(s, vfk_srv_now_ms());
+	return 0;
+}
+
+int vfk_server_run(struct vfk_server *srv)
+{
+	while (!srv->stop) {
+		int r = vfk_server_run_once(srv, -1);
+
+		if (r)
+			return r;
+	}
+	srv->stop = 0;
+	return 0;
+}
+
+void vfk_server_stop(struct vfk_server *srv)
+{
+	uint64_t one = 1;
+
+	srv->stop = 1;
+	/* A full counter still wakes epoll; nothing to do on failure. */
+	if (write(srv->wake_fd, &one, sizeof(one)) < 0)
+		return;
+}
+
+void vfk_server_destroy(struct vfk_server *srv)
+{
+	if (!srv)
+		return;
+	while (srv->slots) {
+		struct srv_slot *s = srv->slots;
+
+		srv->slots = s->next;
+		if (s->conn_fd >= 0)
+			vfk_srv_conn_close(s, "server shutting down");
+		close(s->listen_fd);
+		if (s->path)
+			unlink(s->path);
+		slot_free(s);
+	}
+	if (srv->wake_fd >= 0)
+		close(srv->wake_fd);
+	close(srv->epfd);
+	free(srv);
+}

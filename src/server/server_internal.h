@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The vfio-user server's private state, shared by the files of src/server.
+ *
+ * One struct srv_slot per served device: its listening socket and, when a
+ * client is connected, that connection's buffers. Buffers are allocated
+ * once per slot and reused by every client and every message.
+ */
+#ifndef VFIOKIT_SERVER_INTERNAL_H
+#define VFIOKIT_SERVER_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <signal.h>
+
+#include <vfiokit/dma.h>
+#include <vfiokit/server.h>
+#include "vfio-user/protocol.h"
+#include "vfio-user/version.h"
+#include "vfio-user/wire.h"
+
+/* What we accept in one message's data (REGION_READ/WRITE count). */
+#define SRV_MAX_DATA_XFER   VFU_DEFAULT_MAX_DATA_XFER
+/* Largest message we take: a REGION_WRITE of the maximum count. */
+#define SRV_MAX_MSG         (VFU_HDR_SIZE + sizeof(struct vfu_region_rw) + SRV_MAX_DATA_XFER)
+/* Most mappings we let a client hold (answered as max_dma_maps). */
+#define SRV_MAX_DMA_MAPS    (1u << 20)
+/* Region-info answers are capped here: the core's chains stay far below. */
+#define SRV_MAX_REGION_INFO (128u * 1024u)
+/* Largest reply: a REGION_READ of the maximum count. */
+#define SRV_MAX_REPLY       SRV_MAX_MSG
+/* Vectors of one SET_IRQS (MSI-X has at most 2048). */
+#define SRV_MAX_IRQ_VECTORS 2048u
+/* A client that leaves replies unread this long, or does not answer a
+ * DMA_READ/DMA_WRITE in this time, is disconnected. */
+#define SRV_STALL_MS        5000
+
+struct srv_slot;
+
+/* epoll user data: what became ready. */
+enum srv_tag_kind { SRV_TAG_WAKE, SRV_TAG_LISTEN, SRV_TAG_CONN };
+struct srv_tag {
+	enum srv_tag_kind kind;
+	struct srv_slot *slot;
+};
+
+struct srv_slot {
+	struct vfk_server *srv;
+	struct vfk_device *dev;
+	struct srv_slot *next;
+	struct srv_tag listen_tag, conn_tag;
+	int listen_fd;
+	char *path;                 /* socket file we created, or NULL */
+
+	/* The connection; conn_fd -1 when no client. */
+	int conn_fd;
+	bool negotiated;
+	bool broken;                /* close once the current message is done */
+	bool want_out;              /* EPOLLOUT registered */
+	bool reading;               /* EPOLLIN registered */
+	struct vfu_caps peer;
+	uint16_t next_id;           /* for server-to-client commands */
+
+	/* Received bytes [rx_head, rx_tail) of rx[rx_cap]. */
+	uint8_t *rx;
+	size_t rx_cap, rx_head, rx_tail;
+	/* fds received and not yet claimed, owned by the message at rx_fds_at. */
+	int rx_fds[VFU_WIRE_MAX_FDS];
+	unsigned int rx_nfds;
+	bool rx_fds_pending;
+	bool rx_fds_truncated;
+	size_t rx_fds_at;
+
+	/* Replies to send: [tx_head, tx_tail) of tx[tx_cap]; a reply that
+	 * carries an fd starts at tx_fd_at. */
+	uint8_t *tx;
+	size_t tx_cap, tx_head, tx_tail;
+	int tx_fd;                  /* borrowed from the core, or -1 */
+	size_t tx_fd_at;
+	int64_t stall_since_ms;     /* output blocked since, or -1 */
+
+	/* Server-to-client DMA messages are built here. */
+	uint8_t *dma_buf;
+	size_t dma_cap;
+
+	struct vfk_dma_transport dma_transport;  /* ctx = this slot */
+	int irq_fds[SRV_MAX_IRQ_VECTORS];
+};
+
+struct vfk_server {
+	int epfd;
+	int wake_fd;
+	struct srv_tag wake_tag;
+	volatile sig_atomic_t stop;
+	struct srv_slot *slots;
+};
+
+/* A received message, validated for framing only. */
+struct srv_msg {
+	struct vfu_hdr hdr;
+	const uint8_t *payload;     /* inside rx; may be unaligned */
+	uint32_t len;               /* payload bytes */
+	int *fds;                   /* the message's fds; handlers may take them (set -1) */
+	unsigned int nfds;
+	bool fds_truncated;         /* the client sent more than fit */
+};
+
+/* server.c */
+int64_t vfk_srv_now_ms(void);
+void vfk_srv_update_events(struct srv_slot *s);
+
+/* conn.c */
+void vfk_srv_conn_open(struct srv_slot *s, int fd);
+void vfk_srv_conn_close(struct srv_slot *s, const char *why);
+void vfk_srv_conn_readable(struct srv_slot *s);
+void vfk_srv_conn_writable(struct srv_slot *s);
+void vfk_srv_conn_check_stall(struct srv_slot *s, int64_t now);
+int vfk_srv_flush(struct srv_slot *s);
+int vfk_srv_flush_all(struct srv_slot *s, int64_t deadline_ms);
+int vfk_srv_fill_rx(struct srv_slot *s, int64_t deadline_ms);
+void *vfk_srv_reply_begin(struct srv_slot *s, const struct vfu_hdr *req, uint32_t payload_len);
+void vfk_srv_reply_commit(struct srv_slot *s, uint32_t payload_len, int fd);
+void vfk_srv_reply_error(struct srv_slot *s, const struct vfu_hdr *req, int err);
+
+/* commands.c: handle one message; 0 when a reply was queued (or is not
+ * wanted), else -errno to answer with an error. */
+int vfk_srv_dispatch(struct srv_slot *s, struct srv_msg *m);
+
+/* dma_msg.c */
+int vfk_srv_dma_rw(void *ctx, uint64_t iova, void *buf, size_t len, bool write);
+
+#endif
