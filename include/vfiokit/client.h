@@ -1,8 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * One client API over a vfio-user socket and a kernel VFIO device.
- * A target is a socket path, a PCI address (0000:00:03.0, bound to
- * vfio-pci) or a group path (/dev/vfio/N).
+ * A target is a socket path, a PCI address (0000:00:03.0 or 00:03.0,
+ * bound to vfio-pci) or a group path (/dev/vfio/N).
+ *
+ * Functions return 0 (or a byte count) on success and a negative errno on
+ * failure unless documented otherwise. A client is used from one thread.
+ * Everything a peer answers is validated before use: a malformed answer
+ * is -EPROTO, a vfio-user server that does not answer within the timeout
+ * is -ETIMEDOUT.
  */
 #ifndef VFIOKIT_CLIENT_H
 #define VFIOKIT_CLIENT_H
@@ -28,46 +34,101 @@ struct vfk_client_opts {
 /** Region info with its raw answer and parsed chain; free with vfk_region_info_free(). */
 struct vfk_region_info {
 	struct vfio_region_info hdr;    /* argsz = the final size */
-	uint8_t *raw;                   /* hdr.argsz bytes as answered */
+	uint8_t *raw;                   /* the final answer, hdr.argsz bytes (owned) */
 	unsigned int calls;             /* how many requests the argsz loop took */
-	int mmap_fd;                    /* vfio-user: fd for mmap, or -1; kernel: device fd */
-	struct vfk_cap_chain chain;
+	/*
+	 * The fd to mmap at hdr.offset (owned; -1 when none): vfio-user, the
+	 * fd the server sent; kernel, a dup of the device fd.
+	 */
+	int mmap_fd;
+	/* 0, or -EPROTO when the chain was malformed: chain is then empty. */
+	int chain_status;
+	char chain_error[128];          /* why, when chain_status != 0 */
+	struct vfk_cap_chain chain;     /* points into raw */
 };
 
-/** Open a target. On error *errmsg (if not NULL) gets a one-line reason. */
+/**
+ * Open a target. On error *errmsg (if not NULL) gets a one-line reason
+ * naming the cause: no such socket or device, permission denied, group
+ * not viable, device bound to another driver (named), a peer that does
+ * not speak vfio-user. opts may be NULL for the defaults.
+ */
 int vfk_client_open(const char *target, const struct vfk_client_opts *opts,
 		    struct vfk_client **out, char *errmsg, size_t errmsg_len);
+
+/** Close the connection or the device/group/container fds and free. NULL is a no-op. */
 void vfk_client_close(struct vfk_client *c);
 
 /** "vfio-user" or "kernel". */
 const char *vfk_client_backend(const struct vfk_client *c);
 
+/** VFIO_DEVICE_GET_INFO: flags, num_regions, num_irqs (cap_offset is 0). */
 int vfk_client_device_info(struct vfk_client *c, struct vfio_device_info *info);
+
+/**
+ * VFIO_DEVICE_GET_REGION_INFO with the argsz-growing loop: ask with 32
+ * bytes, then with the argsz the answer asks for, again while it changes
+ * (at most 8 requests, at most 64 KiB + 32). The chain is parsed with
+ * vfk_capchain_parse(). *out is owned by the caller.
+ */
 int vfk_client_region_info(struct vfk_client *c, uint32_t index, struct vfk_region_info **out);
+
+/** Free a region info, closing its mmap fd. NULL is a no-op. */
 void vfk_region_info_free(struct vfk_region_info *ri);
+
+/** VFIO_DEVICE_GET_IRQ_INFO for index: flags and count. */
 int vfk_client_irq_info(struct vfk_client *c, uint32_t index, struct vfio_irq_info *info);
 
+/**
+ * Read or write count bytes at offset of region index. vfio-user splits
+ * accesses larger than the server's max_data_xfer_size; with
+ * posted_writes, writes are sent no-reply. Returns count or -errno.
+ */
 ssize_t vfk_client_region_read(struct vfk_client *c, uint32_t index, uint64_t offset,
 			       void *buf, size_t count);
 ssize_t vfk_client_region_write(struct vfk_client *c, uint32_t index, uint64_t offset,
 				const void *buf, size_t count);
 
-/** Map [offset, offset + len) of a mappable region; NULL with errno on failure. */
+/** PCI config space read: a read of region VFIO_PCI_CONFIG_REGION_INDEX. */
+ssize_t vfk_client_config_read(struct vfk_client *c, uint64_t offset, void *buf, size_t count);
+
+/**
+ * Map [offset, offset + len) of a region (offset relative to the region)
+ * through ri->mmap_fd at ri->hdr.offset + offset: the reported offset,
+ * never a computed one. Refused (NULL, errno EINVAL) for regions without
+ * FLAG_MMAP, of size 0, or ranges past the end; with a SPARSE_MMAP cap,
+ * only a range inside one listed area is allowed (else EACCES). Undo with
+ * munmap(). NULL with errno on failure.
+ */
 void *vfk_client_region_mmap(struct vfk_client *c, const struct vfk_region_info *ri,
 			     uint64_t offset, size_t len, int prot);
 
 /** Find the first device-specific region of (type, subtype); its index or -ENOENT. */
 int vfk_client_find_region(struct vfk_client *c, uint32_t type, uint32_t subtype);
 
+/** VFIO_DEVICE_RESET. */
 int vfk_client_reset(struct vfk_client *c);
 
-/** SET_IRQS with count eventfds (-1 to unset) for index, from start. */
+/**
+ * VFIO_DEVICE_SET_IRQS, ACTION_TRIGGER with DATA_EVENTFD: count eventfds
+ * (-1 to unset a vector) for index, from start. count 0 with fds NULL
+ * disables the index. The caller keeps its fds.
+ */
 int vfk_client_set_irq_eventfds(struct vfk_client *c, uint32_t index, uint32_t start,
 				uint32_t count, const int *fds);
 
-/** Map process memory [vaddr, vaddr + size) at iova for device DMA; fd may be -1. */
+/**
+ * Make [vaddr, vaddr + size) of this process visible to the device at
+ * iova, readable and writable. vfio-user: with fd >= 0 the server maps
+ * fd at fd_offset (the caller keeps fd); with fd -1 the server reaches
+ * the memory with DMA_READ/DMA_WRITE messages, which this client answers
+ * from vaddr while it waits for its own replies. Kernel: a type1 map of
+ * vaddr (fd ignored). vaddr must stay valid until unmapped.
+ */
 int vfk_client_dma_map(struct vfk_client *c, uint64_t iova, uint64_t size, void *vaddr,
 		       int fd, uint64_t fd_offset);
+
+/** Remove the mapping that is exactly [iova, iova + size). */
 int vfk_client_dma_unmap(struct vfk_client *c, uint64_t iova, uint64_t size);
 
 #ifdef __cplusplus
