@@ -1,0 +1,379 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The DMA mapping table: the client's memory by IOVA.
+ *
+ * Mappings live in glibc's tsearch tree (a red-black tree, so map, unmap
+ * and lookup are O(log n)) ordered by a comparator that calls two ranges
+ * equal when they overlap. Stored ranges never overlap, so the order is
+ * total among them; a lookup with a one-byte key finds the mapping that
+ * contains it, and an insert that overlaps anything finds that instead
+ * of inserting. A hand-written interval tree would save the 24-byte node
+ * glibc allocates per entry but would be more code to get right for no
+ * change in complexity.
+ *
+ * Backing files are mmapped whole, once, and shared by every mapping
+ * carved out of them: a file is known by (st_dev, st_ino) plus whether it
+ * was mapped writable, and is unmapped when its last mapping goes. The fd
+ * itself is never kept.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <search.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include <vfiokit/dma.h>
+
+#include "core/device_internal.h"
+
+#define DMA_DEFAULT_LIMIT 65535   /* vfio-user's default max_dma_maps */
+
+struct vfk_dma {
+	void *maps;                 /* tsearch root of struct dma_map */
+	void *files;                /* tsearch root of struct dma_file */
+	uint64_t count;
+	uint64_t limit;
+	struct vfk_dma_transport transport;   /* rw NULL when none */
+};
+
+/* One whole-file mmap shared by the mappings carved from it. */
+struct dma_file {
+	dev_t st_dev;
+	ino_t st_ino;
+	bool writable;              /* mapped PROT_WRITE (the fd was O_RDWR) */
+	bool in_tree;               /* false once a larger mmap replaced it */
+	uint8_t *base;
+	size_t len;
+	uint64_t refs;              /* mappings using it */
+	struct vfk_dma *dma;        /* to leave the files tree from unmap_all */
+};
+
+/* One mapping: 40 bytes, plus glibc's 24-byte tree node. */
+struct dma_map {
+	uint64_t iova;
+	uint64_t last;              /* inclusive: a range may end at 2^64 */
+	uint8_t *host;              /* iova's bytes; NULL for fd-less mappings */
+	struct dma_file *file;      /* NULL for fd-less mappings */
+	uint32_t prot;
+};
+
+/* ---- comparators ---- */
+
+static int map_cmp(const void *a, const void *b)
+{
+	const struct dma_map *x = a, *y = b;
+
+	if (x->last < y->iova)
+		return -1;
+	if (y->last < x->iova)
+		return 1;
+	return 0;   /* overlapping ranges are "equal" */
+}
+
+static int file_cmp(const void *a, const void *b)
+{
+	const struct dma_file *x = a, *y = b;
+
+	if (x->st_dev != y->st_dev)
+		return x->st_dev < y->st_dev ? -1 : 1;
+	if (x->st_ino != y->st_ino)
+		return x->st_ino < y->st_ino ? -1 : 1;
+	return (int)x->writable - (int)y->writable;
+}
+
+/* A mapping overlapping [iova, last], or NULL. */
+static struct dma_map *map_find(const struct vfk_dma *dma, uint64_t iova, uint64_t last)
+{
+	struct dma_map key = { .iova = iova, .last = last };
+	void *node = tfind(&key, &dma->maps, map_cmp);
+
+	return node ? *(struct dma_map **)node : NULL;
+}
+
+/* ---- backing files ---- */
+
+static void file_put(struct dma_file *file)
+{
+	if (--file->refs)
+		return;
+	munmap(file->base, file->len);
+	if (file->in_tree)
+		tdelete(file, &file->dma->files, file_cmp);
+	free(file);
+}
+
+/* mmap the whole file behind fd and enter it in the files tree. */
+static int file_open(struct vfk_dma *dma, int fd, const struct stat *st, bool writable,
+		     struct dma_file **out)
+{
+	int prot = PROT_READ | (writable ? PROT_WRITE : 0);
+	struct dma_file *file = malloc(sizeof(*file));
+	void *base;
+
+	if (!file)
+		return -ENOMEM;
+	base = mmap(NULL, (size_t)st->st_size, prot, MAP_SHARED, fd, 0);
+	if (base == MAP_FAILED) {
+		int err = -errno;
+
+		free(file);
+		return err;
+	}
+	*file = (struct dma_file){ .st_dev = st->st_dev, .st_ino = st->st_ino,
+				   .writable = writable, .in_tree = true, .base = base,
+				   .len = (size_t)st->st_size, .dma = dma };
+	if (!tsearch(file, &dma->files, file_cmp)) {
+		munmap(base, file->len);
+		free(file);
+		return -ENOMEM;
+	}
+	*out = file;
+	return 0;
+}
+
+/* Take a file that no longer covers what is asked out of the lookup tree. */
+static void file_retire(struct dma_file *file)
+{
+	tdelete(file, &file->dma->files, file_cmp);
+	file->in_tree = false;
+}
+
+/* The fd's access mode decides the mmap's protection. */
+static int fd_writable(int fd, uint32_t prot, bool *writable)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0)
+		return -errno;
+	if ((fl & O_ACCMODE) == O_WRONLY)
+		return -EACCES;   /* mmap needs read access */
+	*writable = (fl & O_ACCMODE) == O_RDWR;
+	return (prot & VFK_DMA_WRITE) && !*writable ? -EACCES : 0;
+}
+
+/*
+ * A reference to the mmap of fd's file covering [fd_offset, fd_offset +
+ * size). A file that grew since it was mapped gets a new, larger mmap;
+ * the old one stays until its own mappings are gone.
+ */
+static int file_get(struct vfk_dma *dma, int fd, uint64_t fd_offset, uint64_t size,
+		    uint32_t prot, struct dma_file **out)
+{
+	struct dma_file key = { 0 }, *file = NULL;
+	struct stat st;
+	void *node;
+	int ret = fd_writable(fd, prot, &key.writable);
+
+	if (ret)
+		return ret;
+	if (fstat(fd, &st))
+		return -errno;
+	if (!S_ISREG(st.st_mode) || st.st_size < 0 || (uint64_t)st.st_size > SIZE_MAX)
+		return -EINVAL;
+	if (fd_offset > (uint64_t)st.st_size || size > (uint64_t)st.st_size - fd_offset)
+		return -EINVAL;
+	key.st_dev = st.st_dev;
+	key.st_ino = st.st_ino;
+	node = tfind(&key, &dma->files, file_cmp);
+	if (node)
+		file = *(struct dma_file **)node;
+	if (file && (fd_offset > file->len || size > file->len - fd_offset)) {
+		file_retire(file);
+		file = NULL;
+	}
+	if (!file) {
+		ret = file_open(dma, fd, &st, key.writable, &file);
+		if (ret)
+			return ret;
+	}
+	file->refs++;
+	*out = file;
+	return 0;
+}
+
+/* ---- the table ---- */
+
+struct vfk_dma *vfk_dma_new(void)
+{
+	struct vfk_dma *dma = calloc(1, sizeof(*dma));
+
+	if (dma)
+		dma->limit = DMA_DEFAULT_LIMIT;
+	return dma;
+}
+
+static void map_destroy(void *node)
+{
+	struct dma_map *map = node;
+
+	if (map->file)
+		file_put(map->file);
+	free(map);
+}
+
+static void dma_clear(struct vfk_dma *dma)
+{
+	tdestroy(dma->maps, map_destroy);
+	dma->maps = NULL;
+	dma->count = 0;
+}
+
+void vfk_dma_free(struct vfk_dma *dma)
+{
+	if (!dma)
+		return;
+	dma_clear(dma);
+	free(dma);
+}
+
+void vfk_dma_set_transport(struct vfk_device *dev, const struct vfk_dma_transport *t)
+{
+	dev->dma->transport = t ? *t : (struct vfk_dma_transport){ 0 };
+}
+
+static bool range_valid(uint64_t iova, uint64_t size)
+{
+	return size && size - 1 <= UINT64_MAX - iova;
+}
+
+int vfk_dma_map(struct vfk_device *dev, uint64_t iova, uint64_t size, int fd,
+		uint64_t fd_offset, uint32_t prot)
+{
+	struct vfk_dma *dma = dev->dma;
+	struct dma_file *file = NULL;
+	struct dma_map *map;
+	int ret;
+
+	if (!range_valid(iova, size) || !prot || (prot & ~(VFK_DMA_READ | VFK_DMA_WRITE)))
+		return -EINVAL;
+	if (fd < -1)
+		return -EBADF;
+	if (dma->count >= dma->limit)
+		return -ENOSPC;
+	/* Before touching the file, so an overlap never costs an mmap. */
+	if (map_find(dma, iova, iova + (size - 1)))
+		return -EEXIST;
+	if (fd >= 0) {
+		ret = file_get(dma, fd, fd_offset, size, prot, &file);
+		if (ret)
+			return ret;
+	}
+	map = malloc(sizeof(*map));
+	if (!map || !tsearch(map, &dma->maps, map_cmp)) {
+		free(map);
+		if (file)
+			file_put(file);
+		return -ENOMEM;
+	}
+	*map = (struct dma_map){ .iova = iova, .last = iova + (size - 1), .file = file,
+				 .host = file ? file->base + fd_offset : NULL, .prot = prot };
+	dma->count++;
+	return 0;
+}
+
+int vfk_dma_unmap(struct vfk_device *dev, uint64_t iova, uint64_t size)
+{
+	struct vfk_dma *dma = dev->dma;
+	struct dma_map *map;
+
+	if (!range_valid(iova, size))
+		return -ENOENT;
+	map = map_find(dma, iova, iova + (size - 1));
+	if (!map || map->iova != iova || map->last != iova + (size - 1))
+		return -ENOENT;
+	tdelete(map, &dma->maps, map_cmp);
+	map_destroy(map);
+	dma->count--;
+	return 0;
+}
+
+void vfk_dma_unmap_all(struct vfk_device *dev)
+{
+	dma_clear(dev->dma);
+}
+
+void vfk_dma_set_limit(struct vfk_device *dev, uint64_t max_mappings)
+{
+	dev->dma->limit = max_mappings;
+}
+
+uint64_t vfk_dma_count(const struct vfk_device *dev)
+{
+	return dev->dma->count;
+}
+
+void *vfk_dma_translate(struct vfk_device *dev, uint64_t iova, size_t len, uint32_t prot)
+{
+	struct dma_map *map;
+	uint64_t last;
+
+	if (!range_valid(iova, len))
+		return NULL;
+	last = iova + (len - 1);
+	map = map_find(dev->dma, iova, last);
+	if (!map || !map->file || map->iova > iova || map->last < last ||
+	    (map->prot & prot) != prot)
+		return NULL;
+	return map->host + (iova - map->iova);
+}
+
+/*
+ * Walk [iova, iova + len) mapping by mapping. With copy false only check
+ * that every byte is mapped with the access and reachable, so a copy that
+ * would fault halfway is refused before any byte moves.
+ */
+static int dma_walk(struct vfk_dma *dma, uint64_t iova, uint8_t *buf, size_t len,
+		    bool write, bool copy)
+{
+	uint32_t need = write ? VFK_DMA_WRITE : VFK_DMA_READ;
+
+	while (len) {
+		struct dma_map *map = map_find(dma, iova, iova);
+		size_t piece = map && map->last - iova < len - 1 ? map->last - iova + 1 : len;
+		int ret = 0;
+
+		if (!map)
+			return -EFAULT;
+		if (!(map->prot & need))
+			return -EACCES;
+		if (!map->file && !dma->transport.rw)
+			return -ENOTCONN;
+		if (copy && map->file && write)
+			memcpy(map->host + (iova - map->iova), buf, piece);
+		else if (copy && map->file)
+			memcpy(buf, map->host + (iova - map->iova), piece);
+		else if (copy)
+			ret = dma->transport.rw(dma->transport.ctx, iova, buf, piece, write);
+		if (ret)
+			return ret;
+		iova += piece;
+		buf += piece;
+		len -= piece;
+	}
+	return 0;
+}
+
+static int dma_rw(struct vfk_device *dev, uint64_t iova, void *buf, size_t len, bool write)
+{
+	int ret;
+
+	if (!len)
+		return 0;
+	if (!range_valid(iova, len))
+		return -EFAULT;
+	ret = dma_walk(dev->dma, iova, buf, len, write, false);
+	return ret ? ret : dma_walk(dev->dma, iova, buf, len, write, true);
+}
+
+int vfk_dma_read(struct vfk_device *dev, uint64_t iova, void *buf, size_t len)
+{
+	return dma_rw(dev, iova, buf, len, false);
+}
+
+int vfk_dma_write(struct vfk_device *dev, uint64_t iova, const void *buf, size_t len)
+{
+	/* dma_walk only reads buf when write is true. */
+	return dma_rw(dev, iova, (void *)buf, len, true);
+}
