@@ -16,6 +16,7 @@ static int cmd_help(int argc, char **argv);
 /* Each cmd_<name>.c adds its line here and its declaration to commands.h. */
 static const struct command commands[] = {
 	{ "help", cmd_help, "list the commands" },
+	{ "serve", cmd_serve, "serve device models over vfio-user sockets" },
 };
 
 static void usage(FILE *out)

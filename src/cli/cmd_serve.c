@@ -1,0 +1,376 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vfiokit serve: build devices from the model registry and serve each on
+ * its own vfio-user socket from one process.
+ *
+ *   vfiokit serve MODEL [key=value...] --socket PATH
+ *   vfiokit serve --config machine.json
+ *   vfiokit serve [--dir DIR]            (the default machine)
+ *   vfiokit serve --list
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <vfiokit/device.h>
+#include <vfiokit/log.h>
+#include <vfiokit/server.h>
+
+#include "commands.h"
+#include "machine.h"
+#include "models.h"
+
+#define SD_LISTEN_FDS_START 3
+
+struct serve_opts {
+	const char *socket;
+	const char *config;
+	const char *dir;
+	int verbosity;          /* -q: -1, default 0, -v: 1, -vv: 2 */
+	bool list;
+	const char *model;
+	char **kv;
+	size_t nkv;
+};
+
+struct serve_state {
+	struct vfk_machine machine;
+	struct vfk_device *devs[VFK_MACHINE_MAX_DEVICES];
+	struct vfk_server *srv;
+	char fresh_dir[4096];   /* a directory this run created, removed at exit */
+};
+
+static struct vfk_server *volatile signal_server;
+
+static void on_signal(int sig)
+{
+	if (signal_server)
+		vfk_server_stop(signal_server);
+}
+
+static void serve_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: vfiokit serve MODEL [key=value...] --socket PATH\n"
+		"       vfiokit serve --config machine.json\n"
+		"       vfiokit serve [--dir DIR]       (default machine: 2 GPUs, 2 bridges each)\n"
+		"       vfiokit serve --list            (models and their options)\n"
+		"options: -v (more logs, twice for debug), -q (errors only)\n"
+		"Socket activation: with LISTEN_FDS set, devices take the inherited\n"
+		"sockets (by LISTEN_FDNAMES = device names, else in order).\n");
+}
+
+static void list_models(FILE *out)
+{
+	size_t n;
+	const struct vfk_model *m = vfk_models(&n);
+
+	for (size_t i = 0; i < n; i++) {
+		fprintf(out, "%s  %s\n", m[i].name, m[i].summary);
+		for (const struct vfk_model_option *o = m[i].options; o->key; o++)
+			fprintf(out, "    %-14s %-15s %s\n", o->key, o->def, o->help);
+	}
+}
+
+static int parse_args(int argc, char **argv, struct serve_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "dir", required_argument, NULL, 'd' },
+		{ "list", no_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+s:c:d:lhvq", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's': o->socket = optarg; break;
+		case 'c': o->config = optarg; break;
+		case 'd': o->dir = optarg; break;
+		case 'l': o->list = true; break;
+		case 'v': o->verbosity++; break;
+		case 'q': o->verbosity = -1; break;
+		case 'h': serve_usage(stdout); exit(0);
+		default: return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		o->model = argv[optind];
+		o->kv = argv + optind + 1;
+		o->nkv = (size_t)(argc - optind - 1);
+	}
+	return 0;
+}
+
+static void set_log_level(int verbosity)
+{
+	static const enum vfk_log_level levels[] = {
+		VFK_LOG_ERROR, VFK_LOG_WARN, VFK_LOG_INFO, VFK_LOG_DEBUG,
+	};
+	int i = verbosity + 1;
+
+	if (verbosity == 0)
+		return;   /* keep the default, or $VFIOKIT_LOG */
+	vfk_log_set_level(levels[i < 0 ? 0 : i > 3 ? 3 : i]);
+}
+
+/* The directory for the default machine's sockets: given, or a fresh one. */
+static int machine_dir(const struct serve_opts *o, struct serve_state *st, const char **dir)
+{
+	const char *base = getenv("XDG_RUNTIME_DIR");
+
+	if (o->dir) {
+		if (mkdir(o->dir, 0700) && errno != EEXIST)
+			return -errno;
+		*dir = o->dir;
+		return 0;
+	}
+	if (!base || !*base)
+		base = "/tmp";
+	snprintf(st->fresh_dir, sizeof(st->fresh_dir), "%s/vfiokit-XXXXXX", base);
+	if (!mkdtemp(st->fresh_dir)) {
+		st->fresh_dir[0] = '\0';
+		return -errno;
+	}
+	*dir = st->fresh_dir;
+	return 0;
+}
+
+static bool socket_activated(void)
+{
+	const char *pid = getenv("LISTEN_PID");
+
+	return pid && getenv("LISTEN_FDS") && strtol(pid, NULL, 10) == (long)getpid();
+}
+
+static int load_machine(const struct serve_opts *o, struct serve_state *st)
+{
+	char err[256] = "";
+	const char *dir = NULL;
+	int ret;
+
+	if (o->config) {
+		ret = vfk_machine_load_json(o->config, &st->machine, err, sizeof(err));
+		if (ret)
+			vfk_err("%s", err);
+		return ret;
+	}
+	if (o->model) {
+		if (!o->socket && !socket_activated()) {
+			vfk_err("serve %s: --socket PATH is needed", o->model);
+			return -EINVAL;
+		}
+		ret = vfk_machine_add(&st->machine, o->model, o->model,
+				      o->socket ? o->socket : "", (const char *const *)o->kv,
+				      o->nkv);
+		if (ret)
+			vfk_err("serve %s: %s", o->model, strerror(-ret));
+		return ret;
+	}
+	ret = machine_dir(o, st, &dir);
+	if (!ret)
+		ret = vfk_machine_default(&st->machine, dir);
+	if (ret)
+		vfk_err("default machine: %s", strerror(-ret));
+	return ret;
+}
+
+static int build_devices(struct serve_state *st)
+{
+	for (size_t i = 0; i < st->machine.count; i++) {
+		const struct vfk_machine_device *d = &st->machine.devices[i];
+		char err[256] = "";
+		int ret = vfk_model_create(d->model, d->name, (const char *const *)d->kv, d->nkv,
+					   &st->devs[i], err, sizeof(err));
+
+		if (ret) {
+			vfk_err("%s: %s", d->name, err);
+			return ret;
+		}
+		vfk_info("%s: built %s", d->name, d->model);
+	}
+	return 0;
+}
+
+/* The inherited fd for device i: by LISTEN_FDNAMES when given, else by position. */
+static int activated_fd(const struct serve_state *st, size_t i, int nfds)
+{
+	const char *names = getenv("LISTEN_FDNAMES");
+	const char *want = st->machine.devices[i].name;
+	size_t want_len = strlen(want);
+	int idx = 0;
+
+	if (!names)
+		return (size_t)nfds == st->machine.count ? SD_LISTEN_FDS_START + (int)i : -1;
+	for (const char *p = names; idx < nfds; idx++) {
+		const char *end = strchr(p, ':');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+
+		if (len == want_len && !strncmp(p, want, len))
+			return SD_LISTEN_FDS_START + idx;
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	return -1;
+}
+
+/* Remember the socket path of an inherited fd, for the QEMU line. */
+static void note_fd_path(struct vfk_machine_device *d, int fd)
+{
+	struct sockaddr_un sun;
+	socklen_t len = sizeof(sun);
+	char *path;
+
+	memset(&sun, 0, sizeof(sun));
+	if (getsockname(fd, (struct sockaddr *)&sun, &len) || sun.sun_family != AF_UNIX)
+		return;
+	sun.sun_path[sizeof(sun.sun_path) - 1] = '\0';
+	path = strdup(sun.sun_path);
+	if (!path)
+		return;
+	free(d->socket);
+	d->socket = path;
+}
+
+static int add_activated(struct serve_state *st)
+{
+	long nfds = strtol(getenv("LISTEN_FDS"), NULL, 10);
+
+	if (nfds <= 0 || nfds > VFK_MACHINE_MAX_DEVICES) {
+		vfk_err("LISTEN_FDS=%s: expected 1..%d", getenv("LISTEN_FDS"),
+			VFK_MACHINE_MAX_DEVICES);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < st->machine.count; i++) {
+		int fd = activated_fd(st, i, (int)nfds);
+		int ret;
+
+		if (fd < 0) {
+			vfk_err("%s: no inherited socket for it (%ld fds, names %s)",
+				st->machine.devices[i].name, nfds,
+				getenv("LISTEN_FDNAMES") ? getenv("LISTEN_FDNAMES") : "none");
+			return -EINVAL;
+		}
+		note_fd_path(&st->machine.devices[i], fd);
+		ret = vfk_server_add_device_fd(st->srv, st->devs[i], fd);
+		if (ret) {
+			vfk_err("%s: inherited fd %d: %s", st->machine.devices[i].name, fd,
+				strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static int add_sockets(struct serve_state *st)
+{
+	int ret = vfk_server_create(&st->srv);
+
+	if (ret) {
+		vfk_err("server: %s", strerror(-ret));
+		return ret;
+	}
+	if (socket_activated()) {
+		ret = add_activated(st);
+		unsetenv("LISTEN_PID");
+		unsetenv("LISTEN_FDS");
+		unsetenv("LISTEN_FDNAMES");
+		return ret;
+	}
+	for (size_t i = 0; i < st->machine.count; i++) {
+		const char *path = st->machine.devices[i].socket;
+
+		ret = vfk_server_add_device(st->srv, st->devs[i], path);
+		if (ret) {
+			vfk_err("%s: cannot listen on %s: %s", st->machine.devices[i].name, path,
+				strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static void print_attach_lines(const struct serve_state *st)
+{
+	printf("Serving %zu device%s. Attach them to QEMU with:\n", st->machine.count,
+	       st->machine.count == 1 ? "" : "s");
+	for (size_t i = 0; i < st->machine.count; i++) {
+		const struct vfk_machine_device *d = &st->machine.devices[i];
+
+		printf("  # %s (%s)\n", d->name, d->model);
+		printf("  -device '{\"driver\":\"vfio-user-pci\",\"socket\":"
+		       "{\"path\":\"%s\",\"type\":\"unix\"}}'\n", d->socket);
+	}
+	printf("Guest RAM must be shared for fd-based DMA, e.g.:\n"
+	       "  -object memory-backend-memfd,id=mem,size=4G,share=on -machine memory-backend=mem\n");
+	fflush(stdout);
+}
+
+static void install_signals(struct vfk_server *srv)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	signal_server = srv;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void serve_cleanup(struct serve_state *st)
+{
+	signal_server = NULL;
+	vfk_server_destroy(st->srv);
+	for (size_t i = 0; i < st->machine.count; i++)
+		vfk_device_destroy(st->devs[i]);
+	vfk_machine_free(&st->machine);
+	if (st->fresh_dir[0] && rmdir(st->fresh_dir))
+		vfk_warn("cannot remove %s: %s", st->fresh_dir, strerror(errno));
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	struct serve_opts o = { 0 };
+	static struct serve_state st;
+	int ret;
+
+	if (parse_args(argc, argv, &o)) {
+		serve_usage(stderr);
+		return 2;
+	}
+	set_log_level(o.verbosity);
+	if (o.list) {
+		list_models(stdout);
+		return 0;
+	}
+	memset(&st, 0, sizeof(st));
+	ret = load_machine(&o, &st);
+	if (!ret)
+		ret = build_devices(&st);
+	if (!ret)
+		ret = add_sockets(&st);
+	if (!ret) {
+		print_attach_lines(&st);
+		install_signals(st.srv);
+		ret = vfk_server_run(st.srv);
+		if (ret)
+			vfk_err("server stopped: %s", strerror(-ret));
+		else
+			vfk_info("shutting down");
+	}
+	serve_cleanup(&st);
+	return ret ? 1 : 0;
+}
