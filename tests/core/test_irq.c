@@ -1,0 +1,389 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests of IRQ info and SET_IRQS: validation, eventfd delivery,
+ * INTx automask, mask/unmask with pending delivery, and that every dup'd
+ * eventfd is closed on reset and destroy.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <vfiokit/device.h>
+#include <vfiokit/irq.h>
+#include <vfiokit/pci_config.h>
+#include <vfiokit/region.h>
+
+#define MSI_VECTORS 4
+#define MSIX_VECTORS 8
+
+static struct vfk_device *make_device(uint8_t irq_pin, bool pcie)
+{
+	const struct vfk_device_desc desc = {
+		.name = "irq", .vendor_id = 0x1af4, .device_id = 1, .irq_pin = irq_pin, .pcie = pcie,
+	};
+	const struct vfk_region_desc bar = {
+		.flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE, .size = 0x1000,
+	};
+	struct vfk_device *dev;
+
+	assert_int_equal(vfk_device_create(&desc, &dev), 0);
+	assert_int_equal(vfk_device_set_bar(dev, 0, &bar, 0), 0);
+	assert_int_equal(vfk_pci_add_msi_cap(dev, MSI_VECTORS, true, false), 0);
+	assert_int_equal(vfk_pci_add_msix_cap(dev, MSIX_VECTORS, 0, 0, 0, 0x800), 0);
+	return dev;
+}
+
+static int setup(void **state)
+{
+	*state = make_device(1, true);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	vfk_device_destroy(*state);
+	return 0;
+}
+
+static int open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	assert_non_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+static int new_eventfd(void)
+{
+	int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+
+	assert_true(fd >= 0);
+	return fd;
+}
+
+/* How many times fd was signalled since the last look (0 when none). */
+static uint64_t take(int fd)
+{
+	uint64_t v = 0;
+
+	if (read(fd, &v, sizeof(v)) != (ssize_t)sizeof(v))
+		assert_int_equal(errno, EAGAIN);
+	return v;
+}
+
+static int set_irqs(struct vfk_device *dev, uint32_t flags, uint32_t index, uint32_t start,
+		    uint32_t count, const void *data, size_t len)
+{
+	const struct vfio_irq_set set = {
+		.argsz = (uint32_t)(sizeof(set) + len), .flags = flags, .index = index,
+		.start = start, .count = count,
+	};
+
+	return vfk_device_set_irqs(dev, &set, data, len);
+}
+
+static int set_fds(struct vfk_device *dev, uint32_t index, uint32_t start, uint32_t count,
+		   const int32_t *fds)
+{
+	return set_irqs(dev, VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
+			index, start, count, fds, count * sizeof(int32_t));
+}
+
+static void check_info(struct vfk_device *dev, uint32_t index, uint32_t flags, uint32_t count)
+{
+	struct vfio_irq_info info = { .argsz = sizeof(info), .index = index };
+
+	assert_int_equal(vfk_device_irq_info(dev, &info), 0);
+	assert_int_equal(info.index, index);
+	assert_int_equal(info.flags, flags);
+	assert_int_equal(info.count, count);
+}
+
+static void test_irq_info_each_index(void **state)
+{
+	struct vfk_device *dev = *state;
+	const uint32_t intx = VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_MASKABLE |
+			      VFIO_IRQ_INFO_AUTOMASKED;
+	const uint32_t other = VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_NORESIZE;
+	struct vfio_irq_info info = { .argsz = sizeof(info), .index = VFIO_PCI_NUM_IRQS };
+
+	check_info(dev, VFIO_PCI_INTX_IRQ_INDEX, intx, 1);
+	check_info(dev, VFIO_PCI_MSI_IRQ_INDEX, other, MSI_VECTORS);
+	check_info(dev, VFIO_PCI_MSIX_IRQ_INDEX, other, MSIX_VECTORS);
+	check_info(dev, VFIO_PCI_ERR_IRQ_INDEX, other, 1);
+	check_info(dev, VFIO_PCI_REQ_IRQ_INDEX, other, 1);
+	assert_int_equal(vfk_device_irq_info(dev, &info), -EINVAL);
+	info.index = UINT32_MAX;
+	assert_int_equal(vfk_device_irq_info(dev, &info), -EINVAL);
+}
+
+static void test_irq_info_plain_pci_without_pin(void **state)
+{
+	const struct vfk_device_desc desc = { .name = "plain" };
+	struct vfk_device *dev;
+
+	(void)state;
+	assert_int_equal(vfk_device_create(&desc, &dev), 0);
+	check_info(dev, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_MASKABLE |
+		   VFIO_IRQ_INFO_AUTOMASKED, 0);
+	check_info(dev, VFIO_PCI_MSI_IRQ_INDEX, VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_NORESIZE, 0);
+	check_info(dev, VFIO_PCI_MSIX_IRQ_INDEX, VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_NORESIZE, 0);
+	check_info(dev, VFIO_PCI_ERR_IRQ_INDEX, VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_NORESIZE, 0);
+	check_info(dev, VFIO_PCI_REQ_IRQ_INDEX, VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_NORESIZE, 1);
+	/* Nothing to set on an index without vectors. */
+	assert_int_equal(set_irqs(dev, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER,
+				  VFIO_PCI_INTX_IRQ_INDEX, 0, 0, NULL, 0), -EINVAL);
+	vfk_device_destroy(dev);
+}
+
+static void test_set_irqs_validation(void **state)
+{
+	struct vfk_device *dev = *state;
+	const uint32_t trig = VFIO_IRQ_SET_ACTION_TRIGGER;
+	int32_t fds[MSIX_VECTORS + 1];
+	uint8_t bools[MSIX_VECTORS] = { 0 };
+	int efd = new_eventfd();
+
+	for (int i = 0; i < MSIX_VECTORS + 1; i++)
+		fds[i] = efd;
+	/* Flags: exactly one data type, exactly one action, nothing else. */
+	assert_int_equal(set_irqs(dev, trig, 1, 0, 1, NULL, 0), -EINVAL);
+	assert_int_equal(set_irqs(dev, VFIO_IRQ_SET_DATA_NONE, 1, 0, 1, NULL, 0), -EINVAL);
+	assert_int_equal(set_irqs(dev, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_DATA_BOOL | trig,
+				  1, 0, 1, bools, 1), -EINVAL);
+	assert_int_equal(set_irqs(dev, VFIO_IRQ_SET_DATA_NONE | trig | VFIO_IRQ_SET_ACTION_MASK,
+				  0, 0, 1, NULL, 0), -EINVAL);
+	assert_int_equal(set_irqs(dev, VFIO_IRQ_SET_DATA_NONE | trig | (1u << 6),
+				  1, 0, 1, NULL, 0), -EINVAL);
+	/* Index and range, overflow-safe. */
+	assert_int_equal(set_fds(dev, VFIO_PCI_NUM_IRQS, 0, 1, fds), -EINVAL);
+	assert_int_equal(set_fds(dev, VFIO_PCI_MSI_IRQ_INDEX, MSI_VECTORS, 1, fds), -EINVAL);
+	assert_int_equal(set_fds(dev, VFIO_PCI_MSI_IRQ_INDEX, 0, MSI_VECTORS + 1, fds), -EINVAL);
+	assert_int_equal(set_irqs(dev, VFIO_IRQ_SET_DATA_NONE | trig, VFIO_PCI_MSI_IRQ_INDEX,
+				  1, UINT32_MAX, NULL, 0), -EINVAL);
+	assert_int_equal(set_irqs(dev, VFIO_IRQ_SET_DATA_NONE | trig, VFIO_PCI_MSI_IRQ_INDEX,
+				  UINT32_MAX, 2, NULL, 0), -EINVAL);
+	/* Data length against count. */
+	assert_int_equal(set_irqs(dev, VFIO_IRQ_SET_DATA_EVENTFD | trig, VFIO_PCI_MSI_IRQ_INDEX,
+				  0, 2, fds, sizeof(int32_t) * 2 - 1), -EINVAL);
+	assert_int_equal(set_irqs(dev, VFIO_IRQ_SET_DATA_BOOL | trig, VFIO_PCI_MSI_IRQ_INDEX,
+				  0, 2, bools, 1), -EINVAL);
+	assert_int_equal(set_irqs(dev, VFIO_IRQ_SET_DATA_BOOL | trig, VFIO_PCI_MSI_IRQ_INDEX,
+				  0, 2, NULL, 2), -EINVAL);
+	/* Mask/unmask only where maskable, and not by eventfd. */
+	assert_int_equal(set_irqs(dev, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_MASK,
+				  VFIO_PCI_MSIX_IRQ_INDEX, 0, 1, NULL, 0), -EINVAL);
+	assert_int_equal(set_irqs(dev, VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_UNMASK,
+				  VFIO_PCI_INTX_IRQ_INDEX, 0, 1, fds, 4), -EINVAL);
+	/* None of the above installed anything. */
+	for (uint32_t i = 0; i < MSI_VECTORS; i++)
+		assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_MSI_IRQ_INDEX, i), -ENOENT);
+	close(efd);
+}
+
+static void test_bad_fd_changes_nothing(void **state)
+{
+	struct vfk_device *dev = *state;
+	int a = new_eventfd(), b = new_eventfd();
+	int32_t first[2] = { a, a };
+	int32_t bad[2] = { b, -2 };
+	int32_t closed[2] = { b, 0 };
+	int baseline;
+
+	assert_int_equal(set_fds(dev, VFIO_PCI_MSIX_IRQ_INDEX, 0, 2, first), 0);
+	baseline = open_fds();
+	assert_int_equal(set_fds(dev, VFIO_PCI_MSIX_IRQ_INDEX, 0, 2, bad), -EINVAL);
+	closed[1] = INT32_MAX;    /* a number that is no open fd */
+	assert_int_equal(set_fds(dev, VFIO_PCI_MSIX_IRQ_INDEX, 0, 2, closed), -EBADF);
+	assert_int_equal(open_fds(), baseline);   /* the dup of b was closed again */
+	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_MSIX_IRQ_INDEX, 0), 0);
+	assert_int_equal(take(a), 1);
+	assert_int_equal(take(b), 0);
+	close(a);
+	close(b);
+}
+
+static void test_eventfd_delivery(void **state)
+{
+	struct vfk_device *dev = *state;
+	int a = new_eventfd(), b = new_eventfd();
+	int32_t fds[2] = { a, b };
+	int32_t drop[1] = { -1 };
+
+	assert_int_equal(set_fds(dev, VFIO_PCI_MSIX_IRQ_INDEX, 2, 2, fds), 0);
+	/* The device keeps its own dup: the caller may close its copy. */
+	close(b);
+	b = -1;
+	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_MSIX_IRQ_INDEX, 2), 0);
+	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_MSIX_IRQ_INDEX, 2), 0);
+	assert_int_equal(take(a), 2);
+	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_MSIX_IRQ_INDEX, 3), 0);
+	assert_int_equal(take(a), 0);
+	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_MSIX_IRQ_INDEX, 1), -ENOENT);
+	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_MSIX_IRQ_INDEX, MSIX_VECTORS), -EINVAL);
+	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_NUM_IRQS, 0), -EINVAL);
+
+	/* -1 drops one vector's eventfd. */
+	assert_int_equal(set_fds(dev, VFIO_PCI_MSIX_IRQ_INDEX, 2, 1, drop), 0);
+	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_MSIX_IRQ_INDEX, 2), -ENOENT);
+	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_MSIX_IRQ_INDEX, 3), 0);
+	close(a);
+}
+
+static void test_trigger_by_set_irqs(void **state)
+{
+	struct vfk_device *dev = *state;
+	int a = new_eventfd(), b = new_eventfd();
+	int32_t fds[2] = { a, b };
+	uint8_t which[2] = { 0, 1 };
+
+	assert_int_equal(set_fds(dev, VFIO_PCI_MSI_IRQ_INDEX, 0, 2, fds), 0);
+	assert_int_equal(set_irqs(dev, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER,
+				  VFIO_PCI_MSI_IRQ_INDEX, 0, 2, NULL, 0), 0);
+	assert_int_equal(take(a), 1);
+	assert_int_equal(take(b), 1);
+	assert_int_equal(set_irqs(dev, VFIO_IRQ_SET_DATA_BOOL | VFIO_IRQ_SET_ACTION_TRIGGER,
+				  VFIO_PCI_MSI_IRQ_INDEX, 0, 2, which, sizeof(which)), 0);
+	assert_int_equal(take(a), 0);
+	assert_int_equal(take(b), 1);
+	close(a);
+	close(b);
+}
+
+static void test_disable_index_with_count_zero(void **state)
+{
+	struct vfk_device *dev = *state;
+	int a = new_eventfd();
+	int32_t fds[2] = { a, a };
+	int before = open_fds();
+
+	assert_int_equal(set_fds(dev, VFIO_PCI_MSI_IRQ_INDEX, 0, 2, fds), 0);
+	assert_int_equal(open_fds(), before + 2);
+	assert_int_equal(set_irqs(dev, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER,
+				  VFIO_PCI_MSI_IRQ_INDEX, 0, 0, NULL, 0), 0);
+	assert_int_equal(open_fds(), before);
+	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_MSI_IRQ_INDEX, 0), -ENOENT);
+	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_MSI_IRQ_INDEX, 1), -ENOENT);
+	assert_int_equal(take(a), 0);
+	close(a);
+}
+
+static void test_intx_automask_and_unmask(void **state)
+{
+	struct vfk_device *dev = *state;
+	const uint32_t unmask = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_UNMASK;
+	int a = new_eventfd();
+	int32_t fds[1] = { a };
+
+	assert_int_equal(set_fds(dev, VFIO_PCI_INTX_IRQ_INDEX, 0, 1, fds), 0);
+	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_INTX_IRQ_INDEX, 0), 0);
+	assert_int_equal(take(a), 1);
+	/* Automasked: the next one waits. */
+	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_INTX_IRQ_INDEX, 0), 0);
+	assert_int_equal(take(a), 0);
+	/* Unmask delivers the pending one (and masks again). */
+	assert_int_equal(set_irqs(dev, unmask, VFIO_PCI_INTX_IRQ_INDEX, 0, 1, NULL, 0), 0);
+	assert_int_equal(take(a), 1);
+	assert_int_equal(set_irqs(dev, unmask, VFIO_PCI_INTX_IRQ_INDEX, 0, 1, NULL, 0), 0);
+	assert_int_equal(take(a), 0);
+
+	/* A deasserted line is not delivered on unmask. */
+	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_INTX_IRQ_INDEX, 0), 0);
+	assert_int_equal(take(a), 1);
+	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_INTX_IRQ_INDEX, 0), 0);
+	vfk_irq_deassert(dev, VFIO_PCI_INTX_IRQ_INDEX, 0);
+	assert_int_equal(set_irqs(dev, unmask, VFIO_PCI_INTX_IRQ_INDEX, 0, 1, NULL, 0), 0);
+	assert_int_equal(take(a), 0);
+	close(a);
+}
+
+static void test_mask_then_pending_on_unmask(void **state)
+{
+	struct vfk_device *dev = *state;
+	const uint8_t yes = 1, no = 0;
+	int a = new_eventfd();
+	int32_t fds[1] = { a };
+
+	assert_int_equal(set_fds(dev, VFIO_PCI_INTX_IRQ_INDEX, 0, 1, fds), 0);
+	assert_int_equal(set_irqs(dev, VFIO_IRQ_SET_DATA_BOOL | VFIO_IRQ_SET_ACTION_MASK,
+				  VFIO_PCI_INTX_IRQ_INDEX, 0, 1, &yes, 1), 0);
+	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_INTX_IRQ_INDEX, 0), 0);
+	assert_int_equal(take(a), 0);
+	/* A false bool leaves the vector as it is. */
+	assert_int_equal(set_irqs(dev, VFIO_IRQ_SET_DATA_BOOL | VFIO_IRQ_SET_ACTION_UNMASK,
+				  VFIO_PCI_INTX_IRQ_INDEX, 0, 1, &no, 1), 0);
+	assert_int_equal(take(a), 0);
+	assert_int_equal(set_irqs(dev, VFIO_IRQ_SET_DATA_BOOL | VFIO_IRQ_SET_ACTION_UNMASK,
+				  VFIO_PCI_INTX_IRQ_INDEX, 0, 1, &yes, 1), 0);
+	assert_int_equal(take(a), 1);
+	close(a);
+}
+
+static void test_reset_closes_eventfds(void **state)
+{
+	struct vfk_device *dev = *state;
+	int a = new_eventfd();
+	int32_t fds[MSIX_VECTORS];
+	int before = open_fds();
+
+	for (int i = 0; i < MSIX_VECTORS; i++)
+		fds[i] = a;
+	assert_int_equal(set_fds(dev, VFIO_PCI_MSIX_IRQ_INDEX, 0, MSIX_VECTORS, fds), 0);
+	assert_int_equal(set_fds(dev, VFIO_PCI_INTX_IRQ_INDEX, 0, 1, fds), 0);
+	assert_int_equal(set_fds(dev, VFIO_PCI_REQ_IRQ_INDEX, 0, 1, fds), 0);
+	assert_int_equal(open_fds(), before + MSIX_VECTORS + 2);
+	assert_int_equal(vfk_device_reset(dev), 0);
+	assert_int_equal(open_fds(), before);
+	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_MSIX_IRQ_INDEX, 0), -ENOENT);
+	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_INTX_IRQ_INDEX, 0), -ENOENT);
+	/* Counts are properties of the device and survive the reset. */
+	check_info(dev, VFIO_PCI_MSIX_IRQ_INDEX, VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_NORESIZE,
+		   MSIX_VECTORS);
+	close(a);
+}
+
+static void test_destroy_closes_eventfds(void **state)
+{
+	int before = open_fds();
+	struct vfk_device *dev = make_device(1, false);
+	int a = new_eventfd();
+	int32_t fds[MSI_VECTORS] = { a, a, a, a };
+
+	(void)state;
+	assert_int_equal(set_fds(dev, VFIO_PCI_MSI_IRQ_INDEX, 0, MSI_VECTORS, fds), 0);
+	close(a);
+	vfk_device_destroy(dev);
+	assert_int_equal(open_fds(), before);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_irq_info_each_index),
+		cmocka_unit_test(test_irq_info_plain_pci_without_pin),
+		T(test_set_irqs_validation),
+		T(test_bad_fd_changes_nothing),
+		T(test_eventfd_delivery),
+		T(test_trigger_by_set_irqs),
+		T(test_disable_index_with_count_zero),
+		T(test_intx_automask_and_unmask),
+		T(test_mask_then_pending_on_unmask),
+		T(test_reset_closes_eventfds),
+		cmocka_unit_test(test_destroy_closes_eventfds),
+	};
+#undef T
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
