@@ -261,14 +261,17 @@ int vfk_dma_map(struct vfk_device *dev, uint64_t iova, uint64_t size, int fd,
 			return ret;
 	}
 	map = malloc(sizeof(*map));
+	if (map)
+		/* Filled before tsearch: the comparator reads iova and last. */
+		*map = (struct dma_map){ .iova = iova, .last = iova + (size - 1), .file = file,
+					 .host = file ? file->base + fd_offset : NULL,
+					 .prot = prot };
 	if (!map || !tsearch(map, &dma->maps, map_cmp)) {
 		free(map);
 		if (file)
 			file_put(file);
 		return -ENOMEM;
 	}
-	*map = (struct dma_map){ .iova = iova, .last = iova + (size - 1), .file = file,
-				 .host = file ? file->base + fd_offset : NULL, .prot = prot };
 	dma->count++;
 	return 0;
 }
