@@ -6,5 +6,6 @@
 /* Each takes argv from the subcommand name on and returns the exit status. */
 
 int cmd_serve(int argc, char **argv);
+int cmd_topology(int argc, char **argv);
 
 #endif

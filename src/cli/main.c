@@ -17,6 +17,7 @@ static int cmd_help(int argc, char **argv);
 static const struct command commands[] = {
 	{ "help", cmd_help, "list the commands" },
 	{ "serve", cmd_serve, "serve device models over vfio-user sockets" },
+	{ "topology", cmd_topology, "NVLink2 topology of GPUs and bridges (--dts: device tree)" },
 };
 
 static void usage(FILE *out)
