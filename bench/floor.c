@@ -121,7 +121,7 @@ void bench_floor_stop(int sock, pid_t pid)
 	waitpid(pid, &status, 0);
 }
 
-void bench_floor_roundtrip(const char *id, int sock, size_t req_len, size_t reply_len,
+double bench_floor_roundtrip(const char *id, int sock, size_t req_len, size_t reply_len,
 			   int pass_fd, bool reply_fd, uint64_t iters)
 {
 	char *req = calloc(1, req_len), *reply = malloc(reply_len);
@@ -147,10 +147,11 @@ void bench_floor_roundtrip(const char *id, int sock, size_t req_len, size_t repl
 		if (i >= warm)
 			bench_samples_add(&s, t1 - t0);
 	}
-	bench_report_latency(id, &s, 1);
+	double med = bench_report_latency(id, &s, 1);
 	bench_samples_free(&s);
 	free(req);
 	free(reply);
+	return med;
 }
 
 void bench_floor_posted(const char *id, int sock, size_t msg_len, unsigned int batch,

@@ -30,8 +30,9 @@ void bench_floor_stop(int sock, pid_t pid);
  * by reply_len-byte replies, over iters exchanges after a warm-up. With
  * pass_fd >= 0 every request carries that fd (the peer closes its copy);
  * with reply_fd every reply carries one (read with recvmsg and closed).
+ * Returns the median in microseconds.
  */
-void bench_floor_roundtrip(const char *id, int sock, size_t req_len, size_t reply_len,
+double bench_floor_roundtrip(const char *id, int sock, size_t req_len, size_t reply_len,
 			   int pass_fd, bool reply_fd, uint64_t iters);
 
 /*

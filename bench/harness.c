@@ -98,7 +98,7 @@ static int cmp_u64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-void bench_report_latency(const char *id, struct bench_samples *s, unsigned int per)
+double bench_report_latency(const char *id, struct bench_samples *s, unsigned int per)
 {
 	if (s->count == 0)
 		bench_die(id, -ENODATA);
@@ -108,6 +108,7 @@ void bench_report_latency(const char *id, struct bench_samples *s, unsigned int 
 	printf("R %s %.4f %.4f us\n", id, (double)med / 1e3 / per, (double)p99 / 1e3 / per);
 	fflush(stdout);
 	s->count = 0;
+	return (double)med / 1e3 / per;
 }
 
 void bench_report_value(const char *id, double value, const char *unit)

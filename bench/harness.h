@@ -57,8 +57,9 @@ static inline void bench_samples_add(struct bench_samples *s, uint64_t ns)
 /*
  * Sort the samples and print "R id median p99 us", each sample divided
  * by per (the operations timed together in one sample); empties the set.
+ * Returns the median in microseconds.
  */
-void bench_report_latency(const char *id, struct bench_samples *s, unsigned int per);
+double bench_report_latency(const char *id, struct bench_samples *s, unsigned int per);
 
 /* Print "R id value - unit" for a figure without a distribution. */
 void bench_report_value(const char *id, double value, const char *unit);

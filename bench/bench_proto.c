@@ -1,0 +1,416 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vfiokit's vfio-user server measured with raw messages (struct layouts of
+ * src/vfio-user/protocol.h) against the floor: before each exchange is
+ * timed, the same request and reply sizes are timed against the raw echo
+ * peer of floor.c, pinned the same way, with the same client system calls.
+ * Also: posted writes, server CPU per request, DMA map/unmap as live
+ * mappings grow, server memory, and loads/stores through the client API's
+ * mmap of the V100 GPU RAM region.
+ */
+#include "floor.h"
+#include "harness.h"
+#include "memcpy_bw.h"
+#include "server_child.h"
+#include "wire.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+
+#include <vfiokit/client.h>
+
+#include "v100.h"
+#include "vfio-user/protocol.h"
+
+#define MSG_CAP (VFU_HDR_SIZE + sizeof(struct vfu_region_rw) + (1u << 20) + 64)
+#define GPU_RAM_INDEX VFIO_PCI_NUM_REGIONS       /* the V100's one extra region */
+#define ATSD_INDEX VFIO_PCI_NUM_REGIONS
+#define PAGE 4096u
+#define PROBE_BASE (1ull << 44)
+#define FILL_WINDOW 32
+
+static uint8_t *req, *rep;
+static uint16_t next_id;
+
+static const uint64_t live_counts[] = { 1, 1000, 10000, 100000, 1000000 };
+static const size_t bulk_sizes[] = { 4096, 65536, 1u << 20 };
+
+static size_t put_hdr(uint8_t *buf, uint16_t cmd, size_t len, uint32_t flags)
+{
+	struct vfu_hdr h = { .msg_id = next_id++, .command = cmd,
+			     .msg_size = (uint32_t)len, .flags = flags };
+	memcpy(buf, &h, sizeof(h));
+	return len;
+}
+
+static size_t put_rw(uint8_t *buf, uint16_t cmd, uint32_t region, uint64_t off,
+		     uint32_t count, bool with_data, uint32_t flags)
+{
+	struct vfu_region_rw rw = { .offset = off, .region = region, .count = count };
+	memcpy(buf + VFU_HDR_SIZE, &rw, sizeof(rw));
+	return put_hdr(buf, cmd, VFU_HDR_SIZE + sizeof(rw) + (with_data ? count : 0), flags);
+}
+
+/* One exchange that must succeed; returns the reply size. */
+static size_t exchange(int sock, size_t len, int pass_fd, const char *what)
+{
+	int fd = -1;
+	long n = bench_roundtrip(sock, req, len, pass_fd, rep, MSG_CAP, &fd);
+	struct vfu_hdr h;
+
+	if (fd >= 0)
+		close(fd);
+	if (n < 0)
+		bench_die(what, (int)n);
+	memcpy(&h, rep, sizeof(h));
+	if (h.flags & VFU_F_ERROR)
+		bench_die(what, -(int)h.error);
+	return (size_t)n;
+}
+
+static void handshake(int sock)
+{
+	static const char json[] = "{\"capabilities\":{\"max_msg_fds\":8,"
+		"\"max_data_xfer_size\":1048576,\"max_dma_maps\":1048576}}";
+	struct vfu_version v = { VFU_VERSION_MAJOR, VFU_VERSION_MINOR };
+
+	memcpy(req + VFU_HDR_SIZE, &v, sizeof(v));
+	memcpy(req + VFU_HDR_SIZE + sizeof(v), json, sizeof(json));
+	exchange(sock, put_hdr(req, VFU_CMD_VERSION, VFU_HDR_SIZE + sizeof(v) + sizeof(json), 0),
+		 -1, "VERSION");
+}
+
+/*
+ * Time the request now in req (len bytes) against the floor of the same
+ * sizes, then against the server; report floor.<name> and proto.<name>.
+ * Returns the server's median in us; *floor_us gets the floor's.
+ */
+static double measure(const char *name, int sock, int floor_sock, size_t len, int pass_fd,
+		      uint64_t iters, double *floor_us)
+{
+	char id[96];
+	struct bench_samples s;
+	bool fd_reply;
+	int fd = -1;
+
+	long n = bench_roundtrip(sock, req, len, pass_fd, rep, MSG_CAP, &fd);
+	if (n < 0)
+		bench_die(name, (int)n);
+	fd_reply = fd >= 0;
+	if (fd_reply)
+		close(fd);
+
+	snprintf(id, sizeof(id), "floor.%s", name);
+	double f = bench_floor_roundtrip(id, floor_sock, len, (size_t)n, pass_fd, fd_reply, iters);
+	if (floor_us)
+		*floor_us = f;
+
+	bench_samples_init(&s, iters);
+	for (uint64_t i = 0; i < iters + iters / 10; i++) {
+		uint64_t t0 = bench_now_ns();
+		long r = bench_roundtrip(sock, req, len, pass_fd, rep, MSG_CAP,
+					 fd_reply ? &fd : NULL);
+		uint64_t t1 = bench_now_ns();
+		if (r != n)
+			bench_die(name, r < 0 ? (int)r : -EPROTO);
+		if (fd_reply && fd >= 0)
+			close(fd);
+		if (i >= iters / 10)
+			bench_samples_add(&s, t1 - t0);
+	}
+	snprintf(id, sizeof(id), "proto.%s", name);
+	double med = bench_report_latency(id, &s, 1);
+	bench_samples_free(&s);
+	return med;
+}
+
+static void small_exchanges(int gpu, int npu, int floor_sock, uint64_t iters)
+{
+	uint32_t v = 0x12345678;
+	size_t len;
+
+	len = put_rw(req, VFU_CMD_REGION_READ, VFIO_PCI_BAR0_REGION_INDEX,
+		     VFK_V100_REG_SCRATCH, 4, false, 0);
+	measure("region_read4", gpu, floor_sock, len, -1, iters, NULL);
+
+	len = put_rw(req, VFU_CMD_REGION_WRITE, VFIO_PCI_BAR0_REGION_INDEX,
+		     VFK_V100_REG_SCRATCH, 4, true, 0);
+	memcpy(req + VFU_HDR_SIZE + sizeof(struct vfu_region_rw), &v, 4);
+	measure("region_write4", gpu, floor_sock, len, -1, iters, NULL);
+
+	len = put_rw(req, VFU_CMD_REGION_READ, VFIO_PCI_CONFIG_REGION_INDEX, 0, 4, false, 0);
+	measure("config_read4", gpu, floor_sock, len, -1, iters, NULL);
+
+	/* Eight 4-byte writes to the scratch register in one message. */
+	struct vfu_write_multi wm = { .wr_cnt = 8 };
+	struct vfu_write_one one = { .offset = VFK_V100_REG_SCRATCH,
+				     .region = VFIO_PCI_BAR0_REGION_INDEX, .count = 4 };
+	memcpy(one.data, &v, 4);
+	memcpy(req + VFU_HDR_SIZE, &wm, sizeof(wm));
+	for (unsigned int i = 0; i < wm.wr_cnt; i++)
+		memcpy(req + VFU_HDR_SIZE + sizeof(wm) + i * sizeof(one), &one, sizeof(one));
+	len = put_hdr(req, VFU_CMD_REGION_WRITE_MULTI,
+		      VFU_HDR_SIZE + sizeof(wm) + wm.wr_cnt * sizeof(one), 0);
+	measure("write_multi8", gpu, floor_sock, len, -1, iters, NULL);
+
+	struct vfio_region_info ri = { .argsz = 512, .index = GPU_RAM_INDEX };
+	memcpy(req + VFU_HDR_SIZE, &ri, sizeof(ri));
+	len = put_hdr(req, VFU_CMD_DEVICE_GET_REGION_INFO, VFU_HDR_SIZE + sizeof(ri), 0);
+	measure("region_info_gpu_ram", gpu, floor_sock, len, -1, iters / 2 + 1, NULL);
+
+	ri.index = ATSD_INDEX;
+	memcpy(req + VFU_HDR_SIZE, &ri, sizeof(ri));
+	len = put_hdr(req, VFU_CMD_DEVICE_GET_REGION_INFO, VFU_HDR_SIZE + sizeof(ri), 0);
+	measure("region_info_atsd", npu, floor_sock, len, -1, iters / 2 + 1, NULL);
+}
+
+static void report_gbps(const char *area, const char *name, size_t bytes, double us)
+{
+	char id[96];
+
+	snprintf(id, sizeof(id), "%s.%s_gbps", area, name);
+	bench_report_value(id, (double)bytes / (us * 1e3), "GB/s");
+}
+
+static void bulk(int gpu, int floor_sock, uint64_t iters)
+{
+	char name[64];
+	double f, m;
+
+	for (size_t i = 0; i < sizeof(bulk_sizes) / sizeof(bulk_sizes[0]); i++) {
+		size_t sz = bulk_sizes[i];
+		uint64_t n = iters * 4096 / sz / 4;
+		n = n < 20 ? 20 : n;
+		size_t len = put_rw(req, VFU_CMD_REGION_READ, GPU_RAM_INDEX, 0, (uint32_t)sz,
+				    false, 0);
+		snprintf(name, sizeof(name), "region_read%zu", sz);
+		m = measure(name, gpu, floor_sock, len, -1, n, &f);
+		report_gbps("floor", name, sz, f);
+		report_gbps("proto", name, sz, m);
+
+		len = put_rw(req, VFU_CMD_REGION_WRITE, GPU_RAM_INDEX, 0, (uint32_t)sz, true, 0);
+		snprintf(name, sizeof(name), "region_write%zu", sz);
+		m = measure(name, gpu, floor_sock, len, -1, n, &f);
+		report_gbps("floor", name, sz, f);
+		report_gbps("proto", name, sz, m);
+	}
+}
+
+/* count posted 4-byte writes, batch per write(), then a read proves them done. */
+static void posted(const char *id, int gpu, unsigned int batch, uint64_t count)
+{
+	size_t one = put_rw(req, VFU_CMD_REGION_WRITE, VFIO_PCI_BAR0_REGION_INDEX,
+			    VFK_V100_REG_SCRATCH, 4, true, VFU_F_NO_REPLY);
+	for (unsigned int i = 1; i < batch; i++)
+		memcpy(req + i * one, req, one);
+	uint64_t t0 = bench_now_ns();
+	for (uint64_t i = 0; i < count; i += batch) {
+		int rc = bench_send(gpu, req, one * batch, -1);
+		if (rc < 0)
+			bench_die(id, rc);
+	}
+	size_t len = put_rw(req, VFU_CMD_REGION_READ, VFIO_PCI_BAR0_REGION_INDEX,
+			    VFK_V100_REG_SCRATCH, 4, false, 0);
+	exchange(gpu, len, -1, id);
+	uint64_t t1 = bench_now_ns();
+	uint64_t sent = (count + batch - 1) / batch * batch;
+	bench_report_value(id, (double)sent * 1e9 / (double)(t1 - t0), "ops/s");
+}
+
+static void posted_writes(int gpu, int floor_sock, uint64_t count)
+{
+	size_t one = VFU_HDR_SIZE + sizeof(struct vfu_region_rw) + 4;
+
+	bench_floor_posted("floor.posted4", floor_sock, one, 1, count);
+	posted("proto.posted4", gpu, 1, count);
+	bench_floor_posted("floor.posted4_batch64", floor_sock, one, 64, count * 4);
+	posted("proto.posted4_batch64", gpu, 64, count * 4);
+}
+
+static void server_cpu(const struct bench_server *srv, int gpu, uint64_t count)
+{
+	double u0, s0, u1, s1;
+	size_t len = put_rw(req, VFU_CMD_REGION_READ, VFIO_PCI_BAR0_REGION_INDEX,
+			    VFK_V100_REG_SCRATCH, 4, false, 0);
+
+	bench_server_cpu(srv, &u0, &s0);
+	for (uint64_t i = 0; i < count; i++)
+		exchange(gpu, len, -1, "REGION_READ (cpu)");
+	bench_server_cpu(srv, &u1, &s1);
+	bench_report_value("proto.server_user_us_per_read4", (u1 - u0) * 1e6 / (double)count, "us");
+	bench_report_value("proto.server_sys_us_per_read4", (s1 - s0) * 1e6 / (double)count, "us");
+}
+
+static size_t put_map(uint64_t iova, uint64_t fd_off, bool with_fd)
+{
+	struct vfu_dma_map m = { .argsz = sizeof(m),
+				 .flags = VFU_DMA_FLAG_READ | VFU_DMA_FLAG_WRITE,
+				 .offset = with_fd ? fd_off : 0, .address = iova, .size = PAGE };
+	memcpy(req + VFU_HDR_SIZE, &m, sizeof(m));
+	return put_hdr(req, VFU_CMD_DMA_MAP, VFU_HDR_SIZE + sizeof(m), 0);
+}
+
+static size_t put_unmap(uint64_t iova)
+{
+	struct vfu_dma_unmap u = { .argsz = sizeof(u), .address = iova, .size = PAGE };
+	memcpy(req + VFU_HDR_SIZE, &u, sizeof(u));
+	return put_hdr(req, VFU_CMD_DMA_UNMAP, VFU_HDR_SIZE + sizeof(u), 0);
+}
+
+/* Map pages [*live, target) of memfd, FILL_WINDOW requests in flight. */
+static void fill(int gpu, int memfd, uint64_t *live, uint64_t target)
+{
+	while (*live < target) {
+		uint64_t k = target - *live < FILL_WINDOW ? target - *live : FILL_WINDOW;
+		for (uint64_t i = 0; i < k; i++) {
+			size_t len = put_map((*live + i) * PAGE, (*live + i) * PAGE, true);
+			int rc = bench_send(gpu, req, len, memfd);
+			if (rc < 0)
+				bench_die("DMA_MAP (fill)", rc);
+		}
+		for (uint64_t i = 0; i < k; i++) {
+			long n = bench_recv_msg(gpu, rep, VFU_HDR_SIZE, NULL);
+			struct vfu_hdr h;
+			memcpy(&h, rep, sizeof(h));
+			if (n < 0 || (h.flags & VFU_F_ERROR))
+				bench_die("DMA_MAP (fill)", n < 0 ? (int)n : -(int)h.error);
+		}
+		*live += k;
+	}
+}
+
+static void map_unmap_pairs(const char *id, int gpu, int memfd, uint64_t iters)
+{
+	struct bench_samples s;
+	uint64_t seed = 88172645463325252ull;
+
+	bench_samples_init(&s, iters);
+	for (uint64_t i = 0; i < iters; i++) {
+		seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17;
+		uint64_t iova = PROBE_BASE + (seed % (1u << 20)) * PAGE;
+		uint64_t t0 = bench_now_ns();
+		exchange(gpu, put_map(iova, 0, memfd >= 0), memfd, id);
+		exchange(gpu, put_unmap(iova), -1, id);
+		bench_samples_add(&s, bench_now_ns() - t0);
+	}
+	bench_report_latency(id, &s, 1);
+	bench_samples_free(&s);
+}
+
+static void dma(const struct bench_server *srv, int gpu, int floor_sock, uint64_t iters,
+		uint64_t max_live)
+{
+	char id[96];
+	uint64_t live = 0;
+	int memfd = memfd_create("bench-guest-ram", MFD_CLOEXEC);
+
+	if (memfd < 0 || ftruncate(memfd, (off_t)((max_live + 1) * PAGE)) < 0)
+		bench_die("memfd", -errno);
+	double f = bench_floor_roundtrip("floor.dma_map_fd", floor_sock, put_map(0, 0, true),
+					 VFU_HDR_SIZE, memfd, false, iters);
+	f += bench_floor_roundtrip("floor.dma_unmap", floor_sock, put_unmap(0),
+				   VFU_HDR_SIZE + sizeof(struct vfu_dma_unmap), -1, false, iters);
+	bench_report_value("floor.dma_map_unmap_fd_1", f, "us");
+	for (size_t i = 0; i < sizeof(live_counts) / sizeof(live_counts[0]); i++) {
+		if (live_counts[i] > max_live)
+			break;
+		fill(gpu, memfd, &live, live_counts[i]);
+		snprintf(id, sizeof(id), "proto.dma_map_unmap_fd_%llu", (unsigned long long)live);
+		map_unmap_pairs(id, gpu, memfd, iters);
+		snprintf(id, sizeof(id), "proto.dma_map_unmap_nofd_%llu", (unsigned long long)live);
+		map_unmap_pairs(id, gpu, -1, iters);
+	}
+	snprintf(id, sizeof(id), "mem.server_rss_%llu_maps_kib", (unsigned long long)live);
+	bench_report_value(id, (double)bench_rss_kib(srv->pid), "KiB");
+	close(memfd);
+}
+
+/* Loads and stores through the client API's mmap of GPU RAM vs plain memcpy. */
+static void mmap_access(const char *gpu_path, uint64_t total)
+{
+	struct vfk_client *c;
+	struct vfk_region_info *ri;
+	char err[256], id[64];
+	size_t max = bulk_sizes[2];
+
+	int rc = vfk_client_open(gpu_path, NULL, &c, err, sizeof(err));
+	if (rc < 0)
+		bench_die(err, rc);
+	rc = vfk_client_region_info(c, GPU_RAM_INDEX, &ri);
+	if (rc < 0)
+		bench_die("client region info", rc);
+	uint8_t *map = vfk_client_region_mmap(c, ri, 0, max, PROT_READ | PROT_WRITE);
+	uint8_t *a = malloc(max), *b = malloc(max);
+	if (!map || !a || !b)
+		bench_die("mmap GPU RAM", -errno);
+	memset(a, 1, max);
+	memset(b, 2, max);
+	memset(map, 3, max);
+	for (size_t i = 0; i < sizeof(bulk_sizes) / sizeof(bulk_sizes[0]); i++) {
+		size_t sz = bulk_sizes[i];
+		snprintf(id, sizeof(id), "floor.load%zu", sz);
+		bench_report_value(id, bench_memcpy_gbps(a, b, sz, total), "GB/s");
+		snprintf(id, sizeof(id), "mmap.load%zu", sz);
+		bench_report_value(id, bench_memcpy_gbps(a, map, sz, total), "GB/s");
+		snprintf(id, sizeof(id), "floor.store%zu", sz);
+		bench_report_value(id, bench_memcpy_gbps(b, a, sz, total), "GB/s");
+		snprintf(id, sizeof(id), "mmap.store%zu", sz);
+		bench_report_value(id, bench_memcpy_gbps(map, a, sz, total), "GB/s");
+	}
+	munmap(map, max);
+	free(a);
+	free(b);
+	vfk_region_info_free(ri);
+	vfk_client_close(c);
+}
+
+static void memory(int cpu)
+{
+	struct bench_server srv;
+
+	bench_server_start(&srv, cpu, 0, 0);
+	bench_report_value("mem.server_rss_1dev_kib", (double)bench_rss_kib(srv.pid), "KiB");
+	bench_server_stop(&srv);
+	bench_server_start(&srv, cpu, 0, 63);
+	bench_report_value("mem.server_rss_64dev_kib", (double)bench_rss_kib(srv.pid), "KiB");
+	bench_server_stop(&srv);
+}
+
+int main(int argc, char **argv)
+{
+	struct bench_opts o;
+	struct bench_server srv;
+	pid_t floor_pid;
+
+	bench_parse_opts(argc, argv, 100000, &o);
+	bench_pin(o.client_cpu);
+	req = calloc(1, MSG_CAP * 64);
+	rep = calloc(1, MSG_CAP);
+	if (!req || !rep)
+		bench_die("calloc", -ENOMEM);
+	int floor_sock = bench_floor_start(o.server_cpu, &floor_pid);
+	bench_server_start(&srv, o.server_cpu, 1, 0);
+	int gpu = bench_connect(srv.gpu_path), npu = bench_connect(srv.npu_path);
+	handshake(gpu);
+	handshake(npu);
+
+	small_exchanges(gpu, npu, floor_sock, o.iters);
+	bulk(gpu, floor_sock, o.iters);
+	posted_writes(gpu, floor_sock, bench_scaled(&o, 1000000, 100));
+	server_cpu(&srv, gpu, bench_scaled(&o, 1000000, 100));
+	dma(&srv, gpu, floor_sock, o.iters / 10 + 10, bench_scaled(&o, 1000000, 1000));
+
+	close(gpu);
+	close(npu);
+	mmap_access(srv.gpu_path, bench_scaled(&o, 1u << 30, 1u << 20));
+	bench_server_stop(&srv);
+	bench_floor_stop(floor_sock, floor_pid);
+	memory(o.server_cpu);
+	free(req);
+	free(rep);
+	return 0;
+}
