@@ -37,7 +37,6 @@ PROGRAMS = [
     ('bench_floor', 100000, 1.0),
     ('bench_proto', 100000, 1.0),
     ('bench_dma', 100000, 1.0),
-    ('bench_mmap', 1000, 1.0),
 ]
 
 
