@@ -374,6 +374,8 @@ void vfk_srv_conn_readable(struct srv_slot *s)
 		return;
 	}
 	if (!process(s)) {
+		/* Let the answers so far (e.g. the refusal) out first. */
+		vfk_srv_flush(s);
 		vfk_srv_conn_close(s, "protocol error");
 		return;
 	}
