@@ -31,7 +31,7 @@ struct vfk_device_ops {
 	/* After the core restored config space, IRQs and DMA to their initial
 	 * state: put the model's own state back to power-on. */
 	int (*reset)(struct vfk_device *dev);
-	/* From vfk_device_destroy(), before regions are released. */
+	/* From vfk_device_destroy(), before the regions' release ops. */
 	void (*destroy)(struct vfk_device *dev);
 	/* After a config space write was applied (offset/count as written). */
 	void (*config_written)(struct vfk_device *dev, uint64_t offset, size_t count);
@@ -52,7 +52,11 @@ struct vfk_device_desc {
 	void *priv;
 };
 
-/** Create a device with an initial config header and no regions but CONFIG. */
+/**
+ * Create a device with an initial config header and no regions but CONFIG.
+ * A NULL name becomes "vfiokit". -EINVAL for a NULL desc/out or an
+ * irq_pin > 4, -ENOMEM.
+ */
 int vfk_device_create(const struct vfk_device_desc *desc, struct vfk_device **out);
 
 /** Release every region, close every fd the device holds, free it. NULL is a no-op. */
@@ -72,8 +76,9 @@ const char *vfk_device_name(const struct vfk_device *dev);
 void vfk_device_get_info(const struct vfk_device *dev, struct vfio_device_info *info);
 
 /**
- * Reset to the initial state: config space as built, IRQ eventfds
- * dropped, DMA mappings removed, then the model's reset hook.
+ * Reset to the initial state, in this order: config space as built, IRQ
+ * eventfds closed (masks and pending cleared; counts stay), DMA mappings
+ * removed, then the model's reset hook, whose result is returned.
  */
 int vfk_device_reset(struct vfk_device *dev);
 
