@@ -59,8 +59,30 @@ def capchain_seeds():
     }
 
 
+def config_seeds():
+    """Ops of fuzz_config.c: flags (op in the low bits), count, u16 offset, data."""
+    def op(kind, count, offset, data=b""):
+        return struct.pack("<BBH", kind, count, offset) + data
+    rd, wr, rrd, rwr, reset = range(5)
+    bar_sizing = b"".join(op(wr, 4, 0x10 + 4 * i, b"\xff" * 4) + op(rd, 4, 0x10 + 4 * i)
+                          for i in range(6))
+    return {
+        "read-header": b"".join(op(rd, n, o) for n in (1, 2, 4, 8) for o in range(0, 64, 3)),
+        "bar-sizing": bar_sizing + op(wr, 4, 0x30, b"\xfe\xff\xff\xff") + op(rd, 4, 0x30),
+        "command-status": op(wr, 2, 4, b"\x07\x05") + op(wr, 2, 6, b"\xff\xff") + op(rrd, 4, 4),
+        "walk-caps": b"".join(op(rrd, 4, o) for o in range(0x34, 0x100, 4)),
+        "ext-caps": b"".join(op(rrd, 4, o) for o in range(0x100, 0x140, 4)) +
+                    op(rwr, 4, 0x104, b"\xff" * 4),
+        "msi-msix": b"".join(op(wr, 2, o, b"\xff\xff") for o in range(0x40, 0x100, 2)) +
+                    op(reset, 0, 0) + op(rd, 8, 0x40),
+        "edges": op(rd, 4, 0xffe) + op(rd, 1, 0xfff) + op(wr, 0xff, 0, b"\x00\x10") +
+                 op(rd, 0xf8, 0) + op(0x80, 4, 0) + op(0x81, 4, 3, b"abcd"),
+    }
+
+
 TARGETS = {
     "capchain": capchain_seeds,
+    "config": config_seeds,
 }
 
 
