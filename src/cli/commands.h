@@ -5,6 +5,7 @@
 
 /* Each takes argv from the subcommand name on and returns the exit status. */
 
+int cmd_info(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_mem(int argc, char **argv);
 int cmd_topology(int argc, char **argv);

@@ -16,6 +16,7 @@ static int cmd_help(int argc, char **argv);
 /* Each cmd_<name>.c adds its line here and its declaration to commands.h. */
 static const struct command commands[] = {
 	{ "help", cmd_help, "list the commands" },
+	{ "info", cmd_info, "regions, capabilities, IRQs and config space of a VFIO device" },
 	{ "serve", cmd_serve, "serve device models over vfio-user sockets" },
 	{ "mem", cmd_mem, "read/write a 64-bit value in a region (mmap or region I/O)" },
 	{ "topology", cmd_topology, "NVLink2 topology of GPUs and bridges (--dts: device tree)" },
