@@ -38,9 +38,17 @@ void vfk_dma_set_transport(struct vfk_device *dev, const struct vfk_dma_transpor
 /**
  * Record a mapping of [iova, iova + size). fd (borrowed; -1 for none) and
  * fd_offset give the backing memory; prot is VFK_DMA_READ|VFK_DMA_WRITE.
- * -EINVAL for size 0, overflow, or a range past the end of fd;
- * -EEXIST when it overlaps an existing mapping; -ENOSPC past the limit
- * set by vfk_dma_set_limit().
+ * The core requires no alignment of iova, size or fd_offset: the
+ * transport enforces the page sizes it advertised. The fd is not kept:
+ * its file is mmapped whole (shared with every other mapping of the same
+ * file) and the caller may close it at once. A client that truncates the
+ * file under a live mapping makes device accesses fault (SIGBUS), as with
+ * any shared mmap.
+ * -EINVAL for size 0, iova + size past 2^64, prot 0 or unknown bits, an fd
+ * that is not a regular file, or a range past the end of fd (overflow-safe);
+ * -EBADF for a bad fd; -EACCES for WRITE on a read-only fd (or a write-only
+ * fd); -EEXIST when it overlaps an existing mapping; -ENOSPC past the limit
+ * set by vfk_dma_set_limit(); -ENOMEM, or mmap's error.
  */
 int vfk_dma_map(struct vfk_device *dev, uint64_t iova, uint64_t size, int fd,
 		uint64_t fd_offset, uint32_t prot);
@@ -51,7 +59,11 @@ int vfk_dma_unmap(struct vfk_device *dev, uint64_t iova, uint64_t size);
 /** Remove every mapping. */
 void vfk_dma_unmap_all(struct vfk_device *dev);
 
-/** Limit on live mappings (default 65535 as vfio-user's max_dma_maps). */
+/**
+ * Limit on live mappings (default 65535 as vfio-user's max_dma_maps).
+ * Lowering it below the current count keeps the mappings; only new ones
+ * fail.
+ */
 void vfk_dma_set_limit(struct vfk_device *dev, uint64_t max_mappings);
 
 /** Number of live mappings. */
@@ -59,12 +71,19 @@ uint64_t vfk_dma_count(const struct vfk_device *dev);
 
 /**
  * A pointer to len bytes at iova when they lie inside one fd-backed
- * mapping that allows prot; NULL otherwise. Valid until that mapping is
- * removed.
+ * mapping that allows prot; NULL otherwise (also for len 0 or a span past
+ * 2^64). Valid until that mapping is removed. Never allocates.
  */
 void *vfk_dma_translate(struct vfk_device *dev, uint64_t iova, size_t len, uint32_t prot);
 
-/** Copy from/to client memory, fd-backed or through the transport. 0 or -errno. */
+/**
+ * Copy from/to client memory; the span may cross adjacent mappings, each
+ * piece served by memcpy (fd-backed) or one transport rw call (fd-less).
+ * The whole span is checked before a byte moves: -EFAULT for an unmapped
+ * byte (or a span past 2^64), -EACCES for a mapping without READ (read) or
+ * WRITE (write), -ENOTCONN for fd-less memory with no transport; then the
+ * transport's own error, if any. len 0 is 0. Never allocates.
+ */
 int vfk_dma_read(struct vfk_device *dev, uint64_t iova, void *buf, size_t len);
 int vfk_dma_write(struct vfk_device *dev, uint64_t iova, const void *buf, size_t len);
 
