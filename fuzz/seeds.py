@@ -80,9 +80,31 @@ def config_seeds():
     }
 
 
+def version_seeds():
+    """fuzz_version.c: one byte of error-buffer size, then the JSON part."""
+    def j(text, err=63):
+        return bytes([err]) + text.encode() + b"\0"
+    qemu = ('{"capabilities":{"max_msg_fds":16,"max_data_xfer_size":1048576,'
+            '"pgsizes":4096,"max_dma_maps":65535,"migration":{"pgsize":4096,'
+            '"max_bitmap_size":1048576},"write_multiple":true}}')
+    return {
+        "qemu": j(qemu),
+        "empty": bytes([63]),
+        "empty-object": j("{}"),
+        "ours": j('{"capabilities":{"max_msg_fds":8,"max_data_xfer_size":1048576,'
+                  '"max_dma_maps":1048576,"pgsizes":4096,"write_multiple":true}}'),
+        "twin": j('{"capabilities":{"twin_socket":{"supported":true},"unknown":[1,2]}}'),
+        "big-numbers": j('{"capabilities":{"max_data_xfer_size":18446744073709551615,'
+                         '"max_msg_fds":4294967296,"pgsizes":-1}}', err=7),
+        "no-nul": bytes([20]) + b'{"capabilities":{}}',
+        "bad-types": j('{"capabilities":{"write_multiple":1,"pgsizes":"4096"}}', err=1),
+    }
+
+
 TARGETS = {
     "capchain": capchain_seeds,
     "config": config_seeds,
+    "version": version_seeds,
 }
 
 
