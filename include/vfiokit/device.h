@@ -76,11 +76,19 @@ const char *vfk_device_name(const struct vfk_device *dev);
 void vfk_device_get_info(const struct vfk_device *dev, struct vfio_device_info *info);
 
 /**
- * Reset to the initial state, in this order: config space as built, IRQ
- * eventfds closed (masks and pending cleared; counts stay), DMA mappings
- * removed, then the model's reset hook, whose result is returned.
+ * Function-level reset, as VFIO_DEVICE_RESET: config space as built, IRQ
+ * masks and pending interrupts cleared, then the model's reset hook, whose
+ * result is returned. The peer's IRQ eventfds and DMA mappings stay: they
+ * belong to the peer, which does not set them up again after a guest
+ * reset (as the kernel keeps a container's mappings across a reset).
  */
 int vfk_device_reset(struct vfk_device *dev);
+
+/**
+ * The peer is gone: close every IRQ eventfd it set, remove its DMA
+ * mappings, then vfk_device_reset(). The device is ready for a new peer.
+ */
+int vfk_device_release_peer(struct vfk_device *dev);
 
 #ifdef __cplusplus
 }

@@ -105,8 +105,14 @@ int vfk_device_reset(struct vfk_device *dev)
 {
 	vfk_config_reset(dev);
 	vfk_irqs_reset(dev);
-	vfk_dma_unmap_all(dev);
 	if (dev->desc.ops && dev->desc.ops->reset)
 		return dev->desc.ops->reset(dev);
 	return 0;
+}
+
+int vfk_device_release_peer(struct vfk_device *dev)
+{
+	vfk_irqs_release(dev);
+	vfk_dma_unmap_all(dev);
+	return vfk_device_reset(dev);
 }

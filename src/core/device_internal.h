@@ -87,7 +87,8 @@ int vfk_config_set_rom(struct vfk_device *dev, uint64_t size);
 /* irq.c */
 int vfk_irqs_init(struct vfk_device *dev);
 void vfk_irqs_fini(struct vfk_device *dev);
-void vfk_irqs_reset(struct vfk_device *dev);
+void vfk_irqs_reset(struct vfk_device *dev);     /* masks and pending only */
+void vfk_irqs_release(struct vfk_device *dev);   /* closes every eventfd */
 int vfk_irqs_set_count(struct vfk_device *dev, uint32_t index, uint32_t count);
 
 /* dma.c */

@@ -89,6 +89,15 @@ static void index_clear(struct vfk_irq_index *irq)
 void vfk_irqs_reset(struct vfk_device *dev)
 {
 	for (uint32_t i = 0; i < VFIO_PCI_NUM_IRQS; i++)
+		for (uint32_t v = 0; v < dev->irqs[i].count; v++) {
+			dev->irqs[i].vectors[v].masked = false;
+			dev->irqs[i].vectors[v].pending = false;
+		}
+}
+
+void vfk_irqs_release(struct vfk_device *dev)
+{
+	for (uint32_t i = 0; i < VFIO_PCI_NUM_IRQS; i++)
 		index_clear(&dev->irqs[i]);
 }
 

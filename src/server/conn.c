@@ -54,9 +54,7 @@ void vfk_srv_conn_close(struct srv_slot *s, const char *why)
 	s->conn_fd = -1;
 	drop_rx_fds(s);
 	vfk_dma_set_transport(s->dev, NULL);
-	/* Drops every DMA mapping and IRQ eventfd of the old client too. */
-	vfk_dma_unmap_all(s->dev);
-	vfk_device_reset(s->dev);
+	vfk_device_release_peer(s->dev);
 }
 
 /* ---- output ---------------------------------------------------------- */

@@ -204,6 +204,12 @@ static void test_reset_order_and_effects(void **state)
 	assert_int_equal(vfk_device_reset(dev), 0);
 	assert_string_equal(tr.log, "reset,");
 	assert_int_equal(tr.command_at_reset, 0);
+	/* A function-level reset keeps the peer's DMA mappings. */
+	assert_int_equal(tr.dma_at_reset, 1);
+
+	tr.log[0] = '\0';
+	assert_int_equal(vfk_device_release_peer(dev), 0);
+	assert_string_equal(tr.log, "reset,");
 	assert_int_equal(tr.dma_at_reset, 0);
 
 	tr.reset_ret = -EBUSY;

@@ -412,7 +412,10 @@ static void test_reset_drops_mappings(void **state)
 	struct fixture *f = *state;
 
 	assert_int_equal(vfk_dma_map(f->dev, 0, PAGE, f->fd, 0, RW), 0);
+	/* A guest reset keeps the peer's mappings; the peer leaving drops them. */
 	assert_int_equal(vfk_device_reset(f->dev), 0);
+	assert_int_equal(vfk_dma_count(f->dev), 1);
+	assert_int_equal(vfk_device_release_peer(f->dev), 0);
 	assert_int_equal(vfk_dma_count(f->dev), 0);
 	assert_int_equal(memfd_mmaps(), 0);
 }

@@ -343,7 +343,11 @@ static void test_reset_closes_eventfds(void **state)
 	assert_int_equal(set_fds(dev, VFIO_PCI_INTX_IRQ_INDEX, 0, 1, fds), 0);
 	assert_int_equal(set_fds(dev, VFIO_PCI_REQ_IRQ_INDEX, 0, 1, fds), 0);
 	assert_int_equal(open_fds(), before + MSIX_VECTORS + 2);
+	/* A function-level reset keeps the peer's eventfds... */
 	assert_int_equal(vfk_device_reset(dev), 0);
+	assert_int_equal(open_fds(), before + MSIX_VECTORS + 2);
+	/* ...and the peer leaving closes them. */
+	assert_int_equal(vfk_device_release_peer(dev), 0);
 	assert_int_equal(open_fds(), before);
 	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_MSIX_IRQ_INDEX, 0), -ENOENT);
 	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_INTX_IRQ_INDEX, 0), -ENOENT);
