@@ -208,7 +208,8 @@ static int connect_socket(const char *path, char *errmsg, size_t errmsg_len)
 		return vfk_client_fail(errmsg, errmsg_len, -ENAMETOOLONG,
 				       "%s: socket path too long", path);
 	strcpy(sa.sun_path, path);
-	sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* Non-blocking: the wire helpers then poll() with the reply deadline. */
+	sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (sock < 0)
 		return -errno;
 	if (!connect(sock, (struct sockaddr *)&sa, sizeof(sa)))
