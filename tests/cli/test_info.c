@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: MIT
+/* The real `vfiokit info` binary ($VFIOKIT_BIN) against the fixture device. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <cmocka.h>
+#include <json-c/json.h>
+
+#include "fixture.h"
+
+static struct fixture fix;
+static char out[1 << 20];
+
+static int setup(void **state)
+{
+	return fixture_start(&fix);
+}
+
+static int teardown(void **state)
+{
+	fixture_stop(&fix);
+	return 0;
+}
+
+/* Run `vfiokit info ARGS` with stderr folded into out; the exit status. */
+static int run_info(const char *args)
+{
+	char cmd[512];
+	size_t n;
+	FILE *p;
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "'%s' info %s 2>&1", getenv("VFIOKIT_BIN"), args);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void expect(const char *line)
+{
+	if (!strstr(out, line))
+		fail_msg("missing \"%s\" in:\n%s", line, out);
+}
+
+static void test_text(void **state)
+{
+	char args[256];
+
+	snprintf(args, sizeof(args), "-vv %s", fix.sock);
+	assert_int_equal(run_info(args), 0);
+	expect("(vfio-user): 10de:1db1 3D controller");
+	expect("flags RESET PCI; 11 regions, 5 IRQ types");
+	expect("Region 0 BAR0: size 0x400000 (4 MiB) offset 0x0 flags READ WRITE MMAP CAPS");
+	expect("\tcap SPARSE_MMAP v1 @32: 2 areas");
+	expect("\t\tarea 0: offset 0x0 size 0x1000 (4 KiB)");
+	expect("\t\tarea 1: offset 0x2000 size 0x3fe000 (4.0 MiB)");
+	expect("Region 3 BAR3: size 0x4000 (16 KiB)");
+	expect("\tcap MSIX_MAPPABLE v1 @32");
+	expect("Region 7 CONFIG: size 0x1000 (4 KiB)");
+	expect("Region 8: absent");
+	expect("Region 9 NVIDIA NVLink2 RAM: size 0x10000 (64 KiB)");
+	expect("\tcap TYPE v1 @32: type 0x800010de subtype 1 (NVIDIA NVLink2 RAM)");
+	expect("\tcap NVLINK2_SSATGT v1 @48: tgt 0x3e0000000000");
+	expect("\tcap id 0x4242 v3 @64: unknown, 16 bytes");
+	expect("\t\t42 42 03 00 00 00 00 00 01 02 03 04 05 06 07 08");
+	expect("Region 10 IBM NVLink2 ATSD: size 0x0 (0 B)");
+	expect("\tcap NVLINK2_LNKSPD v1 @64: link speed 9");
+	expect("\tinfo: argsz 80, 2 requests, cap_offset 32");
+	expect("IRQ 0 INTx: count 1 flags EVENTFD MASKABLE AUTOMASKED");
+	expect("IRQ 2 MSI-X: count 8");
+	expect("\tvendor 10de device 1db1 subsystem 10de:1212 revision a1");
+	expect("\tclass 030200 3D controller");
+	expect("\tBAR0: memory at 0x0 (64-bit)");
+	expect("] MSI-X (id 0x11)");
+	expect("] Power Management (id 0x01)");
+	expect("] Express (id 0x10)");
+	expect("\tcommand 0x0000");
+}
+
+static void test_one_region(void **state)
+{
+	char args[256];
+
+	snprintf(args, sizeof(args), "--region 10 %s", fix.sock);
+	assert_int_equal(run_info(args), 0);
+	expect("Region 10 IBM NVLink2 ATSD");
+	assert_null(strstr(out, "Region 9"));
+	assert_null(strstr(out, "IRQ 0"));
+	snprintf(args, sizeof(args), "--region 11 %s", fix.sock);
+	assert_int_equal(run_info(args), 1);
+	expect("no region 11 (the device has 11)");
+}
+
+static struct json_object *get(struct json_object *o, const char *path)
+{
+	char key[64];
+	const char *dot;
+
+	while (o && *path) {
+		dot = strchr(path, '.');
+		snprintf(key, sizeof(key), "%.*s", (int)(dot ? dot - path : (long)strlen(path)), path);
+		if (json_object_is_type(o, json_type_array))
+			o = json_object_array_get_idx(o, (size_t)atoi(key));
+		else if (!json_object_object_get_ex(o, key, &o))
+			o = NULL;
+		path = dot ? dot + 1 : "";
+	}
+	if (!o)
+		fail_msg("no %s", path);
+	return o;
+}
+
+static uint64_t num(struct json_object *root, const char *path)
+{
+	return json_object_get_uint64(get(root, path));
+}
+
+static const char *str(struct json_object *root, const char *path)
+{
+	return json_object_get_string(get(root, path));
+}
+
+/* Regions are listed present ones only: 0..7, then 9 and 10 at positions 8, 9. */
+static void test_json(void **state)
+{
+	struct json_object *j;
+	char args[256];
+
+	snprintf(args, sizeof(args), "--json %s", fix.sock);
+	assert_int_equal(run_info(args), 0);
+	j = json_tokener_parse(out);
+	assert_non_null(j);
+	assert_string_equal(str(j, "schema"), "vfiokit-info/1");
+	assert_string_equal(str(j, "backend"), "vfio-user");
+	assert_int_equal(num(j, "device.num_regions"), 11);
+	assert_string_equal(str(j, "device.flag_names.1"), "PCI");
+	assert_int_equal(json_object_array_length(get(j, "regions")), 10);
+	assert_string_equal(str(j, "regions.0.name"), "BAR0");
+	assert_int_equal(num(j, "regions.0.size"), 0x400000);
+	assert_string_equal(str(j, "regions.0.caps.0.name"), "SPARSE_MMAP");
+	assert_int_equal(num(j, "regions.0.caps.0.areas.1.offset"), 0x2000);
+	assert_int_equal(num(j, "regions.0.caps.0.areas.1.size"), 0x3fe000);
+	assert_string_equal(str(j, "regions.3.caps.0.name"), "MSIX_MAPPABLE");
+	assert_int_equal(num(j, "regions.8.index"), 9);
+	assert_string_equal(str(j, "regions.8.name"), "NVIDIA NVLink2 RAM");
+	assert_int_equal(num(j, "regions.8.caps.0.type"), 0x800010de);
+	assert_int_equal(num(j, "regions.8.caps.1.tgt"), 0x3e0000000000ull);
+	assert_string_equal(str(j, "regions.8.caps.2.status"), "unknown-id");
+	assert_int_equal(num(j, "regions.8.caps.2.id"), 0x4242);
+	assert_int_equal(num(j, "regions.8.caps.2.version"), 3);
+	assert_string_equal(str(j, "regions.8.caps.2.raw"), "4242030000000000" "0102030405060708");
+	assert_int_equal(num(j, "regions.9.size"), 0);
+	assert_int_equal(num(j, "regions.9.argsz"), 80);
+	assert_int_equal(num(j, "regions.9.info_calls"), 2);
+	assert_int_equal(num(j, "regions.9.caps.2.link_speed"), 9);
+	assert_int_equal(num(j, "irqs.2.count"), 8);
+	assert_string_equal(str(j, "irqs.0.name"), "INTx");
+	assert_int_equal(num(j, "pci.vendor_id"), 0x10de);
+	assert_int_equal(num(j, "pci.class_code"), 0x030200);
+	assert_string_equal(str(j, "pci.class_name"), "3D controller");
+	assert_string_equal(str(j, "pci.bars.0.kind"), "mem64");
+	json_object_put(j);
+}
+
+static void test_errors(void **state)
+{
+	char args[256];
+
+	snprintf(args, sizeof(args), "%s/none.sock", fix.dir);
+	assert_int_equal(run_info(args), 1);
+	expect("vfiokit info: ");
+	expect("none.sock: no such socket\n");
+	assert_int_equal(strchr(out, '\n') - out + 1, (long)strlen(out));   /* one line */
+	assert_int_equal(run_info(""), 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_text),
+		cmocka_unit_test(test_one_region),
+		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_errors),
+	};
+
+	if (!getenv("VFIOKIT_BIN"))
+		return 1;
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
