@@ -78,7 +78,7 @@ void vfk_device_get_info(const struct vfk_device *dev, struct vfio_device_info *
 /**
  * Function-level reset, as VFIO_DEVICE_RESET: config space as built, IRQ
  * masks and pending interrupts cleared, then the model's reset hook, whose
- * result is returned. The peer's IRQ eventfds and DMA mappings stay: they
+ * result is returned. Queued deferred calls are dropped. The peer's IRQ eventfds and DMA mappings stay: they
  * belong to the peer, which does not set them up again after a guest
  * reset (as the kernel keeps a container's mappings across a reset).
  */
@@ -89,6 +89,35 @@ int vfk_device_reset(struct vfk_device *dev);
  * mappings, then vfk_device_reset(). The device is ready for a new peer.
  */
 int vfk_device_release_peer(struct vfk_device *dev);
+
+/** Work a model runs later, outside the current access; see vfk_device_defer(). */
+typedef void (*vfk_deferred_fn)(struct vfk_device *dev, void *arg);
+
+/** How many deferred calls one device can have queued at once. */
+#define VFK_MAX_DEFERRED 16
+
+/**
+ * Queue fn(dev, arg) to run after the access being handled has been
+ * answered. A model uses it for work that talks to the peer, above all
+ * DMA over vfio-user messages: QEMU waits for the reply to an MMIO write
+ * before it serves the server's DMA_READ/DMA_WRITE requests, so DMA done
+ * inside the write handler would wait on a peer that waits on us.
+ * The vfio-user server runs the queue once the replies of the current
+ * batch are sent; other transports (and tests) call
+ * vfk_device_run_deferred(). Calls run in queue order. A reset drops
+ * what is queued. Never allocates. -EINVAL for a NULL fn, -ENOSPC when
+ * VFK_MAX_DEFERRED calls are already queued.
+ */
+int vfk_device_defer(struct vfk_device *dev, vfk_deferred_fn fn, void *arg);
+
+/**
+ * Run the calls queued so far, in order; calls they queue themselves
+ * wait for the next run. Returns how many ran.
+ */
+unsigned int vfk_device_run_deferred(struct vfk_device *dev);
+
+/** Number of queued deferred calls. */
+unsigned int vfk_device_deferred_count(const struct vfk_device *dev);
 
 #ifdef __cplusplus
 }

@@ -105,6 +105,7 @@ int vfk_device_reset(struct vfk_device *dev)
 {
 	vfk_config_reset(dev);
 	vfk_irqs_reset(dev);
+	vfk_defer_drop(dev);
 	if (dev->desc.ops && dev->desc.ops->reset)
 		return dev->desc.ops->reset(dev);
 	return 0;

@@ -68,6 +68,12 @@ struct vfk_device {
 	struct vfk_caps *caps;           /* reused by every region-info request */
 	uint8_t *info_buf;               /* reused region-info reply buffer */
 	size_t info_buf_size;
+	struct vfk_deferred {
+		vfk_deferred_fn fn;
+		void *arg;
+	} deferred[VFK_MAX_DEFERRED];    /* ring of queued calls */
+	unsigned int deferred_head, deferred_count;
+	unsigned int deferred_drops;     /* bumped by every drop (reset) */
 };
 
 /* region.c */
@@ -90,6 +96,9 @@ void vfk_irqs_fini(struct vfk_device *dev);
 void vfk_irqs_reset(struct vfk_device *dev);     /* masks and pending only */
 void vfk_irqs_release(struct vfk_device *dev);   /* closes every eventfd */
 int vfk_irqs_set_count(struct vfk_device *dev, uint32_t index, uint32_t count);
+
+/* defer.c */
+void vfk_defer_drop(struct vfk_device *dev);
 
 /* dma.c */
 struct vfk_dma *vfk_dma_new(void);
