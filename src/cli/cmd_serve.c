@@ -92,7 +92,7 @@ static int parse_args(int argc, char **argv, struct serve_opts *o)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+s:c:d:lhvq", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:c:d:lhvq", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's': o->socket = optarg; break;
 		case 'c': o->config = optarg; break;

@@ -66,6 +66,21 @@ const char *info_pci_cap_name(uint16_t id, bool ext);
 /* Little-endian loads from the config snapshot, 0 outside it. */
 uint32_t info_cfg(const struct info_snapshot *s, size_t off, unsigned int width);
 
+/* One implemented BAR, decoded from the config header and its region's size. */
+struct info_bar {
+	unsigned int index;
+	bool io, mem64, prefetchable;
+	uint64_t address;
+	uint64_t size;                /* from region info; 0 when unknown */
+};
+
+/*
+ * The implemented BARs, at most 6. A BAR counts when its region reports a
+ * non-zero size; without region info (--region), when its register is
+ * non-zero. The upper half of a 64-bit BAR is not a BAR of its own.
+ */
+unsigned int info_pci_bars(const struct info_snapshot *s, struct info_bar bars[6]);
+
 /* Walk the standard capability list: fn(offset, id) per cap, loops bounded. */
 void info_pci_caps_walk(const struct info_snapshot *s, bool ext,
 			void (*fn)(void *ctx, uint16_t offset, uint16_t id, uint8_t version),

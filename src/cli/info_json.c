@@ -138,21 +138,19 @@ static struct json_object *bars_json(const struct info_snapshot *s)
 {
 	struct json_object *a = json_object_new_array();
 
-	for (unsigned int bar = 0; bar < 6; bar++) {
-		struct json_object *o = json_object_new_object();
-		uint32_t v = info_cfg(s, 0x10 + 4 * bar, 4);
-		bool io = v & 1, mem64 = !io && ((v >> 1) & 3) == 2 && bar < 5;
-		uint64_t addr = io ? v & ~3u : v & ~0xfu;
+	struct info_bar bars[6];
+	unsigned int n = info_pci_bars(s, bars);
 
-		if (mem64)
-			addr |= (uint64_t)info_cfg(s, 0x14 + 4 * bar, 4) << 32;
-		add_u64(o, "index", bar);
-		add_str(o, "kind", io ? "io" : mem64 ? "mem64" : "mem32");
-		json_object_object_add(o, "prefetchable", json_object_new_boolean(!io && (v & 8)));
-		add_u64(o, "address", addr);
+	for (unsigned int i = 0; i < n; i++) {
+		struct json_object *o = json_object_new_object();
+
+		add_u64(o, "index", bars[i].index);
+		add_str(o, "kind", bars[i].io ? "io" : bars[i].mem64 ? "mem64" : "mem32");
+		json_object_object_add(o, "prefetchable",
+				       json_object_new_boolean(bars[i].prefetchable));
+		add_u64(o, "address", bars[i].address);
+		add_u64(o, "size", bars[i].size);
 		json_object_array_add(a, o);
-		if (mem64)
-			bar++;
 	}
 	return a;
 }

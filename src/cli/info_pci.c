@@ -143,6 +143,43 @@ uint32_t info_cfg(const struct info_snapshot *s, size_t off, unsigned int width)
 	return v;
 }
 
+static uint64_t bar_region_size(const struct info_snapshot *s, unsigned int bar, bool *known)
+{
+	for (uint32_t i = 0; i < s->nr_regions; i++) {
+		const struct info_region *r = &s->regions[i];
+
+		if (r->index == bar && r->ri) {
+			*known = true;
+			return r->ri->hdr.size;
+		}
+	}
+	*known = false;
+	return 0;
+}
+
+unsigned int info_pci_bars(const struct info_snapshot *s, struct info_bar bars[6])
+{
+	unsigned int n = 0;
+
+	for (unsigned int bar = 0; bar < 6; bar++) {
+		uint32_t v = info_cfg(s, 0x10 + 4 * bar, 4);
+		struct info_bar b = { .index = bar, .io = v & 1 };
+		bool known;
+
+		b.mem64 = !b.io && ((v >> 1) & 3) == 2 && bar < 5;
+		b.prefetchable = !b.io && (v & 8);
+		b.address = b.io ? v & ~3u : v & ~0xfu;
+		if (b.mem64)
+			b.address |= (uint64_t)info_cfg(s, 0x14 + 4 * bar, 4) << 32;
+		b.size = bar_region_size(s, bar, &known);
+		if (known ? b.size != 0 : v != 0)
+			bars[n++] = b;
+		if (b.mem64)
+			bar++;
+	}
+	return n;
+}
+
 /*
  * The lists come from the device: a cap may point anywhere, even at
  * itself. Stop at pointers out of range or into the header, and after as

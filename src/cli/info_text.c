@@ -110,19 +110,25 @@ static void print_irq(uint32_t index, const struct info_irq *irq)
 
 static void print_bars(const struct info_snapshot *s)
 {
-	for (unsigned int bar = 0; bar < 6; bar++) {
-		uint32_t v = info_cfg(s, 0x10 + 4 * bar, 4);
-		bool mem64 = !(v & 1) && ((v >> 1) & 3) == 2;
+	struct info_bar bars[6];
+	unsigned int n = info_pci_bars(s, bars);
+	char size[32] = "";
 
-		if (v & 1) {
-			printf("\tBAR%u: I/O ports at 0x%x\n", bar, v & ~3u);
-			continue;
+	for (unsigned int i = 0; i < n; i++) {
+		const struct info_bar *b = &bars[i];
+
+		if (b->size) {
+			char human[24];
+
+			info_human_size(b->size, human, sizeof(human));
+			snprintf(size, sizeof(size), " [size=%s]", human);
 		}
-		printf("\tBAR%u: memory at 0x%" PRIx64 " (%s%s)\n", bar,
-		       (mem64 && bar < 5 ? (uint64_t)info_cfg(s, 0x14 + 4 * bar, 4) << 32 : 0) |
-		       (v & ~0xfu), mem64 ? "64-bit" : "32-bit", v & 8 ? ", prefetchable" : "");
-		if (mem64)
-			bar++;
+		if (b->io)
+			printf("\tBAR%u: I/O ports at 0x%" PRIx64 "%s\n", b->index, b->address, size);
+		else
+			printf("\tBAR%u: memory at 0x%" PRIx64 " (%s%s)%s\n", b->index, b->address,
+			       b->mem64 ? "64-bit" : "32-bit",
+			       b->prefetchable ? ", prefetchable" : "", size);
 	}
 }
 

@@ -79,7 +79,13 @@ static void test_text(void **state)
 	expect("IRQ 2 MSI-X: count 8");
 	expect("\tvendor 10de device 1db1 subsystem 10de:1212 revision a1");
 	expect("\tclass 030200 3D controller");
-	expect("\tBAR0: memory at 0x0 (64-bit)");
+	expect("\tBAR0: memory at 0x0 (64-bit) [size=4 MiB]\n");
+	expect("\tBAR3: memory at 0x0 (32-bit) [size=16 KiB]\n");
+	/* Only implemented BARs: not the upper half of BAR0, nor empty slots. */
+	assert_null(strstr(out, "\tBAR1:"));
+	assert_null(strstr(out, "\tBAR2:"));
+	assert_null(strstr(out, "\tBAR4:"));
+	assert_null(strstr(out, "\tBAR5:"));
 	expect("] MSI-X (id 0x11)");
 	expect("] Power Management (id 0x01)");
 	expect("] Express (id 0x10)");
@@ -168,6 +174,9 @@ static void test_json(void **state)
 	assert_int_equal(num(j, "pci.class_code"), 0x030200);
 	assert_string_equal(str(j, "pci.class_name"), "3D controller");
 	assert_string_equal(str(j, "pci.bars.0.kind"), "mem64");
+	assert_int_equal(num(j, "pci.bars.0.size"), 0x400000);
+	assert_int_equal(num(j, "pci.bars.1.index"), 3);
+	assert_int_equal(json_object_array_length(get(j, "pci.bars")), 2);
 	json_object_put(j);
 }
 
