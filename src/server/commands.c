@@ -68,6 +68,8 @@ static int cmd_version(struct srv_slot *s, const struct srv_msg *m)
 			    peer.max_dma_maps : SRV_MAX_DMA_MAPS;
 	ours.write_multiple = peer.write_multiple;
 	p = vfk_srv_reply_begin(s, &m->hdr, 1024);
+	if (!p)
+		return -E2BIG;
 	n = vfu_version_build(&ours, (char *)p + sizeof(v), 1024 - sizeof(v));
 	if (n < 0)
 		return n;
@@ -109,6 +111,10 @@ static int cmd_dma_map(struct srv_slot *s, struct srv_msg *m)
 		prot |= VFK_DMA_WRITE;
 	r = vfk_dma_map(s->dev, d.address, d.size, m->nfds ? m->fds[0] : -1,
 			d.offset, prot);
+	/* Debug traces of the peer's traffic: the real-peer tests count them. */
+	vfk_dbg("%s: DMA_MAP iova %#llx size %#llx fd %s: %d", vfk_device_name(s->dev),
+		(unsigned long long)d.address, (unsigned long long)d.size,
+		m->nfds ? "yes" : "no", r);
 	return r ? r : reply_empty(s, m);
 }
 
@@ -130,6 +136,8 @@ static int cmd_dma_unmap(struct srv_slot *s, struct srv_msg *m)
 		/* Unknown ranges are routine with a vIOMMU: ENOENT, not logged. */
 		r = vfk_dma_unmap(s->dev, d.address, d.size);
 	}
+	vfk_dbg("%s: DMA_UNMAP iova %#llx size %#llx flags %#x: %d", vfk_device_name(s->dev),
+		(unsigned long long)d.address, (unsigned long long)d.size, d.flags, r);
 	if (r)
 		return r;
 	d.argsz = sizeof(d);
@@ -275,6 +283,8 @@ static int cmd_region_read(struct srv_slot *s, const struct srv_msg *m)
 	if (!p)
 		return -E2BIG;
 	n = vfk_region_read(s->dev, rw.region, p + sizeof(rw), rw.count, rw.offset);
+	vfk_dbg("%s: REGION_READ region %u offset %#llx count %u: %zd", vfk_device_name(s->dev),
+		rw.region, (unsigned long long)rw.offset, rw.count, n);
 	if (n < 0)
 		return (int)n;
 	if (m->hdr.flags & VFU_F_NO_REPLY)
@@ -299,6 +309,8 @@ static int cmd_region_write(struct srv_slot *s, const struct srv_msg *m)
 		return -EINVAL;
 	n = vfk_region_write(s->dev, rw.region, m->payload + sizeof(rw), rw.count,
 			     rw.offset);
+	vfk_dbg("%s: REGION_WRITE region %u offset %#llx count %u: %zd", vfk_device_name(s->dev),
+		rw.region, (unsigned long long)rw.offset, rw.count, n);
 	if (n < 0)
 		return (int)n;
 	rw.count = (uint32_t)n;
