@@ -18,6 +18,9 @@
 #include "v100.h"
 
 static struct vfk_server *child_srv;
+/* The child's devices, destroyed after the server that serves them. */
+static struct vfk_device *child_devs[66];
+static unsigned int child_ndevs;
 
 static void on_term(int sig)
 {
@@ -31,6 +34,8 @@ static void add_gpu(struct vfk_server *srv, const char *path)
 
 	vfk_v100_params_default(&p);
 	int rc = vfk_v100_create("bench-gpu", &p, &dev);
+	if (rc == 0)
+		child_devs[child_ndevs++] = dev;
 	if (rc == 0)
 		rc = vfk_server_add_device(srv, dev, path);
 	if (rc < 0)
@@ -57,6 +62,8 @@ static void child_main(struct bench_server *s, int cpu, int with_npu, int extra_
 		vfk_npu2_params_default(&np);
 		rc = vfk_npu2_create("bench-npu", &np, &npu);
 		if (rc == 0)
+			child_devs[child_ndevs++] = npu;
+		if (rc == 0)
 			rc = vfk_server_add_device(child_srv, npu, s->npu_path);
 		if (rc < 0)
 			bench_die("server child: NPU2", rc);
@@ -65,9 +72,10 @@ static void child_main(struct bench_server *s, int cpu, int with_npu, int extra_
 	if (write(ready_fd, "r", 1) != 1)
 		_exit(1);
 	close(ready_fd);
-	/* The devices live until the process exits: nothing to free for a bench. */
 	rc = vfk_server_run(child_srv);
 	vfk_server_destroy(child_srv);
+	while (child_ndevs > 0)
+		vfk_device_destroy(child_devs[--child_ndevs]);
 	_exit(rc < 0 ? 1 : 0);
 }
 
@@ -76,6 +84,8 @@ void bench_server_start(struct bench_server *s, int cpu, int with_npu, int extra
 	int pfd[2];
 	char c;
 
+	if (extra_gpus < 0 || extra_gpus > 64)
+		bench_die("bench_server_start: extra_gpus", -EINVAL);
 	snprintf(s->dir, sizeof(s->dir), "/tmp/vfk-bench-XXXXXX");
 	if (!mkdtemp(s->dir))
 		bench_die("mkdtemp", -errno);

@@ -18,8 +18,8 @@ struct bench_server {
 
 /*
  * Start a server with one V100 GPU, plus one NPU2 bridge when with_npu,
- * plus extra_gpus more V100s (sockets gpuN.sock), and wait until every
- * socket listens.
+ * plus extra_gpus (at most 64) more V100s (sockets gpuN.sock), and wait
+ * until every socket listens.
  */
 void bench_server_start(struct bench_server *s, int cpu, int with_npu, int extra_gpus);
 

@@ -18,8 +18,10 @@ static ssize_t send_with_fd(int sock, const void *buf, size_t len, int fd)
 		.msg_iov = &iov, .msg_iovlen = 1,
 		.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
 	};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	struct cmsghdr *cm;
 
+	memset(&ctl, 0, sizeof(ctl));   /* the kernel reads the padding too */
+	cm = CMSG_FIRSTHDR(&mh);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(sizeof(int));
