@@ -341,10 +341,29 @@ static bool process(struct srv_slot *s)
 	return !s->broken;
 }
 
+/*
+ * The device's deferred work (vfk_device_defer) runs once the batch's
+ * replies are out: QEMU serves our DMA_READ/DMA_WRITE requests only after
+ * it has the reply it waits for. Messages that arrived while that work
+ * waited on the peer are handled next, then any work they queued.
+ * false when the connection must close.
+ */
+static bool run_deferred(struct srv_slot *s)
+{
+	while (!s->broken && vfk_device_deferred_count(s->dev) > 0) {
+		if (vfk_srv_flush_all(s, vfk_srv_now_ms() + SRV_STALL_MS) < 0)
+			return false;
+		vfk_device_run_deferred(s->dev);
+		if (!process(s))
+			return false;
+	}
+	return !s->broken;
+}
+
 static void after_batch(struct srv_slot *s)
 {
-	int r = vfk_srv_flush(s);
-	bool want_out = r == -EAGAIN;
+	int r = run_deferred(s) ? vfk_srv_flush(s) : -EPIPE;
+	bool want_out = r == -EAGAIN || !s->reading;   /* paused: EPOLLOUT resumes reading */
 
 	if (r < 0 && r != -EAGAIN) {
 		vfk_srv_conn_close(s, "send failed");
@@ -390,7 +409,7 @@ void vfk_srv_conn_writable(struct srv_slot *s)
 	}
 	if (r == 0 && !s->reading) {
 		s->reading = true;
-		if (!process(s)) {
+		if (!process(s) || !run_deferred(s)) {
 			vfk_srv_conn_close(s, "protocol error");
 			return;
 		}
@@ -400,7 +419,7 @@ void vfk_srv_conn_writable(struct srv_slot *s)
 			return;
 		}
 	}
-	s->want_out = r == -EAGAIN;
+	s->want_out = r == -EAGAIN || !s->reading;
 	vfk_srv_update_events(s);
 }
 
