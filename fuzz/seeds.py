@@ -101,10 +101,76 @@ def version_seeds():
     }
 
 
+def msg(cmd, payload=b"", msg_id=1, flags=0):
+    """A vfio-user command: 16-byte header, then payload."""
+    return struct.pack("<HHIII", msg_id, cmd, 16 + len(payload), flags, 0) + payload
+
+
+def record(data, nfds=0, kind=0, run=True):
+    """fuzz_server.c: ctl (fd count, fd kind, run), u16 length, bytes."""
+    ctl = nfds | (kind << 5) | (0x80 if run else 0)
+    return struct.pack("<BH", ctl, len(data)) + data
+
+
+def server_seeds():
+    VERSION, MAP, UNMAP, INFO, RINFO, IOFDS, IRQINFO, SETIRQS = range(1, 9)
+    READ, WRITE, RESET, MULTI = 9, 10, 13, 15
+    qemu_json = (b'{"capabilities":{"max_msg_fds":16,"max_data_xfer_size":1048576,'
+                 b'"pgsizes":4096,"max_dma_maps":65535,"migration":{"pgsize":4096,'
+                 b'"max_bitmap_size":1048576},"write_multiple":true}}\0')
+    hello = record(msg(VERSION, struct.pack("<HH", 0, 0) + qemu_json, 0))
+
+    def rw(region, offset, count, data=None):
+        body = struct.pack("<QII", offset, region, count)
+        return body + (data if data is not None else b"")
+
+    def dma_map(iova, size, offset=0, flags=3):
+        return struct.pack("<IIQQQ", 32, flags, offset, iova, size)
+
+    def irq_set(flags, index, start, count, data=b""):
+        return struct.pack("<IIIII", 20 + len(data), flags, index, start, count) + data
+    EVENTFD, BOOL, NONE = 1 << 2, 1 << 1, 1 << 0
+    TRIGGER, MASK, UNMASK = 1 << 5, 1 << 3, 1 << 4
+    region_infos = b"".join(record(msg(RINFO, struct.pack("<IIIIQQ", argsz, 0, i, 0, 0, 0), 2 + i))
+                            for i in range(10) for argsz in (32, 256))
+    multi = struct.pack("<Q", 3) + b"".join(struct.pack("<QII", o, 7, 4) + b"\xff" * 8
+                                            for o in (4, 0x10, 0x44))
+    return {
+        "hello": hello,
+        "info": hello + record(msg(INFO, struct.pack("<IIII", 16, 0, 0, 0))) + region_infos,
+        "irq-info": hello + b"".join(record(msg(IRQINFO, struct.pack("<IIII", 16, 0, i, 0), i))
+                                     for i in range(6)),
+        "region-rw": hello + record(msg(READ, rw(7, 0, 64))) +
+        record(msg(WRITE, rw(0, 0x10, 4, b"abcd"))) +
+        record(msg(WRITE, rw(2, 0x100, 8, b"12345678"), flags=0x10)) +
+        record(msg(READ, rw(2, 0x100, 8))) + record(msg(READ, rw(6, 0, 0x800))) +
+        record(msg(WRITE, rw(9, 0, 4, b"wxyz"))) + record(msg(READ, rw(4, 0xfc, 4))),
+        "dma": hello + record(msg(MAP, dma_map(0x100000, 0x10000)), nfds=1, kind=0) +
+        record(msg(MAP, dma_map(0x200000, 0x1000))) +
+        record(msg(MAP, dma_map(0x100000, 0x1000)), nfds=1) +
+        record(msg(UNMAP, struct.pack("<IIQQ", 24, 0, 0x200000, 0x1000))) +
+        record(msg(UNMAP, struct.pack("<IIQQ", 24, 0, 0x900000, 0x1000))) +
+        record(msg(UNMAP, struct.pack("<IIQQ", 24, 2, 0, 0))),
+        "set-irqs": hello + record(msg(SETIRQS, irq_set(EVENTFD | TRIGGER, 2, 0, 4)), nfds=4, kind=1) +
+        record(msg(SETIRQS, irq_set(EVENTFD | TRIGGER, 0, 0, 1)), nfds=1, kind=1) +
+        record(msg(SETIRQS, irq_set(BOOL | MASK, 0, 0, 1, b"\1"))) +
+        record(msg(SETIRQS, irq_set(NONE | UNMASK, 0, 0, 1))) +
+        record(msg(SETIRQS, irq_set(EVENTFD | TRIGGER, 2, 0, 16)), nfds=16, kind=3) +
+        record(msg(SETIRQS, irq_set(NONE | TRIGGER, 2, 0, 0))),
+        "reset-multi": hello + record(msg(MULTI, multi)) + record(msg(RESET)) +
+        record(msg(IOFDS, struct.pack("<IIII", 16, 0, 2, 0))),
+        "split": hello + record(msg(READ, rw(7, 0, 4))[:7], run=True) +
+        record(msg(READ, rw(7, 0, 4))[7:] + msg(READ, rw(0, 0, 4096))),
+        "no-version": record(msg(INFO, struct.pack("<IIII", 16, 0, 0, 0))),
+        "too-many-fds": hello + record(msg(MAP, dma_map(0, 0x1000)), nfds=31, kind=3),
+    }
+
+
 TARGETS = {
     "capchain": capchain_seeds,
     "config": config_seeds,
     "version": version_seeds,
+    "server": server_seeds,
 }
 
 
