@@ -152,13 +152,14 @@ static void take_fds(struct msghdr *msg, int *fds, unsigned int max_fds,
 {
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
 		size_t n;
-		int got[VFU_WIRE_MAX_FDS + 1];
+		/* Room for every fd the control buffer can carry: its padding fits more than asked. */
+		int got[CMSG_SPACE(sizeof(int) * (VFU_WIRE_MAX_FDS + 1)) / sizeof(int)];
 
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 			continue;
 		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		if (n > VFU_WIRE_MAX_FDS + 1)
-			n = VFU_WIRE_MAX_FDS + 1;
+		if (n > sizeof(got) / sizeof(got[0]))
+			n = sizeof(got) / sizeof(got[0]);
 		memcpy(got, CMSG_DATA(c), n * sizeof(int));
 		for (size_t i = 0; i < n; i++) {
 			if (*nfds < max_fds) {
