@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <endian.h>
 #include <string.h>
 
 #include "regfile.h"
@@ -18,6 +19,22 @@ static bool overlap(uint32_t reg_off, uint64_t offset, size_t count,
 	return true;
 }
 
+/* Registers are 4-byte aligned and 4 bytes long, so an aligned 32-bit
+ * access touches at most the one register at exactly its offset. */
+static bool whole_word(size_t count, uint64_t offset)
+{
+	return count == 4 && (offset & 3) == 0;
+}
+
+/* The register at offset, or -1: the fast path of a whole-word access. */
+static int reg_at(const struct vfk_regfile *rf, uint64_t offset)
+{
+	for (unsigned int i = 0; rf && i < rf->count; i++)
+		if (rf->defs[i].offset == offset)
+			return (int)i;
+	return -1;
+}
+
 static ssize_t regfile_read(struct vfk_device *dev, struct vfk_region *region,
 			    void *buf, size_t count, uint64_t offset)
 {
@@ -25,6 +42,13 @@ static ssize_t regfile_read(struct vfk_device *dev, struct vfk_region *region,
 	uint8_t *out = buf;
 	uint64_t a, b;
 
+	if (whole_word(count, offset)) {
+		int i = reg_at(rf, offset);
+		uint32_t le = htole32(i < 0 ? 0 : rf->values[i]);
+
+		memcpy(buf, &le, sizeof(le));
+		return 4;
+	}
 	memset(buf, 0, count);
 	for (unsigned int i = 0; rf && i < rf->count; i++) {
 		uint32_t off = rf->defs[i].offset;
@@ -45,6 +69,15 @@ static ssize_t regfile_write(struct vfk_device *dev, struct vfk_region *region,
 	const uint8_t *in = buf;
 	uint64_t a, b;
 
+	if (whole_word(count, offset)) {
+		int i = reg_at(rf, offset);
+		uint32_t le;
+
+		memcpy(&le, buf, sizeof(le));
+		if (i >= 0 && rf->defs[i].writable)
+			rf->values[i] = le32toh(le);
+		return 4;
+	}
 	for (unsigned int i = 0; rf && i < rf->count; i++) {
 		uint32_t off = rf->defs[i].offset;
 
