@@ -20,6 +20,7 @@ static const struct command commands[] = {
 	{ "serve", cmd_serve, "serve device models over vfio-user sockets" },
 	{ "mem", cmd_mem, "read/write a 64-bit value in a region (mmap or region I/O)" },
 	{ "topology", cmd_topology, "NVLink2 topology of GPUs and bridges (--dts: device tree)" },
+	{ "selftest", cmd_selftest, "device checks for the real-peer tests (bar-rw, dma)" },
 };
 
 static void usage(FILE *out)

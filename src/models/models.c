@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dmaengine.h"
 #include "model_args.h"
 #include "models.h"
 #include "npu2.h"
@@ -42,6 +43,11 @@ static int v100_set(void *p, const char *key, const char *value)
 static int npu2_set(void *p, const char *key, const char *value)
 {
 	return vfk_npu2_params_set(p, key, value);
+}
+
+static int dmaengine_set(void *p, const char *key, const char *value)
+{
+	return vfk_dmaengine_params_set(p, key, value);
 }
 
 static void report_create_error(int ret, const char *model, char *err, size_t err_len)
@@ -85,6 +91,28 @@ static int npu2_build(const char *name, const char *const *kv, size_t nkv,
 	return ret;
 }
 
+static int dmaengine_build(const char *name, const char *const *kv, size_t nkv,
+			   struct vfk_device **out, char *err, size_t err_len)
+{
+	struct vfk_dmaengine_params p;
+	int ret;
+
+	vfk_dmaengine_params_default(&p);
+	ret = apply_kv(&p, dmaengine_set, kv, nkv, err, err_len);
+	if (ret)
+		return ret;
+	ret = vfk_dmaengine_create(name, &p, out);
+	if (ret)
+		report_create_error(ret, "dmaengine", err, err_len);
+	return ret;
+}
+
+static const struct vfk_model_option dmaengine_options[] = {
+	{ "vendor", "0x1234", "PCI vendor id" },
+	{ "device", "0x10d0", "PCI device id" },
+	{ NULL, NULL, NULL },
+};
+
 static const struct vfk_model_option v100_options[] = {
 	{ "tgt", "0x3e000000000", "NVLink target address (SSATGT of the GPU RAM region)" },
 	{ "aperture", "128G", "GPU RAM region size, a multiple of the page size" },
@@ -110,6 +138,8 @@ static const struct vfk_model models[] = {
 	  v100_options, v100_build },
 	{ "npu2", "IBM POWER9 NPU2 NVLink2 bridge with an ATSD region",
 	  npu2_options, npu2_build },
+	{ "dmaengine", "example copy engine: DMA, MSI/MSI-X/INTx (docs/models.md)",
+	  dmaengine_options, dmaengine_build },
 };
 
 const struct vfk_model *vfk_models(size_t *count)

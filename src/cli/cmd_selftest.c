@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vfiokit selftest: small device checks for the real-peer tests, run
+ * inside a guest that has nothing but busybox.
+ *
+ *   vfiokit selftest bar-rw FILE OFFSET VALUE
+ *       mmap a sysfs resourceN file, write a 32-bit VALUE at OFFSET through
+ *       the mapping and read it back.
+ *   vfiokit selftest dma TARGET [--irq msix|msi|intx|all] [--len N]
+ *       drive the dmaengine model (docs/models.md) through the client API:
+ *       map a buffer for DMA, program a copy, wait for the interrupt on an
+ *       eventfd, compare the bytes.
+ * Each check prints one "selftest: ..." line; exit status 0 when all pass.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <vfiokit/client.h>
+
+#include "commands.h"
+#include "dmaengine.h"
+#include "model_args.h"
+
+#define DMA_IOVA        0x10000000ull
+#define IRQ_TIMEOUT_MS  20000
+#define IRQ_POLL_MS     20
+
+/* ---- bar-rw ---------------------------------------------------------- */
+
+static int bar_rw(const char *file, uint64_t offset, uint32_t value)
+{
+	const uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	const uint64_t base = offset & ~(page - 1);
+	volatile uint32_t *reg;
+	uint32_t got;
+	void *map;
+	int fd = open(file, O_RDWR | O_SYNC);
+
+	if (fd < 0 || offset % 4) {
+		fprintf(stderr, "selftest: %s: %s\n", file, fd < 0 ? strerror(errno) :
+			"OFFSET must be 4-byte aligned");
+		if (fd >= 0)
+			close(fd);
+		return 1;
+	}
+	map = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)base);
+	close(fd);
+	if (map == MAP_FAILED) {
+		fprintf(stderr, "selftest: mmap %s: %s\n", file, strerror(errno));
+		return 1;
+	}
+	reg = (volatile uint32_t *)((uint8_t *)map + (offset - base));
+	*reg = value;
+	got = *reg;
+	munmap(map, page);
+	printf("selftest: bar-rw %s+%#" PRIx64 " wrote %#x read %#x %s\n", file, offset,
+	       value, got, got == value ? "ok" : "MISMATCH");
+	return got == value ? 0 : 1;
+}
+
+/* ---- dma ------------------------------------------------------------- */
+
+struct dma_ctx {
+	struct vfk_client *c;
+	uint8_t *buf;        /* source half, then destination half */
+	uint32_t len;
+	int efd;
+};
+
+static int reg_write(struct dma_ctx *d, uint32_t reg, uint32_t v)
+{
+	ssize_t n = vfk_client_region_write(d->c, VFIO_PCI_BAR0_REGION_INDEX, reg, &v, 4);
+
+	return n == 4 ? 0 : n < 0 ? (int)n : -EIO;
+}
+
+static int reg_read(struct dma_ctx *d, uint32_t reg, uint32_t *v)
+{
+	ssize_t n = vfk_client_region_read(d->c, VFIO_PCI_BAR0_REGION_INDEX, reg, v, 4);
+
+	return n == 4 ? 0 : n < 0 ? (int)n : -EIO;
+}
+
+/*
+ * Wait for the eventfd; 0, -ETIMEDOUT or -errno. Between polls it reads
+ * STATUS: a vfio-user client serves the device's DMA_READ/DMA_WRITE only
+ * while it waits for a reply of its own.
+ */
+static int wait_irq(struct dma_ctx *d)
+{
+	struct pollfd p = { .fd = d->efd, .events = POLLIN };
+	uint32_t status;
+	uint64_t v;
+
+	for (int waited = 0; waited < IRQ_TIMEOUT_MS; waited += IRQ_POLL_MS) {
+		int r = poll(&p, 1, IRQ_POLL_MS);
+
+		if (r < 0)
+			return -errno;
+		if (r > 0)
+			return read(d->efd, &v, sizeof(v)) == sizeof(v) ? 0 : -errno;
+		r = reg_read(d, VFK_DMAE_REG_STATUS, &status);
+		if (r)
+			return r;
+	}
+	return -ETIMEDOUT;
+}
+
+/* Program one copy of the source half to the destination half. */
+static int program_copy(struct dma_ctx *d, unsigned int round)
+{
+	int r = 0;
+
+	for (uint32_t i = 0; i < d->len; i++)
+		d->buf[i] = (uint8_t)(i * 7 + round * 13 + 1);
+	memset(d->buf + d->len, 0, d->len);
+	r = r ? r : reg_write(d, VFK_DMAE_REG_SRC_LO, (uint32_t)DMA_IOVA);
+	r = r ? r : reg_write(d, VFK_DMAE_REG_SRC_HI, (uint32_t)(DMA_IOVA >> 32));
+	r = r ? r : reg_write(d, VFK_DMAE_REG_DST_LO, (uint32_t)(DMA_IOVA + d->len));
+	r = r ? r : reg_write(d, VFK_DMAE_REG_DST_HI, (uint32_t)((DMA_IOVA + d->len) >> 32));
+	r = r ? r : reg_write(d, VFK_DMAE_REG_LEN, d->len);
+	return r ? r : reg_write(d, VFK_DMAE_REG_CMD, VFK_DMAE_CMD_START | VFK_DMAE_CMD_IRQ);
+}
+
+static const char *irq_name(uint32_t index)
+{
+	return index == VFIO_PCI_MSIX_IRQ_INDEX ? "msix" :
+	       index == VFIO_PCI_MSI_IRQ_INDEX ? "msi" : "intx";
+}
+
+/* One copy with the interrupt on `index`; prints its line. */
+static int dma_round(struct dma_ctx *d, uint32_t index, unsigned int round)
+{
+	uint32_t status = 0, irq = 0;
+	int r = vfk_client_set_irq_eventfds(d->c, index, 0, 1, &d->efd);
+
+	r = r ? r : program_copy(d, round);
+	r = r ? r : wait_irq(d);
+	r = r ? r : reg_read(d, VFK_DMAE_REG_STATUS, &status);
+	r = r ? r : reg_read(d, VFK_DMAE_REG_IRQ_STATUS, &irq);
+	r = r ? r : reg_write(d, VFK_DMAE_REG_IRQ_ACK, irq);
+	vfk_client_set_irq_eventfds(d->c, index, 0, 0, NULL);
+	if (r) {
+		printf("selftest: dma irq=%s FAILED: %s\n", irq_name(index), strerror(-r));
+		return 1;
+	}
+	if (status != VFK_DMAE_STATUS_DONE || !(irq & VFK_DMAE_IRQ_DMA) ||
+	    memcmp(d->buf, d->buf + d->len, d->len)) {
+		printf("selftest: dma irq=%s FAILED: status %#x irq_status %#x bytes %s\n",
+		       irq_name(index), status, irq,
+		       memcmp(d->buf, d->buf + d->len, d->len) ? "differ" : "match");
+		return 1;
+	}
+	printf("selftest: dma irq=%s copied %u bytes ok\n", irq_name(index), d->len);
+	return 0;
+}
+
+static int dma_open(struct dma_ctx *d, const char *target)
+{
+	char err[256] = "";
+	uint32_t id = 0;
+	int r = vfk_client_open(target, NULL, &d->c, err, sizeof(err));
+
+	if (r) {
+		fprintf(stderr, "selftest: %s: %s\n", target, err[0] ? err : strerror(-r));
+		return r;
+	}
+	r = reg_read(d, VFK_DMAE_REG_ID, &id);
+	if (!r && id != VFK_DMAE_ID) {
+		fprintf(stderr, "selftest: %s: ID register %#x, not a dmaengine\n", target, id);
+		r = -ENODEV;
+	}
+	return r;
+}
+
+static int dma_test(const char *target, const char *irqs, uint32_t len)
+{
+	static const uint32_t all[] = {
+		VFIO_PCI_MSIX_IRQ_INDEX, VFIO_PCI_MSI_IRQ_INDEX, VFIO_PCI_INTX_IRQ_INDEX,
+	};
+	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	/* DMA mappings are whole pages. */
+	const size_t map_len = (2 * (size_t)len + page - 1) & ~(page - 1);
+	struct dma_ctx d = { .len = len, .efd = -1 };
+	int failed = 0, r;
+
+	if (dma_open(&d, target)) {
+		vfk_client_close(d.c);
+		return 1;
+	}
+	d.buf = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	d.efd = eventfd(0, EFD_CLOEXEC);
+	r = d.buf == MAP_FAILED || d.efd < 0 ? -errno :
+	    vfk_client_dma_map(d.c, DMA_IOVA, map_len, d.buf, -1, 0);
+	if (r) {
+		printf("selftest: dma map of %zu bytes FAILED: %s\n", map_len, strerror(-r));
+		failed = 1;
+	}
+	for (unsigned int i = 0; !failed && i < sizeof(all) / sizeof(all[0]); i++)
+		if (!strcmp(irqs, "all") || !strcmp(irqs, irq_name(all[i])))
+			failed |= dma_round(&d, all[i], i);
+	if (!r && vfk_client_dma_unmap(d.c, DMA_IOVA, map_len)) {
+		printf("selftest: dma unmap FAILED\n");
+		failed = 1;
+	}
+	if (d.efd >= 0)
+		close(d.efd);
+	if (d.buf != MAP_FAILED)
+		munmap(d.buf, map_len);
+	vfk_client_close(d.c);
+	return failed;
+}
+
+/* ---- command line ---------------------------------------------------- */
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: vfiokit selftest bar-rw FILE OFFSET VALUE\n"
+		"       vfiokit selftest dma TARGET [--irq msix|msi|intx|all] [--len N]\n"
+		"  bar-rw  write and read back a 32-bit value through an mmap of FILE\n"
+		"          (a sysfs resourceN file)\n"
+		"  dma     copy a buffer with the dmaengine model and wait for its\n"
+		"          interrupt (default: every kind in turn, 4096 bytes)\n");
+}
+
+static int cmd_dma(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "irq", required_argument, NULL, 'i' },
+		{ "len", required_argument, NULL, 'l' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *irqs = "all";
+	uint32_t len = 4096;
+	int o;
+
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (o == 'i' && (!strcmp(optarg, "all") || !strcmp(optarg, "msix") ||
+				 !strcmp(optarg, "msi") || !strcmp(optarg, "intx")))
+			irqs = optarg;
+		else if (o == 'l' && !vfk_parse_u32(optarg, &len) && len > 0 &&
+			 len <= VFK_DMAE_MAX_LEN)
+			continue;
+		else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind + 1 != argc) {
+		usage(stderr);
+		return 2;
+	}
+	return dma_test(argv[optind], irqs, len);
+}
+
+int cmd_selftest(int argc, char **argv)
+{
+	uint64_t offset;
+	uint32_t value;
+
+	if (argc >= 2 && !strcmp(argv[1], "dma"))
+		return cmd_dma(argc - 1, argv + 1);
+	if (argc == 5 && !strcmp(argv[1], "bar-rw") && !vfk_parse_u64(argv[3], &offset) &&
+	    !vfk_parse_u32(argv[4], &value))
+		return bar_rw(argv[2], offset, value);
+	usage(argc >= 2 && !strcmp(argv[1], "--help") ? stdout : stderr);
+	return argc >= 2 && !strcmp(argv[1], "--help") ? 0 : 2;
+}
