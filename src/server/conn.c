@@ -28,6 +28,18 @@ static void drop_rx_fds(struct srv_slot *s)
 	s->rx_fds_truncated = false;
 }
 
+/* Start or end tracking a stall; the server counts the stalled slots. */
+static void set_stalled(struct srv_slot *s, bool stalled)
+{
+	if (stalled == (s->stall_since_ms >= 0))
+		return;
+	s->stall_since_ms = stalled ? vfk_srv_now_ms() : -1;
+	if (stalled)
+		s->srv->stalled++;
+	else
+		s->srv->stalled--;
+}
+
 void vfk_srv_conn_open(struct srv_slot *s, int fd)
 {
 	s->conn_fd = fd;
@@ -40,7 +52,6 @@ void vfk_srv_conn_open(struct srv_slot *s, int fd)
 	s->rx_head = s->rx_tail = 0;
 	s->tx_head = s->tx_tail = 0;
 	s->tx_fd = -1;
-	s->stall_since_ms = -1;
 	vfk_dma_set_transport(s->dev, &s->dma_transport);
 	vfk_info("%s: client connected", vfk_device_name(s->dev));
 }
@@ -52,20 +63,13 @@ void vfk_srv_conn_close(struct srv_slot *s, const char *why)
 	epoll_ctl(s->srv->epfd, EPOLL_CTL_DEL, s->conn_fd, NULL);
 	close(s->conn_fd);
 	s->conn_fd = -1;
+	set_stalled(s, false);
 	drop_rx_fds(s);
 	vfk_dma_set_transport(s->dev, NULL);
 	vfk_device_release_peer(s->dev);
 }
 
 /* ---- output ---------------------------------------------------------- */
-
-static void note_progress(struct srv_slot *s, bool blocked)
-{
-	if (!blocked)
-		s->stall_since_ms = -1;
-	else if (s->stall_since_ms < 0)
-		s->stall_since_ms = vfk_srv_now_ms();
-}
 
 /* Send what we can now. 0 when all went, -EAGAIN when the socket is full,
  * other -errno when the connection failed. */
@@ -80,7 +84,7 @@ int vfk_srv_flush(struct srv_slot *s)
 					     with_fd ? &s->tx_fd : NULL, with_fd);
 
 		if (n == -EAGAIN) {
-			note_progress(s, true);
+			set_stalled(s, true);
 			return -EAGAIN;
 		}
 		if (n < 0)
@@ -88,7 +92,7 @@ int vfk_srv_flush(struct srv_slot *s)
 		if (n > 0 && with_fd)
 			s->tx_fd = -1;
 		s->tx_head += (size_t)n;
-		note_progress(s, false);
+		set_stalled(s, false);
 	}
 	/* No rewind here: a handler may be building a reply at tx_tail. */
 	return 0;

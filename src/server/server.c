@@ -266,21 +266,35 @@ static int stall_timeout(const struct vfk_server *srv, int64_t now)
 	return (int)best;
 }
 
+/* Disconnect the clients whose stall ran out. */
+static void check_stalls(struct vfk_server *srv)
+{
+	int64_t now = vfk_srv_now_ms();
+
+	for (struct srv_slot *s = srv->slots; s && srv->stalled; s = s->next)
+		vfk_srv_conn_check_stall(s, now);
+}
+
 int vfk_server_run_once(struct vfk_server *srv, int timeout_ms)
 {
 	struct epoll_event evs[64];
-	int st = stall_timeout(srv, vfk_srv_now_ms());
 	int n;
 
-	if (st >= 0 && (timeout_ms < 0 || st < timeout_ms))
-		timeout_ms = st;
+	/* The clock is read only while a client is stalled: the common
+	 * request/reply turn has no deadline to compute. */
+	if (srv->stalled) {
+		int st = stall_timeout(srv, vfk_srv_now_ms());
+
+		if (st >= 0 && (timeout_ms < 0 || st < timeout_ms))
+			timeout_ms = st;
+	}
 	n = epoll_wait(srv->epfd, evs, 64, timeout_ms);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
 	for (int i = 0; i < n; i++)
 		handle_event(srv, &evs[i]);
-	for (struct srv_slot *s = srv->slots; s; s = s->next)
-		vfk_srv_conn_check_stall(s, vfk_srv_now_ms());
+	if (srv->stalled)
+		check_stalls(srv);
 	return 0;
 }
 

@@ -94,6 +94,7 @@ struct vfk_server {
 	struct srv_tag wake_tag;
 	volatile sig_atomic_t stop;
 	struct srv_slot *slots;
+	unsigned int stalled;       /* slots with stall_since_ms set: the clock is read only then */
 };
 
 /* A received message, validated for framing only. */
