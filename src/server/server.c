@@ -203,6 +203,22 @@ int vfk_server_add_device(struct vfk_server *srv, struct vfk_device *dev,
 	return r;
 }
 
+/*
+ * Raise the socket buffers to SRV_SOCK_BUF: the default (~208 KiB) cuts a
+ * maximal reply into many sends and wake-ups. FORCE passes
+ * net.core.wmem_max/rmem_max when we are allowed to; otherwise the kernel
+ * caps the plain request there. Best effort: the defaults still work.
+ */
+static void size_socket_buffers(int fd)
+{
+	int len = SRV_SOCK_BUF;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &len, sizeof(len)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &len, sizeof(len));
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &len, sizeof(len)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &len, sizeof(len));
+}
+
 static void accept_client(struct srv_slot *s)
 {
 	int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -219,6 +235,7 @@ static void accept_client(struct srv_slot *s)
 		close(fd);
 		return;
 	}
+	size_socket_buffers(fd);
 	vfk_srv_conn_open(s, fd);
 }
 

@@ -30,6 +30,9 @@
 #define SRV_MAX_REGION_INFO (128u * 1024u)
 /* Largest reply: a REGION_READ of the maximum count. */
 #define SRV_MAX_REPLY       SRV_MAX_MSG
+/* Socket buffers of a connection: a maximal reply (and request) in
+ * flight at once, so a 1 MiB read is not cut into several wake-ups. */
+#define SRV_SOCK_BUF        (2 * SRV_MAX_MSG)
 /* Vectors of one SET_IRQS (MSI-X has at most 2048). */
 #define SRV_MAX_IRQ_VECTORS 2048u
 /* A client that leaves replies unread this long, or does not answer a
