@@ -101,6 +101,8 @@ int bench_floor_start(int cpu, pid_t *pid)
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		bench_die("socketpair", -errno);
+	bench_size_buffers(sv[0]);
+	bench_size_buffers(sv[1]);
 	*pid = fork();
 	if (*pid < 0)
 		bench_die("fork", -errno);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "server_child.h"
 #include "harness.h"
+#include "wire.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -152,5 +153,6 @@ int bench_connect(const char *path)
 	strcpy(sa.sun_path, path);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		bench_die(path, -errno);
+	bench_size_buffers(fd);
 	return fd;
 }

@@ -29,6 +29,15 @@ static ssize_t send_with_fd(int sock, const void *buf, size_t len, int fd)
 	return sendmsg(sock, &mh, MSG_NOSIGNAL);
 }
 
+void bench_size_buffers(int sock)
+{
+	int len = 2 * (1 << 20) + 4096;
+
+	/* Best effort: the kernel caps at net.core.wmem_max/rmem_max. */
+	setsockopt(sock, SOL_SOCKET, SO_SNDBUF, &len, sizeof(len));
+	setsockopt(sock, SOL_SOCKET, SO_RCVBUF, &len, sizeof(len));
+}
+
 int bench_send(int sock, const void *buf, size_t len, int pass_fd)
 {
 	const char *p = buf;

@@ -16,6 +16,10 @@
 
 #include "vfio-user/protocol.h"
 
+/* Raise sock's send and receive buffers to what a 1 MiB message needs
+ * (as the vfiokit server does), so floor and server run alike. */
+void bench_size_buffers(int sock);
+
 /* Write len bytes, with pass_fd (>= 0) as SCM_RIGHTS on the first chunk. 0 or -errno. */
 int bench_send(int sock, const void *buf, size_t len, int pass_fd);
 
