@@ -212,8 +212,15 @@ static int connect_socket(const char *path, char *errmsg, size_t errmsg_len)
 	sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (sock < 0)
 		return -errno;
-	if (!connect(sock, (struct sockaddr *)&sa, sizeof(sa)))
+	if (!connect(sock, (struct sockaddr *)&sa, sizeof(sa))) {
+		/* A whole maximal transfer in flight (best effort, capped by
+		 * net.core.wmem_max/rmem_max): fewer sends and wake-ups. */
+		int buf = 2 * USER_MAX_DATA_XFER;
+
+		setsockopt(sock, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+		setsockopt(sock, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
 		return sock;
+	}
 	err = errno;
 	close(sock);
 	if (err == EACCES || err == EPERM)
