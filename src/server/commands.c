@@ -34,6 +34,13 @@ static int reply_with(struct srv_slot *s, const struct srv_msg *m,
 	return 0;
 }
 
+/* Whether the per-access debug traces are on: checked first, so the hot
+ * path skips building their arguments when they are not. */
+static bool tracing(void)
+{
+	return vfk_log_get_level() >= VFK_LOG_DEBUG;
+}
+
 static int reply_empty(struct srv_slot *s, const struct srv_msg *m)
 {
 	return reply_with(s, m, NULL, 0);
@@ -283,8 +290,10 @@ static int cmd_region_read(struct srv_slot *s, const struct srv_msg *m)
 	if (!p)
 		return -E2BIG;
 	n = vfk_region_read(s->dev, rw.region, p + sizeof(rw), rw.count, rw.offset);
-	vfk_dbg("%s: REGION_READ region %u offset %#llx count %u: %zd", vfk_device_name(s->dev),
-		rw.region, (unsigned long long)rw.offset, rw.count, n);
+	if (tracing())
+		vfk_dbg("%s: REGION_READ region %u offset %#llx count %u: %zd",
+			vfk_device_name(s->dev), rw.region, (unsigned long long)rw.offset,
+			rw.count, n);
 	if (n < 0)
 		return (int)n;
 	if (m->hdr.flags & VFU_F_NO_REPLY)
@@ -309,8 +318,10 @@ static int cmd_region_write(struct srv_slot *s, const struct srv_msg *m)
 		return -EINVAL;
 	n = vfk_region_write(s->dev, rw.region, m->payload + sizeof(rw), rw.count,
 			     rw.offset);
-	vfk_dbg("%s: REGION_WRITE region %u offset %#llx count %u: %zd", vfk_device_name(s->dev),
-		rw.region, (unsigned long long)rw.offset, rw.count, n);
+	if (tracing())
+		vfk_dbg("%s: REGION_WRITE region %u offset %#llx count %u: %zd",
+			vfk_device_name(s->dev), rw.region, (unsigned long long)rw.offset,
+			rw.count, n);
 	if (n < 0)
 		return (int)n;
 	rw.count = (uint32_t)n;
