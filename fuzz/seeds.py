@@ -166,11 +166,37 @@ def server_seeds():
     }
 
 
+def client_seeds():
+    """fuzz_client.c: one record per reply; 0x80 patches in the request's id."""
+    def reply(cmd, payload=b"", nfds=0, kind=0, err=0):
+        flags = 1 | (0x20 if err else 0)
+        m = struct.pack("<HHIII", 0, cmd, 16 + len(payload), flags, err) + payload
+        return struct.pack("<BH", 0x80 | nfds | (kind << 5), len(m)) + m
+    caps = (b'{"capabilities":{"max_msg_fds":16,"max_data_xfer_size":1048576,'
+            b'"max_dma_maps":65535,"pgsizes":4096,"write_multiple":true}}\0')
+    version = reply(1, struct.pack("<HH", 0, 0) + caps)
+    dev_info = reply(4, struct.pack("<IIII", 16, 3, 10, 5))
+    plain = [reply(5, struct.pack("<IIIIQQ", 32, 3, i, 0, 0x1000, 0)) for i in range(10)]
+    mappable = reply(5, region_info([sparse([(0, 0x1000)])], READ | WRITE | MMAP, 2), nfds=1)
+    typed = reply(5, region_info([cap(2, struct.pack("<II", 0x10de, 1))], index=9))
+    irqs = b"".join(reply(7, struct.pack("<IIII", 16, 7, i, 1)) for i in range(5))
+    read = reply(9, struct.pack("<QII", 0, 7, 256) + bytes(range(256)))
+    return {
+        "version-only": version,
+        "session": version + dev_info + b"".join(plain) + irqs + read +
+        reply(9, struct.pack("<QII", 0, 0, 4) + b"abcd"),
+        "caps": version + dev_info + plain[0] + plain[1] + mappable + b"".join(plain[3:9]) + typed,
+        "errors": version + reply(4, err=22) + reply(5, err=1),
+        "bad-version": reply(1, struct.pack("<HH", 1, 0) + b"{}\0"),
+    }
+
+
 TARGETS = {
     "capchain": capchain_seeds,
     "config": config_seeds,
     "version": version_seeds,
     "server": server_seeds,
+    "client": client_seeds,
 }
 
 
