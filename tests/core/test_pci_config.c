@@ -367,6 +367,10 @@ static void test_msix(void **state)
 	assert_int_equal(vfk_pci_add_msix_cap(dev, 4, 0, 0x4, 0, 0x800), -EINVAL);
 	assert_int_equal(vfk_pci_add_msix_cap(dev, 0, 0, 0, 0, 0x800), -EINVAL);
 	assert_int_equal(vfk_pci_add_msix_cap(dev, 4096, 0, 0, 0, 0x800), -EINVAL);
+	/* A 64-bit BAR's size comes from both dwords: 4 KiB, not 4 GiB. */
+	set_bar(dev, 2, 0x1000, VFK_BAR_MEM64);
+	assert_int_equal(vfk_pci_add_msix_cap(dev, 257, 2, 0, 0, 0x800), -EINVAL);
+	assert_int_equal(vfk_pci_add_msix_cap(dev, 4, 3, 0, 0, 0x800), -EINVAL);  /* upper half */
 	assert_int_equal(rd(dev, PCI_CAPABILITY_LIST, 1), 0);
 	assert_int_equal(dev->cfg.msix_table_bar, -1);
 
