@@ -36,6 +36,7 @@ struct vfk_dma {
 	uint64_t count;
 	uint64_t limit;
 	struct vfk_dma_transport transport;   /* rw NULL when none */
+	struct dma_map *last_hit;   /* where the previous access landed, or NULL */
 };
 
 /* One whole-file mmap shared by the mappings carved from it. */
@@ -90,6 +91,24 @@ static struct dma_map *map_find(const struct vfk_dma *dma, uint64_t iova, uint64
 	void *node = tfind(&key, &dma->maps, map_cmp);
 
 	return node ? *(struct dma_map **)node : NULL;
+}
+
+/*
+ * The mapping holding all of [iova, last], or NULL. Devices touch the same
+ * ring or buffer again and again, so the previous hit is tried before the
+ * tree: O(1) instead of a walk through ~20 cache-missing nodes at 1M.
+ */
+static struct dma_map *map_containing(struct vfk_dma *dma, uint64_t iova, uint64_t last)
+{
+	struct dma_map *map = dma->last_hit;
+
+	if (map && map->iova <= iova && last <= map->last)
+		return map;
+	map = map_find(dma, iova, last);
+	if (!map || map->iova > iova || map->last < last)
+		return NULL;
+	dma->last_hit = map;
+	return map;
 }
 
 /* ---- backing files ---- */
@@ -217,6 +236,7 @@ static void dma_clear(struct vfk_dma *dma)
 {
 	tdestroy(dma->maps, map_destroy);
 	dma->maps = NULL;
+	dma->last_hit = NULL;
 	dma->count = 0;
 }
 
@@ -287,6 +307,8 @@ int vfk_dma_unmap(struct vfk_device *dev, uint64_t iova, uint64_t size)
 	if (!map || map->iova != iova || map->last != iova + (size - 1))
 		return -ENOENT;
 	tdelete(map, &dma->maps, map_cmp);
+	if (dma->last_hit == map)
+		dma->last_hit = NULL;
 	map_destroy(map);
 	dma->count--;
 	return 0;
@@ -310,14 +332,11 @@ uint64_t vfk_dma_count(const struct vfk_device *dev)
 void *vfk_dma_translate(struct vfk_device *dev, uint64_t iova, size_t len, uint32_t prot)
 {
 	struct dma_map *map;
-	uint64_t last;
 
 	if (!range_valid(iova, len))
 		return NULL;
-	last = iova + (len - 1);
-	map = map_find(dev->dma, iova, last);
-	if (!map || !map->file || map->iova > iova || map->last < last ||
-	    (map->prot & prot) != prot)
+	map = map_containing(dev->dma, iova, iova + (len - 1));
+	if (!map || !map->file || (map->prot & prot) != prot)
 		return NULL;
 	return map->host + (iova - map->iova);
 }
@@ -333,7 +352,7 @@ static int dma_walk(struct vfk_dma *dma, uint64_t iova, uint8_t *buf, size_t len
 	uint32_t need = write ? VFK_DMA_WRITE : VFK_DMA_READ;
 
 	while (len) {
-		struct dma_map *map = map_find(dma, iova, iova);
+		struct dma_map *map = map_containing(dma, iova, iova);
 		size_t piece = map && map->last - iova < len - 1 ? map->last - iova + 1 : len;
 		int ret = 0;
 

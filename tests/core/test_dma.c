@@ -211,6 +211,26 @@ static void test_translate(void **state)
 	vfk_dma_unmap_all(dev);
 }
 
+/* The previous hit is remembered; removing its mapping must forget it. */
+static void test_translate_after_unmap(void **state)
+{
+	struct fixture *f = *state;
+	struct vfk_device *dev = f->dev;
+	uint8_t b;
+
+	assert_int_equal(vfk_dma_map(dev, 0x700000, PAGE, f->fd, 0, RW), 0);
+	assert_non_null(vfk_dma_translate(dev, 0x700000, 8, VFK_DMA_READ));
+	assert_int_equal(vfk_dma_unmap(dev, 0x700000, PAGE), 0);
+	assert_null(vfk_dma_translate(dev, 0x700000, 8, VFK_DMA_READ));
+	assert_int_equal(vfk_dma_read(dev, 0x700000, &b, 1), -EFAULT);
+
+	assert_int_equal(vfk_dma_map(dev, 0x700000, PAGE, f->fd, 0, RW), 0);
+	assert_int_equal(vfk_dma_read(dev, 0x700010, &b, 1), 0);
+	vfk_dma_unmap_all(dev);
+	assert_null(vfk_dma_translate(dev, 0x700010, 1, VFK_DMA_READ));
+	assert_int_equal(vfk_dma_read(dev, 0x700010, &b, 1), -EFAULT);
+}
+
 static void test_rw_across_mappings(void **state)
 {
 	struct fixture *f = *state;
@@ -457,6 +477,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_overlap_shapes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invalid_ranges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_translate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_translate_after_unmap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rw_across_mappings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transport_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_mmap_per_file, setup, teardown),
