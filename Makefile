@@ -8,6 +8,7 @@ FUZZ_SECONDS ?= $(if $(filter true,$(CI)),60,20)
 # Every run of `make check` summed into its final line; fuzzing only in CI.
 CHECK_LOGS = $(ASAN_BUILD)/meson-logs/testlog-asan.json \
 	$(BUILD)/meson-logs/testlog-valgrind.json \
+	$(BUILD)/meson-logs/testlog-peers.json \
 	$(if $(filter true,$(CI)),$(ASAN_BUILD)/meson-logs/testlog.json)
 
 .PHONY: all deps build demo check check-asan check-valgrind test bench fuzz check-peers clean
@@ -34,6 +35,7 @@ check:
 	@scripts/sanitize-check.sh asan $(ASAN_BUILD) || true
 	@scripts/sanitize-check.sh valgrind $(BUILD) || true
 	@$(if $(filter true,$(CI)),FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh $(ASAN_BUILD) || true)
+	@scripts/peers/check.sh $(BUILD) || true
 	@VFK_EXTRA_TESTLOGS="$(CHECK_LOGS)" scripts/run-tests.sh $(BUILD)
 
 check-asan:
@@ -55,6 +57,10 @@ bench:
 	@scripts/install-deps.sh build bench
 	@$(MAKE) --no-print-directory build
 	@python3 bench/run.py $(BUILD)
+
+# Real peers (QEMU 11 vfio-user-pci, kernel VFIO in guests): docs/peers.md.
+check-peers: build
+	@scripts/peers/check.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

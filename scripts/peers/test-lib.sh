@@ -26,7 +26,7 @@ peers_begin() {
 
 peers_end() {
 	[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-	rm -rf "$tmp"
+	[ -n "${PEERS_KEEP:-}" ] && log "kept $tmp" || rm -rf "$tmp"
 }
 
 # start_server MACHINE.json: `vfiokit serve --config` at debug level into

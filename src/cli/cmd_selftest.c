@@ -23,6 +23,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <linux/pci_regs.h>
 
 #include <vfiokit/client.h>
 
@@ -31,7 +32,7 @@
 #include "model_args.h"
 
 #define DMA_IOVA        0x10000000ull
-#define IRQ_TIMEOUT_MS  20000
+#define IRQ_TIMEOUT_MS  3000
 #define IRQ_POLL_MS     20
 
 /* ---- bar-rw ---------------------------------------------------------- */
@@ -164,6 +165,25 @@ static int dma_round(struct dma_ctx *d, uint32_t index, unsigned int round)
 	return 0;
 }
 
+/*
+ * Turn on memory decoding and bus mastering, as any driver does: without
+ * bus mastering the platform (QEMU included) drops the device's DMA and
+ * MSI writes.
+ */
+static int enable_bus_master(struct dma_ctx *d)
+{
+	uint16_t cmd;
+	ssize_t n = vfk_client_config_read(d->c, PCI_COMMAND, &cmd, sizeof(cmd));
+
+	if (n != sizeof(cmd))
+		return n < 0 ? (int)n : -EIO;
+	cmd |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
+	cmd &= (uint16_t)~PCI_COMMAND_INTX_DISABLE;
+	n = vfk_client_region_write(d->c, VFIO_PCI_CONFIG_REGION_INDEX, PCI_COMMAND, &cmd,
+				    sizeof(cmd));
+	return n == sizeof(cmd) ? 0 : n < 0 ? (int)n : -EIO;
+}
+
 static int dma_open(struct dma_ctx *d, const char *target)
 {
 	char err[256] = "";
@@ -174,7 +194,8 @@ static int dma_open(struct dma_ctx *d, const char *target)
 		fprintf(stderr, "selftest: %s: %s\n", target, err[0] ? err : strerror(-r));
 		return r;
 	}
-	r = reg_read(d, VFK_DMAE_REG_ID, &id);
+	r = enable_bus_master(d);
+	r = r ? r : reg_read(d, VFK_DMAE_REG_ID, &id);
 	if (!r && id != VFK_DMAE_ID) {
 		fprintf(stderr, "selftest: %s: ID register %#x, not a dmaengine\n", target, id);
 		r = -ENODEV;

@@ -43,6 +43,8 @@ static void dmae_interrupt(struct vfk_device *dev)
 		int r = vfk_irq_trigger(dev, order[i], 0);
 
 		if (r != -ENOENT) {
+			vfk_dbg("%s: interrupt on IRQ index %u: %d", vfk_device_name(dev),
+				order[i], r);
 			if (r)
 				vfk_warn("%s: interrupt: %s", vfk_device_name(dev), strerror(-r));
 			return;
@@ -86,6 +88,8 @@ static void dmae_run(struct vfk_device *dev, void *arg)
 	struct dmaengine *e = vfk_device_priv(dev);
 	int r = dmae_copy(dev, e);
 
+	vfk_dbg("%s: copy %#llx -> %#llx (%u bytes): %d", vfk_device_name(dev),
+		(unsigned long long)e->src, (unsigned long long)e->dst, e->len, r);
 	e->status = r ? VFK_DMAE_STATUS_ERROR : VFK_DMAE_STATUS_DONE;
 	e->error = (uint32_t)-r;
 	if (!r)
