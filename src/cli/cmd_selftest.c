@@ -138,6 +138,31 @@ static const char *irq_name(uint32_t index)
 	       index == VFIO_PCI_MSI_IRQ_INDEX ? "msi" : "intx";
 }
 
+/* The evidence a failed copy needs: where the bytes first differ, what
+ * was expected there and what arrived, and how many bytes differ. */
+static void print_first_difference(const struct dma_ctx *d)
+{
+	const uint8_t *src = d->buf, *dst = d->buf + d->len;
+	uint32_t first = d->len, differ = 0;
+
+	for (uint32_t i = 0; i < d->len; i++) {
+		if (src[i] == dst[i])
+			continue;
+		if (first == d->len)
+			first = i;
+		differ++;
+	}
+	if (!differ)
+		return;
+	printf("selftest: %u of %u bytes differ, first at %#x: expected", differ, d->len, first);
+	for (uint32_t i = first; i < first + 8 && i < d->len; i++)
+		printf(" %02x", src[i]);
+	printf(", got");
+	for (uint32_t i = first; i < first + 8 && i < d->len; i++)
+		printf(" %02x", dst[i]);
+	printf("\n");
+}
+
 /* One copy with the interrupt on `index`; prints its line. */
 static int dma_round(struct dma_ctx *d, uint32_t index, unsigned int round)
 {
@@ -159,6 +184,7 @@ static int dma_round(struct dma_ctx *d, uint32_t index, unsigned int round)
 		printf("selftest: dma irq=%s FAILED: status %#x irq_status %#x bytes %s\n",
 		       irq_name(index), status, irq,
 		       memcmp(d->buf, d->buf + d->len, d->len) ? "differ" : "match");
+		print_first_difference(d);
 		return 1;
 	}
 	printf("selftest: dma irq=%s copied %u bytes ok\n", irq_name(index), d->len);

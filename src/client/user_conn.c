@@ -76,12 +76,12 @@ static uint8_t *dma_lookup(struct user_client *uc, uint64_t iova, uint64_t len)
 	return NULL;
 }
 
-/* DMA_READ/DMA_WRITE from the server: {u64 address; u32 count}, QEMU's layout. */
+/* DMA_READ/DMA_WRITE from the server: {u64 address; u64 count}, the layout
+ * QEMU 11 uses on the wire (protocol.h). */
 static void serve_dma(struct user_client *uc, const struct vfu_hdr *cmd, size_t msg_size)
 {
 	const uint8_t *payload = uc->buf + VFU_HDR_SIZE;
 	size_t len = msg_size - VFU_HDR_SIZE;
-	static const uint8_t pad[VFU_DMA_RW_PAD];
 	struct vfu_dma_rw rw;
 	struct vfu_hdr hdr;
 	bool write = cmd->command == VFU_CMD_DMA_WRITE;
@@ -103,11 +103,9 @@ static void serve_dma(struct user_client *uc, const struct vfu_hdr *cmd, size_t 
 	if (write) {
 		send_msg(uc, &hdr, NULL, 0, NULL, 0);
 	} else {
-		struct iovec iov[3] = {
-			{ &rw, sizeof(rw) }, { mem, rw.count }, { (void *)pad, sizeof(pad) },
-		};
+		struct iovec iov[2] = { { &rw, sizeof(rw) }, { mem, rw.count } };
 
-		send_msg(uc, &hdr, iov, 3, NULL, 0);
+		send_msg(uc, &hdr, iov, 2, NULL, 0);
 	}
 }
 

@@ -313,9 +313,9 @@ int vfk_user_open(const char *socket_path, const struct vfk_client_opts *opts,
 	uc->base.opts = *opts;
 	uc->sock = -1;
 	uc->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : USER_DEFAULT_TIMEOUT_MS;
-	/* The largest message we accept: a region-info answer or a full data transfer. */
-	uc->buf_size = VFU_HDR_SIZE + sizeof(struct vfu_region_rw) + USER_MAX_DATA_XFER +
-		       VFU_DMA_RW_PAD;
+	/* The largest message we accept: a region-info answer or a full data
+	 * transfer (REGION_READ reply or DMA_WRITE request: 16-byte prefix). */
+	uc->buf_size = VFU_HDR_SIZE + sizeof(struct vfu_region_rw) + USER_MAX_DATA_XFER;
 	uc->buf = malloc(uc->buf_size);
 	if (!uc->buf) {
 		free(uc);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Client memory that came without an fd, reached with server-to-client
- * DMA_READ / DMA_WRITE messages on the same socket (QEMU's layout, see
- * protocol.h). Synchronous: the request is sent and its reply awaited
+ * DMA_READ / DMA_WRITE messages on the same socket (the layout QEMU 11
+ * uses on the wire, see protocol.h). Synchronous: the request is sent and its reply awaited
  * (matched by msg_id) while the current message is being handled; other
  * commands that arrive meanwhile stay queued in the receive buffer. A
  * client that does not answer within SRV_STALL_MS is disconnected.
@@ -83,7 +83,7 @@ static int send_request(struct srv_slot *s, uint16_t id, uint64_t iova,
 			void *buf, uint32_t count, bool write, int64_t deadline)
 {
 	uint32_t data = write ? count : 0;
-	uint32_t size = VFU_HDR_SIZE + VFU_DMA_RW_HDR_SIZE + data + VFU_DMA_RW_PAD;
+	uint32_t size = VFU_HDR_SIZE + VFU_DMA_RW_HDR_SIZE + data;
 	struct vfu_dma_rw rw = { .address = iova, .count = count };
 	struct vfu_hdr h;
 	struct iovec iov = { s->dma_buf, size };
@@ -95,7 +95,6 @@ static int send_request(struct srv_slot *s, uint16_t id, uint64_t iova,
 	memcpy(s->dma_buf + VFU_HDR_SIZE, &rw, sizeof(rw));
 	if (data)
 		memcpy(s->dma_buf + VFU_HDR_SIZE + sizeof(rw), buf, data);
-	memset(s->dma_buf + size - VFU_DMA_RW_PAD, 0, VFU_DMA_RW_PAD);
 	/* Replies queued so far go first: the stream must not interleave. */
 	r = vfk_srv_flush_all(s, deadline);
 	if (r)
@@ -120,8 +119,13 @@ static int dma_chunk(struct srv_slot *s, uint64_t iova, void *buf, uint32_t coun
 	while (r == 0) {
 		ssize_t pos = find_reply(s, id, cmd);
 
-		if (pos >= 0)
-			return take_reply(s, (size_t)pos, buf, count, write);
+		if (pos >= 0) {
+			r = take_reply(s, (size_t)pos, buf, count, write);
+			vfk_dbg("%s: %s iova %#llx count %u: %d", vfk_device_name(s->dev),
+				write ? "DMA_WRITE" : "DMA_READ", (unsigned long long)iova,
+				count, r);
+			return r;
+		}
 		if (pos != -ENOENT)
 			r = (int)pos;
 		else

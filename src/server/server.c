@@ -101,7 +101,7 @@ static struct srv_slot *slot_new(struct vfk_server *srv, struct vfk_device *dev)
 	/* Room to batch many small messages behind a maximal one. */
 	s->rx_cap = 2 * SRV_MAX_MSG;
 	s->tx_cap = 2 * SRV_MAX_REPLY;
-	s->dma_cap = VFU_HDR_SIZE + VFU_DMA_RW_HDR_SIZE + SRV_MAX_DATA_XFER + VFU_DMA_RW_PAD;
+	s->dma_cap = VFU_HDR_SIZE + VFU_DMA_RW_HDR_SIZE + SRV_MAX_DATA_XFER;
 	s->rx = malloc(s->rx_cap);
 	s->tx = malloc(s->tx_cap);
 	s->dma_buf = malloc(s->dma_cap);

@@ -165,23 +165,21 @@ struct vfu_region_rw {
 } __attribute__((packed));
 
 /* ---- DMA_READ (11) / DMA_WRITE (12), server -> client ----------------
- * The spec says {u64 address; u64 count; data at 16}. QEMU (the real
- * client) uses {u64 address; u32 count; data at 12} and requires
- * msg_size >= header + 16 (its C struct's size, padding included), so a
- * message is header + 12 + count bytes + 4 bytes of padding:
- *   DMA_READ  request:  this, 4 pad bytes (msg_size 32);
- *             reply:    this, count data bytes, 4 pad bytes;
- *   DMA_WRITE request:  this, count data bytes, 4 pad bytes;
- *             reply:    header only.
- * We follow QEMU.
+ * {u64 address; u64 count; data at 16}, as the spec says. QEMU's source
+ * declares {u64 address; u32 count; char data[]} (data at 12), but the
+ * QEMU 11.1 that runs in tests/peers/qemu11-dma.sh reads a DMA_WRITE's
+ * data from, and puts a DMA_READ reply's data at, payload offset 16:
+ * with data at 12 every copy arrived shifted by 4 bytes. A count written
+ * as u64 (high half zero) also reads right as a u32, so this layout suits
+ * both. Sizes: DMA_READ request 16 (msg_size 32), reply 16 + count;
+ * DMA_WRITE request 16 + count, reply header only.
  */
 struct vfu_dma_rw {
 	uint64_t address;
-	uint32_t count;
+	uint64_t count;
 } __attribute__((packed));
 
-#define VFU_DMA_RW_HDR_SIZE      12u   /* data starts here in the payload */
-#define VFU_DMA_RW_PAD           4u    /* trailing bytes QEMU expects */
+#define VFU_DMA_RW_HDR_SIZE      16u   /* data starts here in the payload */
 
 /* ---- DEVICE_RESET (13): no payload either way. ---------------------- */
 

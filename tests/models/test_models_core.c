@@ -287,9 +287,10 @@ static void test_registry(void **state)
 	size_t n;
 	const struct vfk_model *m = vfk_models(&n);
 
-	assert_int_equal(n, 2);
+	assert_int_equal(n, 3);
 	assert_string_equal(m[0].name, "v100");
 	assert_ptr_equal(vfk_model_find("npu2"), &m[1]);
+	assert_ptr_equal(vfk_model_find("dmaengine"), &m[2]);
 	assert_string_equal(m[1].options[0].key, "tgt");
 }
 

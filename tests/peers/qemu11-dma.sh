@@ -37,7 +37,7 @@ GUEST
 
 # run_boot NAME [--memfd]: one guest run against a fresh server
 run_boot() {
-	local name=$1 t0 rc=0 fds
+	local name=$1 t0 rc=0 fds msgs
 	shift
 	start_server "$tmp/machine.json"
 	t0=$(date +%s.%N)
@@ -54,21 +54,28 @@ run_boot() {
 	expect_lines "qemu11-dma ($name)" "$tmp/$name.log" "$EXPECTED"
 	fds=$(count 'DMA_MAP .* fd yes: 0$' "$tmp/server.log")
 	log "$name: DMA_MAP with fd $fds, without $(count 'DMA_MAP .* fd no: 0$' "$tmp/server.log")"
-	if grep -E '^\[(ERROR|WARN)' "$tmp/server.log" >&2; then die "$name: the server logged errors"; fi
-	echo "$fds"
+	msgs=$(count ': DMA_(READ|WRITE) iova .*: 0$' "$tmp/server.log")
+	log "$name: $msgs DMA_READ/DMA_WRITE messages answered"
+	if grep -E '^vfiokit: (error|warning):' "$tmp/server.log" >&2; then die "$name: the server logged errors"; fi
+	grep -E ': DMA_(READ|WRITE) iova .*: -' "$tmp/server.log" >&2 &&
+		die "$name: QEMU refused DMA_READ/DMA_WRITE messages"
+	echo "$fds $msgs"
 }
 
 main() {
-	local fds
+	local fds msgs
 	peers_begin
 	printf '{ "devices": [ { "name": "dma", "model": "dmaengine", "socket": "dma.sock" } ] }\n' \
 		>"$tmp/machine.json"
 	write_guest_test "$tmp/test.sh"
 	"$PEERS/mkinitrd.sh" "$tmp/initrd.cpio.gz" "$VFIOKIT:/bin/vfiokit" "$tmp/test.sh:/test.sh"
-	fds=$(run_boot memfd --memfd)
+	read -r fds msgs < <(run_boot memfd --memfd)
 	[ "$fds" -ge 1 ] || die "memfd run: QEMU sent no DMA_MAP with an fd"
-	fds=$(run_boot plain)
+	[ "$msgs" = 0 ] || die "memfd run: the server used $msgs DMA messages"
+	# 4096 + 4096 + 65536 bytes, each read and written in 4 KiB messages
+	read -r fds msgs < <(run_boot plain)
 	[ "$fds" = 0 ] || die "plain run: QEMU sent $fds DMA_MAP with fds"
+	[ "$msgs" -ge 36 ] || die "plain run: only $msgs DMA messages for 72 KiB of copies"
 	echo "PASS: qemu11-dma: memfd and plain guest RAM"
 }
 

@@ -93,7 +93,7 @@ check() {
 	log "server: gpu0 DMA_MAP $maps ok, DMA_UNMAP $unmaps (ok or quiet ENOENT)"
 	[ -z "$bad" ] || die "DMA errors answered to QEMU: $bad"
 	[ "$maps" -ge 1 ] || die "QEMU sent no DMA_MAP"
-	if grep -E '^\[(ERROR|WARN)' "$slog" >&2; then die "the server logged errors"; fi
+	if grep -E '^vfiokit: (error|warning):' "$slog" >&2; then die "the server logged errors"; fi
 }
 
 # What the guest prints, line by line. No region 9 (GPU RAM): QEMU's

@@ -62,7 +62,8 @@ ssize_t rc_recv(int fd, void *buf, size_t cap, int *fds, unsigned int *nfds)
 	return r;
 }
 
-/* Answer one server-to-client DMA request in QEMU's layout. */
+/* Answer one server-to-client DMA request in the layout QEMU 11 uses on
+ * the wire: data at payload offset 16 (see protocol.h). */
 static void answer_dma(int fd, const uint8_t *msg)
 {
 	struct vfu_hdr h;
@@ -81,13 +82,13 @@ static void answer_dma(int fd, const uint8_t *msg)
 		h.error = EFAULT;
 		h.msg_size = VFU_HDR_SIZE;
 	} else if (h.command == VFU_CMD_DMA_READ) {
-		h.msg_size = VFU_HDR_SIZE + 16 + rw.count;
+		h.msg_size = VFU_HDR_SIZE + VFU_DMA_RW_HDR_SIZE + rw.count;
 		memcpy(reply + VFU_HDR_SIZE, &rw, sizeof(rw));
-		memcpy(reply + VFU_HDR_SIZE + 12, rc_dma_mem + (rw.address - rc_dma_base),
-		       rw.count);
+		memcpy(reply + VFU_HDR_SIZE + VFU_DMA_RW_HDR_SIZE,
+		       rc_dma_mem + (rw.address - rc_dma_base), rw.count);
 	} else {
-		memcpy(rc_dma_mem + (rw.address - rc_dma_base), msg + VFU_HDR_SIZE + 12,
-		       rw.count);
+		memcpy(rc_dma_mem + (rw.address - rc_dma_base),
+		       msg + VFU_HDR_SIZE + VFU_DMA_RW_HDR_SIZE, rw.count);
 		h.msg_size = VFU_HDR_SIZE;
 	}
 	memcpy(reply, &h, sizeof(h));
