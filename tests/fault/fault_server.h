@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A real vfio-user server in a child process, for fault tests that kill
+ * peers and watch the server's fds and memory from outside: each device
+ * (the fuzz targets' device) on its own socket in a mkdtemp dir.
+ */
+#ifndef VFIOKIT_TEST_FAULT_SERVER_H
+#define VFIOKIT_TEST_FAULT_SERVER_H
+
+#include <sys/types.h>
+
+#define FS_MAX_DEVICES 4
+
+struct fault_server {
+	pid_t pid;
+	char dir[64];
+	char path[FS_MAX_DEVICES][96];
+	unsigned int ndev;
+};
+
+/* Fork a server with ndev devices; returns once every socket listens. 0 or -errno. */
+int fs_start(struct fault_server *fs, unsigned int ndev);
+
+/* SIGTERM, wait, remove the dir; the child's exit status (0 when clean). */
+int fs_stop(struct fault_server *fs);
+
+/* fds open in the server process now, or -errno. */
+int fs_fd_count(const struct fault_server *fs);
+
+/* The server's resident set in KiB (VmRSS), or -errno. */
+long fs_rss_kib(const struct fault_server *fs);
+
+/* A fresh client negotiates and gets DEVICE_GET_INFO on device i: 0 or -errno. */
+int fs_answers(const struct fault_server *fs, unsigned int i);
+
+#endif
