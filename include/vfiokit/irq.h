@@ -50,14 +50,18 @@ int vfk_device_set_irqs(struct vfk_device *dev, const struct vfio_irq_set *set,
 /**
  * Raise vector `vector` of IRQ index `index` from the device model: signal
  * its eventfd, or remember it pending when masked. INTx masks itself when
- * delivered (AUTOMASKED) until the client unmasks it. -EINVAL for a bad
+ * delivered (AUTOMASKED) until the client unmasks it; it also sets the
+ * config status register's Interrupt Status bit (until vfk_irq_deassert),
+ * and while the command register's Interrupt Disable bit is set it is
+ * held pending and delivered when the bit is cleared. -EINVAL for a bad
  * index/vector, -ENOENT when no eventfd is set, a write error as -errno.
  */
 int vfk_irq_trigger(struct vfk_device *dev, uint32_t index, uint32_t vector);
 
 /**
  * For INTx: the model deasserts its line, so an interrupt pending behind
- * the mask is not delivered on unmask. Bad index/vector: nothing happens.
+ * the mask (or Interrupt Disable) is not delivered later, and the status
+ * register's Interrupt Status bit clears. Bad index/vector: nothing happens.
  */
 void vfk_irq_deassert(struct vfk_device *dev, uint32_t index, uint32_t vector);
 

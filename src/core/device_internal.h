@@ -89,6 +89,10 @@ void vfk_config_reset(struct vfk_device *dev);
 int vfk_config_set_bar(struct vfk_device *dev, unsigned int bar, uint64_t size,
 		       uint32_t bar_attrs);
 int vfk_config_set_rom(struct vfk_device *dev, uint64_t size);
+/* The command register's Interrupt Disable bit. */
+bool vfk_config_intx_disabled(const struct vfk_device *dev);
+/* Set or clear the status register's Interrupt Status bit (INTx level). */
+void vfk_config_set_intx_status(struct vfk_device *dev, bool asserted);
 
 /* irq.c */
 int vfk_irqs_init(struct vfk_device *dev);
@@ -96,6 +100,8 @@ void vfk_irqs_fini(struct vfk_device *dev);
 void vfk_irqs_reset(struct vfk_device *dev);     /* masks and pending only */
 void vfk_irqs_release(struct vfk_device *dev);   /* closes every eventfd */
 int vfk_irqs_set_count(struct vfk_device *dev, uint32_t index, uint32_t count);
+/* The command register changed: deliver INTx held back by Interrupt Disable. */
+void vfk_irq_intx_command_written(struct vfk_device *dev);
 
 /* defer.c */
 void vfk_defer_drop(struct vfk_device *dev);

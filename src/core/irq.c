@@ -2,7 +2,11 @@
 /*
  * IRQ bookkeeping with vfio-pci's semantics: per-index vector tables of
  * eventfds, mask and pending bits, GET_IRQ_INFO answers and SET_IRQS
- * (checked in full before anything changes).
+ * (checked in full before anything changes). INTx also lives in config
+ * space, as on hardware: the status register's Interrupt Status bit
+ * follows the line (a guest's vfio-pci checks it to tell whether the
+ * interrupt is ours), and the command register's Interrupt Disable bit
+ * holds delivery back until it is cleared.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -132,9 +136,10 @@ static int signal_eventfd(int fd)
 }
 
 /* Deliver or remember one interrupt of vector v of index. */
-static int vector_fire(uint32_t index, struct vfk_irq_vector *v)
+static int vector_fire(const struct vfk_device *dev, uint32_t index,
+		       struct vfk_irq_vector *v)
 {
-	if (v->masked) {
+	if (v->masked || (index == VFIO_PCI_INTX_IRQ_INDEX && vfk_config_intx_disabled(dev))) {
 		v->pending = true;
 		return 0;
 	}
@@ -151,9 +156,12 @@ int vfk_irq_trigger(struct vfk_device *dev, uint32_t index, uint32_t vector)
 	if (index >= VFIO_PCI_NUM_IRQS || vector >= dev->irqs[index].count)
 		return -EINVAL;
 	v = &dev->irqs[index].vectors[vector];
+	/* The line is the device's state, whether or not anyone listens. */
+	if (index == VFIO_PCI_INTX_IRQ_INDEX)
+		vfk_config_set_intx_status(dev, true);
 	if (v->eventfd < 0)
 		return -ENOENT;
-	return vector_fire(index, v);
+	return vector_fire(dev, index, v);
 }
 
 void vfk_irq_deassert(struct vfk_device *dev, uint32_t index, uint32_t vector)
@@ -161,6 +169,19 @@ void vfk_irq_deassert(struct vfk_device *dev, uint32_t index, uint32_t vector)
 	if (index >= VFIO_PCI_NUM_IRQS || vector >= dev->irqs[index].count)
 		return;
 	dev->irqs[index].vectors[vector].pending = false;
+	if (index == VFIO_PCI_INTX_IRQ_INDEX)
+		vfk_config_set_intx_status(dev, false);
+}
+
+void vfk_irq_intx_command_written(struct vfk_device *dev)
+{
+	struct vfk_irq_index *irq = &dev->irqs[VFIO_PCI_INTX_IRQ_INDEX];
+	struct vfk_irq_vector *v = irq->count ? &irq->vectors[0] : NULL;
+
+	/* A failed eventfd write cannot fail the config write that caused
+	 * it; the line stays asserted and the status bit says so. */
+	if (v && v->pending && v->eventfd >= 0 && !vfk_config_intx_disabled(dev))
+		(void)vector_fire(dev, VFIO_PCI_INTX_IRQ_INDEX, v);
 }
 
 /* Bytes of data per vector for the data type, or 0 for DATA_NONE. */
@@ -222,8 +243,8 @@ static void do_mask(struct vfk_irq_index *irq, const struct vfio_irq_set *set,
 }
 
 /* Unmasking delivers what was raised while masked. */
-static int do_unmask(struct vfk_irq_index *irq, const struct vfio_irq_set *set,
-		     uint32_t data_type, const void *data)
+static int do_unmask(const struct vfk_device *dev, struct vfk_irq_index *irq,
+		     const struct vfio_irq_set *set, uint32_t data_type, const void *data)
 {
 	int ret = 0;
 
@@ -234,14 +255,14 @@ static int do_unmask(struct vfk_irq_index *irq, const struct vfio_irq_set *set,
 			continue;
 		v->masked = false;
 		if (v->pending && v->eventfd >= 0 && !ret)
-			ret = vector_fire(set->index, v);
+			ret = vector_fire(dev, set->index, v);
 	}
 	return ret;
 }
 
 /* TRIGGER with NONE/BOOL: fire the selected vectors that have an eventfd. */
-static int do_fire(struct vfk_irq_index *irq, const struct vfio_irq_set *set,
-		   uint32_t data_type, const void *data)
+static int do_fire(const struct vfk_device *dev, struct vfk_irq_index *irq,
+		   const struct vfio_irq_set *set, uint32_t data_type, const void *data)
 {
 	int ret = 0;
 
@@ -249,7 +270,7 @@ static int do_fire(struct vfk_irq_index *irq, const struct vfio_irq_set *set,
 		struct vfk_irq_vector *v = &irq->vectors[set->start + i];
 
 		if (selected(data_type, data, i) && v->eventfd >= 0)
-			ret = vector_fire(set->index, v);
+			ret = vector_fire(dev, set->index, v);
 	}
 	return ret;
 }
@@ -308,7 +329,7 @@ int vfk_device_set_irqs(struct vfk_device *dev, const struct vfio_irq_set *set,
 		do_mask(irq, set, data_type, data);
 		return 0;
 	case VFIO_IRQ_SET_ACTION_UNMASK:
-		return do_unmask(irq, set, data_type, data);
+		return do_unmask(dev, irq, set, data_type, data);
 	default:
 		break;
 	}
@@ -318,5 +339,5 @@ int vfk_device_set_irqs(struct vfk_device *dev, const struct vfio_irq_set *set,
 		index_clear(irq);    /* the kernel's "disable this index" */
 		return 0;
 	}
-	return do_fire(irq, set, data_type, data);
+	return do_fire(dev, irq, set, data_type, data);
 }

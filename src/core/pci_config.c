@@ -530,6 +530,32 @@ int vfk_pci_add_vendor_cap(struct vfk_device *dev, const void *data, size_t len)
 	return 0;
 }
 
+/* ---- INTx in the command and status registers ---- */
+
+bool vfk_config_intx_disabled(const struct vfk_device *dev)
+{
+	return get_le(dev->cfg.bytes + PCI_COMMAND, 2) & PCI_COMMAND_INTX_DISABLE;
+}
+
+void vfk_config_set_intx_status(struct vfk_device *dev, bool asserted)
+{
+	uint32_t status = get_le(dev->cfg.bytes + PCI_STATUS, 2);
+
+	if (asserted)
+		status |= PCI_STATUS_INTERRUPT;
+	else
+		status &= ~(uint32_t)PCI_STATUS_INTERRUPT;
+	put_le(dev->cfg.bytes + PCI_STATUS, status, 2);
+}
+
+/* Whether [offset, offset + count) covers the byte holding Interrupt Disable. */
+static bool touches_intx_disable(size_t count, uint64_t offset)
+{
+	const uint64_t at = PCI_COMMAND + 1;   /* bit 10: the command's high byte */
+
+	return offset <= at && at < offset + count;
+}
+
 /* ---- accesses ---- */
 
 static bool access_in_range(const struct vfk_pci_config *cfg, size_t count, uint64_t offset)
@@ -560,6 +586,8 @@ ssize_t vfk_pci_config_write(struct vfk_device *dev, const void *buf, size_t cou
 		cfg->bytes[at] = (uint8_t)((cfg->bytes[at] & ~cfg->wmask[at]) | (val & cfg->wmask[at]));
 		cfg->bytes[at] &= (uint8_t)~(val & cfg->w1cmask[at]);
 	}
+	if (touches_intx_disable(count, offset))
+		vfk_irq_intx_command_written(dev);
 	if (dev->desc.ops && dev->desc.ops->config_written)
 		dev->desc.ops->config_written(dev, offset, count);
 	return (ssize_t)count;

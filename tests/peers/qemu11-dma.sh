@@ -2,8 +2,8 @@
 # Real peer, issue 6 test 2: interrupts and DMA through QEMU 11. The
 # dmaengine model behind vfio-user-pci, q35 with a vIOMMU; the guest binds
 # it to its vfio-pci and `vfiokit selftest dma` (client API, kernel
-# backend) maps a buffer (type1), programs copies and waits for MSI-X, MSI
-# on eventfds (INTx: see docs/peers.md). Twice: memfd share=on guest RAM (the server gets
+# backend) maps a buffer (type1), programs copies and waits for the
+# interrupt on an eventfd (MSI-X, MSI, INTx). Twice: memfd share=on guest RAM (the server gets
 # DMA_MAP with fds and copies itself) and plain guest RAM (no fds: every
 # byte moves in DMA_READ/DMA_WRITE messages, which only works because the
 # model defers its DMA until QEMU has the doorbell's reply).
@@ -19,6 +19,7 @@ DEV=0000:00:04.0
 EXPECTED="0x1234:0x10d0 bound vfio-pci
 selftest: dma irq=msix copied 4096 bytes ok
 selftest: dma irq=msi copied 4096 bytes ok
+selftest: dma irq=intx copied 4096 bytes ok
 selftest: dma irq=msi copied 65536 bytes ok"
 
 write_guest_test() {
@@ -29,8 +30,7 @@ d=/sys/bus/pci/devices/$DEV
 [ -n "${PEERS_UNSAFE_IRQ:-}" ] && echo 1 >/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts
 node=\$(bind_vfio_pci $DEV) || exit 1
 echo "G: \$(cat \$d/vendor):\$(cat \$d/device) bound vfio-pci"
-# INTx is left out: see "INTx" in docs/peers.md.
-for irq in msix msi; do vfiokit selftest dma $DEV --irq \$irq | sed 's/^/G: /'; done
+for irq in msix msi intx; do vfiokit selftest dma $DEV --irq \$irq | sed 's/^/G: /'; done
 vfiokit selftest dma $DEV --irq msi --len 65536 | sed 's/^/G: /'
 GUEST
 }
@@ -72,10 +72,10 @@ main() {
 	read -r fds msgs < <(run_boot memfd --memfd)
 	[ "$fds" -ge 1 ] || die "memfd run: QEMU sent no DMA_MAP with an fd"
 	[ "$msgs" = 0 ] || die "memfd run: the server used $msgs DMA messages"
-	# 4096 + 4096 + 65536 bytes, each read and written in 4 KiB messages
+	# 3 x 4096 + 65536 bytes, each read and written in 4 KiB messages
 	read -r fds msgs < <(run_boot plain)
 	[ "$fds" = 0 ] || die "plain run: QEMU sent $fds DMA_MAP with fds"
-	[ "$msgs" -ge 36 ] || die "plain run: only $msgs DMA messages for 72 KiB of copies"
+	[ "$msgs" -ge 38 ] || die "plain run: only $msgs DMA messages for 76 KiB of copies"
 	echo "PASS: qemu11-dma: memfd and plain guest RAM"
 }
 
