@@ -33,6 +33,8 @@ EXPECTED = {
         "irqs": [1, 1, 0, None, 1],
     },
 }
+# `vfiokit selftest edu` through the kernel backend: type1 DMA map, MSI.
+EDU_LINE = "selftest: edu copied 2048 bytes to the device and back, 2 MSIs ok"
 
 
 def check_region(dev, r, want, errors):
@@ -87,6 +89,8 @@ def main():
         elif line.startswith("G: "):
             lines.add(line[3:])
     errors = []
+    if EDU_LINE not in lines:
+        errors.append(f"no '{EDU_LINE}' line: the edu DMA/MSI selftest failed")
     for dev, want in EXPECTED.items():
         if f"{dev} region 8: absent (Invalid argument)" not in lines:
             errors.append(f"{dev}: no 'region 8: absent (Invalid argument)' line")

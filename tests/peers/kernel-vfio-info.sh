@@ -28,6 +28,7 @@ for id in 0x8086:0x10d3 0x1b36:0x0010 0x1234:0x11e8; do
 	sed "s/^/J: $id /" /tmp/info.json
 	vfiokit info "$bdf" -v | sed -n "s/^Region 8: /G: $id region 8: /p"
 done
+vfiokit selftest edu "$bdf" | sed 's/^/G: /'
 GUEST
 }
 
