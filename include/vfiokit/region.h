@@ -59,6 +59,12 @@ struct vfk_mmap_desc {
  * after the core's own capabilities; it may only append to caps (the
  * vfk_caps_add* functions). A negative return fails the request with that
  * errno (a positive one with -EIO) and drops whatever was appended.
+ * direct: for regions whose bytes are plain memory that reading has no
+ * side effects on (e.g. a RAM aperture): the address of the bytes at
+ * [offset, offset + count), checked against the size like read, or NULL
+ * when that range is not plain memory (the caller then uses read). The
+ * memory must stay mapped until release; reads through it must return
+ * what the read op would. Used by vfk_region_direct_read().
  */
 struct vfk_region_ops {
 	ssize_t (*read)(struct vfk_device *dev, struct vfk_region *region,
@@ -70,6 +76,8 @@ struct vfk_region_ops {
 	void (*release)(struct vfk_device *dev, struct vfk_region *region);
 	int (*add_capability)(struct vfk_device *dev, struct vfk_region *region,
 			      struct vfk_caps *caps);
+	const void *(*direct)(struct vfk_device *dev, struct vfk_region *region,
+			      uint64_t offset, size_t count);
 };
 
 /**
@@ -162,6 +170,20 @@ ssize_t vfk_region_read(struct vfk_device *dev, uint32_t index,
 			void *buf, size_t count, uint64_t offset);
 ssize_t vfk_region_write(struct vfk_device *dev, uint32_t index,
 			 const void *buf, size_t count, uint64_t offset);
+
+/**
+ * Where count bytes at offset of region index can be read directly, for
+ * a caller that would otherwise copy them out with vfk_region_read (e.g.
+ * the server sending a large REGION_READ straight from the region). Same
+ * index, READ flag and bounds checks as vfk_region_read; NULL when they
+ * fail, for count 0, CONFIG, a region without a direct op, or when the op
+ * returns NULL. The bytes may change under the caller only by what changes
+ * the region itself (its writes, the peer's mmap), so a caller must finish
+ * with them before it handles anything that could write the region.
+ * Never allocates.
+ */
+const void *vfk_region_direct_read(struct vfk_device *dev, uint32_t index,
+				   uint64_t offset, size_t count);
 
 #ifdef __cplusplus
 }

@@ -294,3 +294,17 @@ ssize_t vfk_region_write(struct vfk_device *dev, uint32_t index,
 		return -EINVAL;
 	return checked_result(region->ops->write(dev, region, buf, count, offset), count);
 }
+
+const void *vfk_region_direct_read(struct vfk_device *dev, uint32_t index,
+				   uint64_t offset, size_t count)
+{
+	ssize_t err;
+	struct vfk_region *region = region_for_access(dev, index, VFIO_REGION_INFO_FLAG_READ,
+						      count, offset, &err);
+
+	if (!region || count == 0 || index == VFIO_PCI_CONFIG_REGION_INDEX)
+		return NULL;
+	if (!region->ops || !region->ops->direct)
+		return NULL;
+	return region->ops->direct(dev, region, offset, count);
+}
