@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <sys/mman.h>
 
 #include <vfiokit/caps.h>
 #include <vfiokit/region.h>
@@ -13,6 +14,8 @@
 
 struct atsd {
 	int fd;                /* -1 when no register is assigned */
+	const uint8_t *mem;    /* fd mapped read-only when fd >= 0, for direct reads */
+	uint64_t size;
 	uint64_t tgt;
 	uint32_t link_speed;
 };
@@ -45,13 +48,28 @@ static int atsd_mmap(struct vfk_device *dev, struct vfk_region *region,
 	return 0;
 }
 
-static void atsd_release(struct vfk_device *dev, struct vfk_region *region)
+/* Written ranges only: a hole read through the mapping would allocate it. */
+static const void *atsd_direct(struct vfk_device *dev, struct vfk_region *region,
+			       uint64_t offset, size_t count)
 {
-	struct atsd *a = vfk_region_priv(region);
+	const struct atsd *a = vfk_region_priv(region);
 
+	/* The core checked the range against the size: 0 when no register. */
+	return vfk_memfd_populated(a->fd, offset, count) ? a->mem + offset : NULL;
+}
+
+static void atsd_free(struct atsd *a)
+{
+	if (a->mem)
+		munmap((void *)a->mem, a->size);
 	if (a->fd >= 0)
 		close(a->fd);
 	free(a);
+}
+
+static void atsd_release(struct vfk_device *dev, struct vfk_region *region)
+{
+	atsd_free(vfk_region_priv(region));
 }
 
 static int atsd_add_capability(struct vfk_device *dev, struct vfk_region *region,
@@ -69,6 +87,7 @@ static const struct vfk_region_ops atsd_ops = {
 	.mmap = atsd_mmap,
 	.release = atsd_release,
 	.add_capability = atsd_add_capability,
+	.direct = atsd_direct,
 };
 
 int vfk_atsd_add(struct vfk_device *dev, bool present, uint64_t tgt, uint32_t link_speed,
@@ -87,20 +106,24 @@ int vfk_atsd_add(struct vfk_device *dev, bool present, uint64_t tgt, uint32_t li
 	if (present) {
 		desc.size = vfk_host_page_size();
 		desc.flags |= VFIO_REGION_INFO_FLAG_MMAP;
+		a->size = desc.size;
 		a->fd = vfk_memfd_open("vfiokit-npu2-atsd", desc.size);
 		if (a->fd < 0) {
 			ret = a->fd;
 			free(a);
 			return ret;
 		}
+		a->mem = vfk_memfd_map_ro(a->fd, desc.size);
+		if (!a->mem) {
+			ret = -errno;
+			atsd_free(a);
+			return ret;
+		}
 	}
 	desc.priv = a;
 	ret = vfk_device_add_region(dev, VFIO_REGION_TYPE_PCI_VENDOR_TYPE | IBM_PCI_VENDOR_ID,
 				    VFIO_REGION_SUBTYPE_IBM_NVLINK2_ATSD, &desc, index);
-	if (ret) {
-		if (a->fd >= 0)
-			close(a->fd);
-		free(a);
-	}
+	if (ret)
+		atsd_free(a);
 	return ret;
 }

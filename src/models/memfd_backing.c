@@ -62,6 +62,30 @@ ssize_t vfk_memfd_write(int fd, const void *buf, size_t count, uint64_t offset)
 	return (ssize_t)count;
 }
 
+const void *vfk_memfd_map_ro(int fd, uint64_t size)
+{
+	void *p;
+
+	if (size == 0 || size > SIZE_MAX) {
+		errno = EINVAL;
+		return NULL;
+	}
+	p = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED | MAP_NORESERVE, fd, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+bool vfk_memfd_populated(int fd, uint64_t offset, size_t count)
+{
+	off_t hole;
+
+	if (offset > (uint64_t)INT64_MAX)
+		return false;
+	hole = lseek(fd, (off_t)offset, SEEK_HOLE);
+	/* The end of the file counts as a hole, so a range ending there is
+	 * populated when the first hole is the end itself. */
+	return hole >= 0 && (uint64_t)hole - offset >= count;
+}
+
 uint64_t vfk_host_page_size(void)
 {
 	long ps = sysconf(_SC_PAGESIZE);

@@ -8,6 +8,7 @@
 #ifndef VFIOKIT_MODELS_MEMFD_BACKING_H
 #define VFIOKIT_MODELS_MEMFD_BACKING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -18,6 +19,21 @@ int vfk_memfd_open(const char *name, uint64_t size);
 /** pread/pwrite until count bytes moved; count or a negative errno (-EIO on a short file). */
 ssize_t vfk_memfd_read(int fd, void *buf, size_t count, uint64_t offset);
 ssize_t vfk_memfd_write(int fd, const void *buf, size_t count, uint64_t offset);
+
+/**
+ * Map the whole memfd read-only (MAP_SHARED | MAP_NORESERVE: address space
+ * only, no memory is committed); the address or NULL with errno set.
+ * size must be > 0. Unmap with munmap(addr, size).
+ */
+const void *vfk_memfd_map_ro(int fd, uint64_t size);
+
+/**
+ * Whether every page of [offset, offset + count) has been written (no
+ * hole in it). Reading a hole through a shared mapping would allocate
+ * the page, where pread returns zeros for free, so direct reads through
+ * the mapping are for populated ranges only. One lseek(SEEK_HOLE).
+ */
+bool vfk_memfd_populated(int fd, uint64_t offset, size_t count);
 
 /** The host page size, the unit the ATSD register window is given in. */
 uint64_t vfk_host_page_size(void);

@@ -6,6 +6,7 @@
  * BAR0 register file, a zero-size ATSD region, and option handling.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -197,6 +198,65 @@ static void test_gpu_ram_coherent(void **state)
 	vfk_device_destroy(dev);
 }
 
+/* Whether this process can map the 128 GiB aperture (not under valgrind). */
+static bool can_map_aperture(uint64_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		       -1, 0);
+
+	if (p == MAP_FAILED)
+		return false;
+	munmap(p, size);
+	return true;
+}
+
+/*
+ * Direct reads point at the bytes vfk_region_read returns, for written
+ * ranges only: a range with a never-written page in it is NULL (reading
+ * a hole through the mapping would allocate it).
+ */
+static void check_direct(struct vfk_device *dev, uint32_t index, uint64_t offset,
+			 uint64_t page, bool mapped)
+{
+	static uint8_t data[2 * 65536], copy[2 * 65536];
+	const uint8_t *p;
+
+	assert_true(page <= 65536);
+	assert_null(vfk_region_direct_read(dev, index, offset, page));
+	for (uint64_t i = 0; i < page; i++)
+		data[i] = (uint8_t)(i * 13 + offset);
+	assert_int_equal(vfk_region_write(dev, index, data, page, offset), (ssize_t)page);
+	p = vfk_region_direct_read(dev, index, offset, page);
+	if (!mapped) {
+		assert_null(p);
+		return;
+	}
+	assert_non_null(p);
+	assert_int_equal(vfk_region_read(dev, index, copy, page, offset), (ssize_t)page);
+	assert_memory_equal(p, copy, page);
+	assert_memory_equal(p, data, page);
+	p = vfk_region_direct_read(dev, index, offset + 3, page - 5);
+	assert_non_null(p);
+	assert_memory_equal(p, data + 3, page - 5);
+}
+
+static void test_direct_reads(void **state)
+{
+	struct vfk_device *gpu = make("v100", NULL, 0), *npu = make("npu2", NULL, 0);
+	const uint64_t size = 128 * GIB, page = (uint64_t)sysconf(_SC_PAGESIZE);
+	const bool mapped = can_map_aperture(size);
+
+	check_direct(gpu, FIRST_EXTRA, 0, page, mapped);
+	check_direct(gpu, FIRST_EXTRA, 5 * GIB, page, mapped);
+	check_direct(gpu, FIRST_EXTRA, size - page, page, mapped);
+	/* Written page followed by a hole. */
+	assert_null(vfk_region_direct_read(gpu, FIRST_EXTRA, 0, 2 * page));
+	assert_null(vfk_region_direct_read(gpu, FIRST_EXTRA, size - page, page + 1));
+	check_direct(npu, FIRST_EXTRA, 0, page, true);
+	vfk_device_destroy(gpu);
+	vfk_device_destroy(npu);
+}
+
 static void test_bar0_registers(void **state)
 {
 	struct vfk_device *dev = make("v100", NULL, 0);
@@ -301,6 +361,7 @@ int main(void)
 		cmocka_unit_test(test_atsd_info),
 		cmocka_unit_test(test_atsd_zero_size),
 		cmocka_unit_test(test_gpu_ram_coherent),
+		cmocka_unit_test(test_direct_reads),
 		cmocka_unit_test(test_bar0_registers),
 		cmocka_unit_test(test_v100_identity_and_bars),
 		cmocka_unit_test(test_options),
