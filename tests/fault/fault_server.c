@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -66,6 +67,9 @@ int fs_start(struct fault_server *fs, unsigned int ndev)
 	if (fs->pid < 0)
 		return -errno;
 	if (fs->pid == 0) {
+		/* A test that dies (a sanitizer report) must not leave a server
+		 * holding meson's output pipe open. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(p[0]);
 		_exit(child_main(fs, p[1]));
 	}

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -60,7 +61,8 @@ static void add_step(uint16_t cmd, const void *payload, size_t len, const int *f
 	memcpy(s->bytes, &h, sizeof(h));
 	memcpy(s->bytes + 16, payload, len);
 	s->len = 16 + len;
-	memcpy(s->fds, fds, nfds * sizeof(int));
+	if (nfds)
+		memcpy(s->fds, fds, nfds * sizeof(int));
 	s->nfds = nfds;
 	nsteps++;
 }
@@ -287,7 +289,10 @@ static pid_t fake_server(const char *path, bool die)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		char buf[256];
-		int c = accept(lfd, NULL, NULL);
+		int c;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);   /* never outlive a failed test */
+		c = accept(lfd, NULL, NULL);
 
 		if (c >= 0 && recv(c, buf, sizeof(buf), 0) > 0 && die)
 			raise(SIGKILL);

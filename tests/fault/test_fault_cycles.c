@@ -23,6 +23,19 @@
 #define WARMUP        500
 #define RSS_SLACK_KIB 512
 
+/* ASan keeps freed memory in quarantine: RSS then measures the quarantine,
+ * not us. The fd check still holds there; the RSS one is for the other runs. */
+#if defined(__SANITIZE_ADDRESS__)
+#define RSS_MEANINGFUL 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RSS_MEANINGFUL 0
+#endif
+#endif
+#ifndef RSS_MEANINGFUL
+#define RSS_MEANINGFUL 1
+#endif
+
 /* Connect, send `cut` bytes of a VERSION request, hang up (RST on odd
  * cycles). false when the connection was not made. */
 static bool one_cycle(const char *path, unsigned int i)
@@ -105,7 +118,8 @@ static void test_connect_kill_cycles(void **state)
 		      connected, CYCLES, fds0, fds1, rss0, rss1);
 	assert_int_equal(connected, CYCLES);
 	assert_int_equal(fds1, fds0);
-	assert_true(rss1 <= rss0 + RSS_SLACK_KIB);
+	if (RSS_MEANINGFUL)
+		assert_true(rss1 <= rss0 + RSS_SLACK_KIB);
 	assert_int_equal(fs_stop(&fs), 0);
 }
 
