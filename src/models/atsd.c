@@ -55,7 +55,7 @@ static const void *atsd_direct(struct vfk_device *dev, struct vfk_region *region
 	const struct atsd *a = vfk_region_priv(region);
 
 	/* The core checked the range against the size: 0 when no register. */
-	return vfk_memfd_populated(a->fd, offset, count) ? a->mem + offset : NULL;
+	return vfk_memfd_populated(a->mem, offset, count) ? a->mem + offset : NULL;
 }
 
 static void atsd_free(struct atsd *a)

@@ -52,7 +52,7 @@ static const void *gpu_ram_direct(struct vfk_device *dev, struct vfk_region *reg
 {
 	const struct gpu_ram *ram = vfk_region_priv(region);
 
-	if (!ram->mem || !vfk_memfd_populated(ram->fd, offset, count))
+	if (!ram->mem || !vfk_memfd_populated(ram->mem, offset, count))
 		return NULL;
 	return ram->mem + offset;
 }

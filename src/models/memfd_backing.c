@@ -74,16 +74,27 @@ const void *vfk_memfd_map_ro(int fd, uint64_t size)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-bool vfk_memfd_populated(int fd, uint64_t offset, size_t count)
+bool vfk_memfd_populated(const void *map, uint64_t offset, size_t count)
 {
-	off_t hole;
+	const uintptr_t page = (uintptr_t)vfk_host_page_size();
+	uintptr_t at = ((uintptr_t)map + (uintptr_t)offset) & ~(page - 1);
+	const uintptr_t end = (uintptr_t)map + (uintptr_t)offset + count;
+	unsigned char resident[256];
 
-	if (offset > (uint64_t)INT64_MAX)
-		return false;
-	hole = lseek(fd, (off_t)offset, SEEK_HOLE);
-	/* The end of the file counts as a hole, so a range ending there is
-	 * populated when the first hole is the end itself. */
-	return hole >= 0 && (uint64_t)hole - offset >= count;
+	while (at < end) {
+		size_t pages = (end - at + page - 1) / page;
+
+		if (pages > sizeof(resident))
+			pages = sizeof(resident);
+		if (mincore((void *)at, pages * page, resident) < 0)
+			return false;
+		for (size_t i = 0; i < pages; i++) {
+			if (!(resident[i] & 1))
+				return false;
+		}
+		at += pages * page;
+	}
+	return true;
 }
 
 uint64_t vfk_host_page_size(void)

@@ -28,12 +28,13 @@ ssize_t vfk_memfd_write(int fd, const void *buf, size_t count, uint64_t offset);
 const void *vfk_memfd_map_ro(int fd, uint64_t size);
 
 /**
- * Whether every page of [offset, offset + count) has been written (no
- * hole in it). Reading a hole through a shared mapping would allocate
- * the page, where pread returns zeros for free, so direct reads through
- * the mapping are for populated ranges only. One lseek(SEEK_HOLE).
+ * Whether every page of [offset, offset + count) of a mapping from
+ * vfk_memfd_map_ro() has been written (no hole in it). Reading a hole
+ * through a shared mapping would allocate the page, where pread returns
+ * zeros for free, so direct reads through the mapping are for populated
+ * ranges only. mincore() over the range: its cost grows with count only.
  */
-bool vfk_memfd_populated(int fd, uint64_t offset, size_t count);
+bool vfk_memfd_populated(const void *map, uint64_t offset, size_t count);
 
 /** The host page size, the unit the ATSD register window is given in. */
 uint64_t vfk_host_page_size(void);
