@@ -180,7 +180,12 @@ static void bulk(int gpu, int floor_sock, uint64_t iters)
 {
 	char name[64];
 	double f, m;
+	size_t last = sizeof(bulk_sizes) / sizeof(bulk_sizes[0]) - 1;
 
+	/* Read memory that was written, as a driver does: never-written GPU
+	 * RAM is a hole the server reads as zeros with pread (no direct send). */
+	exchange(gpu, put_rw(req, VFU_CMD_REGION_WRITE, GPU_RAM_INDEX, 0,
+			     (uint32_t)bulk_sizes[last], true, 0), -1, "GPU RAM fill");
 	for (size_t i = 0; i < sizeof(bulk_sizes) / sizeof(bulk_sizes[0]); i++) {
 		size_t sz = bulk_sizes[i];
 		uint64_t n = iters * 4096 / sz / 4;
