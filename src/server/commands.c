@@ -274,6 +274,34 @@ static int cmd_set_irqs(struct srv_slot *s, struct srv_msg *m)
 	return r ? r : reply_empty(s, m);
 }
 
+/*
+ * A large read of plain memory: the reply's header and rw struct are built
+ * in tx, the data goes from the region's memory in the same sendmsg.
+ * false when the region has no direct memory there (copy instead).
+ */
+static bool region_read_direct(struct srv_slot *s, const struct srv_msg *m,
+			       const struct vfu_region_rw *rw)
+{
+	const void *data;
+	uint8_t *p;
+
+	if (rw->count < SRV_DIRECT_READ_MIN || (m->hdr.flags & VFU_F_NO_REPLY))
+		return false;
+	data = vfk_region_direct_read(s->dev, rw->region, rw->offset, rw->count);
+	if (!data)
+		return false;
+	p = vfk_srv_reply_begin(s, &m->hdr, (uint32_t)sizeof(*rw) + rw->count);
+	if (!p)
+		return false;
+	memcpy(p, rw, sizeof(*rw));
+	vfk_srv_reply_commit_ext(s, sizeof(*rw), data, rw->count);
+	if (tracing())
+		vfk_dbg("%s: REGION_READ region %u offset %#llx count %u: direct",
+			vfk_device_name(s->dev), rw->region, (unsigned long long)rw->offset,
+			rw->count);
+	return true;
+}
+
 static int cmd_region_read(struct srv_slot *s, const struct srv_msg *m)
 {
 	struct vfu_region_rw rw;
@@ -285,6 +313,8 @@ static int cmd_region_read(struct srv_slot *s, const struct srv_msg *m)
 	memcpy(&rw, m->payload, sizeof(rw));
 	if (rw.count > SRV_MAX_DATA_XFER)
 		return -E2BIG;
+	if (region_read_direct(s, m, &rw))
+		return 0;
 	/* A no-reply read still happens (reads may have side effects). */
 	p = vfk_srv_reply_begin(s, &m->hdr, (uint32_t)sizeof(rw) + rw.count);
 	if (!p)

@@ -52,6 +52,8 @@ void vfk_srv_conn_open(struct srv_slot *s, int fd)
 	s->rx_head = s->rx_tail = 0;
 	s->tx_head = s->tx_tail = 0;
 	s->tx_fd = -1;
+	s->tx_ext = NULL;
+	s->tx_ext_len = 0;
 	vfk_dma_set_transport(s->dev, &s->dma_transport);
 	vfk_info("%s: client connected", vfk_device_name(s->dev));
 }
@@ -71,18 +73,33 @@ void vfk_srv_conn_close(struct srv_slot *s, const char *why)
 
 /* ---- output ---------------------------------------------------------- */
 
+/* Account n sent bytes: tx first, then the external data that follows it. */
+static void tx_sent(struct srv_slot *s, size_t n)
+{
+	size_t from_tx = s->tx_tail - s->tx_head < n ? s->tx_tail - s->tx_head : n;
+
+	s->tx_head += from_tx;
+	s->tx_ext += n - from_tx;
+	s->tx_ext_len -= n - from_tx;
+}
+
 /* Send what we can now. 0 when all went, -EAGAIN when the socket is full,
  * other -errno when the connection failed. */
 int vfk_srv_flush(struct srv_slot *s)
 {
-	while (s->tx_head < s->tx_tail) {
+	while (s->tx_head < s->tx_tail || s->tx_ext_len) {
 		bool with_fd = s->tx_fd >= 0 && s->tx_head == s->tx_fd_at;
 		size_t end = s->tx_fd >= 0 && s->tx_head < s->tx_fd_at ?
 			     s->tx_fd_at : s->tx_tail;
-		struct iovec iov = { s->tx + s->tx_head, end - s->tx_head };
-		ssize_t n = vfu_wire_sendmsg(s->conn_fd, &iov, 1,
-					     with_fd ? &s->tx_fd : NULL, with_fd);
+		struct iovec iov[2] = { { s->tx + s->tx_head, end - s->tx_head } };
+		int iovcnt = 1;
+		ssize_t n;
 
+		/* The external data goes in the same sendmsg as its header. */
+		if (end == s->tx_tail && s->tx_ext_len)
+			iov[iovcnt++] = (struct iovec){ (void *)s->tx_ext, s->tx_ext_len };
+		n = vfu_wire_sendmsg(s->conn_fd, iov, iovcnt,
+				     with_fd ? &s->tx_fd : NULL, with_fd);
 		if (n == -EAGAIN) {
 			set_stalled(s, true);
 			return -EAGAIN;
@@ -91,7 +108,7 @@ int vfk_srv_flush(struct srv_slot *s)
 			return (int)n;
 		if (n > 0 && with_fd)
 			s->tx_fd = -1;
-		s->tx_head += (size_t)n;
+		tx_sent(s, (size_t)n);
 		set_stalled(s, false);
 	}
 	/* No rewind here: a handler may be building a reply at tx_tail. */
@@ -127,10 +144,10 @@ int vfk_srv_flush_all(struct srv_slot *s, int64_t deadline_ms)
 	}
 }
 
-/* Room for the largest reply, and no fd reply waiting? Compacts. */
+/* Room for the largest reply, and no fd or external data waiting? Compacts. */
 static bool tx_has_room(struct srv_slot *s)
 {
-	if (s->tx_fd >= 0)
+	if (s->tx_fd >= 0 || s->tx_ext_len)
 		return false;
 	if (s->tx_head == s->tx_tail)
 		s->tx_head = s->tx_tail = 0;
@@ -170,6 +187,19 @@ void vfk_srv_reply_commit(struct srv_slot *s, uint32_t payload_len, int fd)
 		s->tx_fd_at = s->tx_tail;
 	}
 	s->tx_tail += h.msg_size;
+}
+
+void vfk_srv_reply_commit_ext(struct srv_slot *s, uint32_t head_len, const void *data,
+			      uint32_t data_len)
+{
+	struct vfu_hdr h;
+
+	memcpy(&h, s->tx + s->tx_tail, sizeof(h));
+	h.msg_size = VFU_HDR_SIZE + head_len + data_len;
+	memcpy(s->tx + s->tx_tail, &h, sizeof(h));
+	s->tx_tail += VFU_HDR_SIZE + head_len;
+	s->tx_ext = data;
+	s->tx_ext_len = data_len;
 }
 
 void vfk_srv_reply_error(struct srv_slot *s, const struct vfu_hdr *req, int err)
@@ -330,7 +360,9 @@ static bool process(struct srv_slot *s)
 		}
 		if (s->rx_tail - s->rx_head < h.msg_size)
 			break;
-		if (!tx_has_room(s)) {
+		/* An fd or external data blocks the next message until sent:
+		 * try once now rather than after another trip through epoll. */
+		if (!tx_has_room(s) && (vfk_srv_flush(s) != 0 || !tx_has_room(s))) {
 			s->reading = false;   /* resumed by vfk_srv_conn_writable */
 			break;
 		}

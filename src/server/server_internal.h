@@ -28,6 +28,9 @@
 #define SRV_MAX_DMA_MAPS    (1u << 20)
 /* Region-info answers are capped here: the core's chains stay far below. */
 #define SRV_MAX_REGION_INFO (128u * 1024u)
+/* REGION_READs of at least this many bytes from a plain-memory region
+ * are sent from the region's memory, not copied into tx first. */
+#define SRV_DIRECT_READ_MIN (16u * 1024u)
 /* Largest reply: a REGION_READ of the maximum count. */
 #define SRV_MAX_REPLY       SRV_MAX_MSG
 /* Socket buffers of a connection: a maximal reply (and request) in
@@ -81,6 +84,12 @@ struct srv_slot {
 	size_t tx_cap, tx_head, tx_tail;
 	int tx_fd;                  /* borrowed from the core, or -1 */
 	size_t tx_fd_at;
+	/* The last reply's data when it is sent from region memory rather
+	 * than tx (a large REGION_READ): tx_ext_len bytes at tx_ext follow
+	 * tx_tail on the wire. No message is handled while any is left, so
+	 * nothing can change those bytes before they are out. */
+	const uint8_t *tx_ext;
+	size_t tx_ext_len;
 	int64_t stall_since_ms;     /* output blocked since, or -1 */
 
 	/* Server-to-client DMA messages are built here. */
@@ -125,6 +134,10 @@ int vfk_srv_flush_all(struct srv_slot *s, int64_t deadline_ms);
 int vfk_srv_fill_rx(struct srv_slot *s, int64_t deadline_ms);
 void *vfk_srv_reply_begin(struct srv_slot *s, const struct vfu_hdr *req, uint32_t payload_len);
 void vfk_srv_reply_commit(struct srv_slot *s, uint32_t payload_len, int fd);
+/* Commit a reply whose payload is the head_len bytes built in tx followed
+ * by data_len bytes sent straight from data (see tx_ext). */
+void vfk_srv_reply_commit_ext(struct srv_slot *s, uint32_t head_len, const void *data,
+			      uint32_t data_len);
 void vfk_srv_reply_error(struct srv_slot *s, const struct vfu_hdr *req, int err);
 
 /* commands.c: handle one message; 0 when a reply was queued (or is not
