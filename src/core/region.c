@@ -54,7 +54,9 @@ void vfk_regions_release(struct vfk_device *dev)
 	dev->nr_extra = 0;
 }
 
-struct vfk_region *vfk_region_slot(struct vfk_device *dev, uint32_t index)
+/* Static, so the per-access path inlines it rather than calling the
+ * exported functions below through the library's PLT. */
+static struct vfk_region *slot_at(struct vfk_device *dev, uint32_t index)
 {
 	if (index < VFIO_PCI_NUM_REGIONS)
 		return &dev->fixed[index];
@@ -63,11 +65,21 @@ struct vfk_region *vfk_region_slot(struct vfk_device *dev, uint32_t index)
 	return NULL;
 }
 
-struct vfk_region *vfk_device_region(struct vfk_device *dev, uint32_t index)
+static struct vfk_region *present_at(struct vfk_device *dev, uint32_t index)
 {
-	struct vfk_region *region = vfk_region_slot(dev, index);
+	struct vfk_region *region = slot_at(dev, index);
 
 	return region && region->present ? region : NULL;
+}
+
+struct vfk_region *vfk_region_slot(struct vfk_device *dev, uint32_t index)
+{
+	return slot_at(dev, index);
+}
+
+struct vfk_region *vfk_device_region(struct vfk_device *dev, uint32_t index)
+{
+	return present_at(dev, index);
 }
 
 void *vfk_region_priv(const struct vfk_region *region)
@@ -242,7 +254,7 @@ static struct vfk_region *region_for_access(struct vfk_device *dev, uint32_t ind
 					    uint32_t flag, size_t count, uint64_t offset,
 					    ssize_t *err)
 {
-	struct vfk_region *region = vfk_device_region(dev, index);
+	struct vfk_region *region = present_at(dev, index);
 
 	*err = -EINVAL;
 	if (!region || !(region->flags & flag))
