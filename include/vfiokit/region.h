@@ -25,6 +25,13 @@ struct vfk_device;
 struct vfk_region;
 struct vfk_caps;
 
+/*
+ * The region type of a PCI vendor's device-specific region: the uapi's
+ * VFIO_REGION_TYPE_PCI_VENDOR_TYPE | vendor, spelled unsigned because the
+ * uapi's (1 << 31) overflows int (undefined behaviour in C).
+ */
+#define VFK_REGION_TYPE_PCI_VENDOR(vendor) (UINT32_C(0x80000000) | (uint32_t)(vendor))
+
 /** One mappable area of a region, relative to the region's start. */
 struct vfk_mmap_area {
 	uint64_t offset;

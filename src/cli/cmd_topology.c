@@ -12,14 +12,15 @@
 
 #include <vfiokit/client.h>
 #include <vfiokit/log.h>
+#include <vfiokit/region.h>
 
 #include "commands.h"
 #include "nvlink_topology.h"
 
 #define MAX_TARGETS 64
 #define MAX_ISSUES 128
-#define NVIDIA_RAM_TYPE (VFIO_REGION_TYPE_PCI_VENDOR_TYPE | 0x10deu)
-#define IBM_ATSD_TYPE (VFIO_REGION_TYPE_PCI_VENDOR_TYPE | 0x1014u)
+#define NVIDIA_RAM_TYPE VFK_REGION_TYPE_PCI_VENDOR(0x10de)
+#define IBM_ATSD_TYPE VFK_REGION_TYPE_PCI_VENDOR(0x1014)
 
 struct scan {
 	struct vfk_nvl_gpu gpus[MAX_TARGETS];

@@ -121,7 +121,7 @@ int vfk_atsd_add(struct vfk_device *dev, bool present, uint64_t tgt, uint32_t li
 		}
 	}
 	desc.priv = a;
-	ret = vfk_device_add_region(dev, VFIO_REGION_TYPE_PCI_VENDOR_TYPE | IBM_PCI_VENDOR_ID,
+	ret = vfk_device_add_region(dev, VFK_REGION_TYPE_PCI_VENDOR(IBM_PCI_VENDOR_ID),
 				    VFIO_REGION_SUBTYPE_IBM_NVLINK2_ATSD, &desc, index);
 	if (ret)
 		atsd_free(a);

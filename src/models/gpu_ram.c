@@ -118,7 +118,7 @@ int vfk_gpu_ram_add(struct vfk_device *dev, uint64_t aperture, uint64_t tgt, uin
 				 strerror(errno));
 	}
 	desc.priv = ram;
-	ret = vfk_device_add_region(dev, VFIO_REGION_TYPE_PCI_VENDOR_TYPE | 0x10deu,
+	ret = vfk_device_add_region(dev, VFK_REGION_TYPE_PCI_VENDOR(0x10de),
 				    VFIO_REGION_SUBTYPE_NVIDIA_NVLINK2_RAM, &desc, index);
 	if (ret)
 		gpu_ram_free(ram);

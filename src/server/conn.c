@@ -79,8 +79,10 @@ static void tx_sent(struct srv_slot *s, size_t n)
 	size_t from_tx = s->tx_tail - s->tx_head < n ? s->tx_tail - s->tx_head : n;
 
 	s->tx_head += from_tx;
-	s->tx_ext += n - from_tx;
-	s->tx_ext_len -= n - from_tx;
+	if (n > from_tx) {   /* tx_ext may be NULL: no pointer arithmetic on it then */
+		s->tx_ext += n - from_tx;
+		s->tx_ext_len -= n - from_tx;
+	}
 }
 
 /* Send what we can now. 0 when all went, -EAGAIN when the socket is full,

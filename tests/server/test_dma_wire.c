@@ -133,7 +133,8 @@ static void reply(int fd, const uint8_t *msg, const uint8_t *body, size_t len)
 
 	vfu_hdr_init(&h, get16(msg), get16(msg + 2), (uint32_t)(16 + len), VFU_F_TYPE_REPLY);
 	memcpy(out, &h, sizeof(h));
-	memcpy(out + 16, body, len);
+	if (len)
+		memcpy(out + 16, body, len);
 	assert_int_equal(write(fd, out, 16 + len), (ssize_t)(16 + len));
 }
 
