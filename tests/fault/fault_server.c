@@ -18,6 +18,7 @@
 #include "../server/raw_client.h"
 
 static struct vfk_server *child_srv;
+static fs_device_fn child_make;
 
 static void on_term(int sig)
 {
@@ -34,7 +35,7 @@ static int child_main(struct fault_server *fs, int ready)
 	if (vfk_server_create(&child_srv))
 		return 1;
 	for (unsigned int i = 0; i < fs->ndev; i++) {
-		devs[i] = fuzz_device_create();
+		devs[i] = child_make();
 		if (!devs[i] || vfk_server_add_device(child_srv, devs[i], fs->path[i]))
 			goto out;
 	}
@@ -53,10 +54,16 @@ out:
 
 int fs_start(struct fault_server *fs, unsigned int ndev)
 {
+	return fs_start_with(fs, ndev, fuzz_device_create);
+}
+
+int fs_start_with(struct fault_server *fs, unsigned int ndev, fs_device_fn make)
+{
 	int p[2];
 	char c;
 
 	memset(fs, 0, sizeof(*fs));
+	child_make = make;
 	snprintf(fs->dir, sizeof(fs->dir), "/tmp/vfiokit-fault-XXXXXX");
 	if (ndev > FS_MAX_DEVICES || !mkdtemp(fs->dir) || pipe(p) < 0)
 		return -errno ? -errno : -EINVAL;

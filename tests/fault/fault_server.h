@@ -21,6 +21,12 @@ struct fault_server {
 /* Fork a server with ndev devices; returns once every socket listens. 0 or -errno. */
 int fs_start(struct fault_server *fs, unsigned int ndev);
 
+/* Builds one device in the server process; NULL on failure. */
+typedef struct vfk_device *(*fs_device_fn)(void);
+
+/* fs_start() with devices from make instead of the fuzz device. */
+int fs_start_with(struct fault_server *fs, unsigned int ndev, fs_device_fn make);
+
 /* SIGTERM, wait, remove the dir; the child's exit status (0 when clean). */
 int fs_stop(struct fault_server *fs);
 

@@ -3,7 +3,9 @@
  * Fault tests against a real server process: clients killed at every
  * point of a session, every message carrying the most fds, a client that
  * never reads while another device answers, connections opened in a loop,
- * and a client whose server dies or goes silent while it waits.
+ * a client killed while the server waits for its answer to a DMA_READ, a
+ * client holding the most DMA mappings it was granted, and a client whose
+ * server dies or goes silent while it waits.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +27,8 @@
 
 #include <vfiokit/client.h>
 
+#include "dmaengine.h"
+
 #include "fault_server.h"
 #include "fuzz_device.h"
 #include "../server/raw_client.h"
@@ -36,6 +40,32 @@ struct step {
 	int fds[4];
 	unsigned int nfds;
 };
+
+/* ASan and valgrind keep freed memory in quarantine: RSS then measures
+ * their quarantine, not the server. The fd checks hold everywhere. */
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define RSS_MEANINGFUL 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RSS_MEANINGFUL 0
+#endif
+#endif
+#ifndef RSS_MEANINGFUL
+#define RSS_MEANINGFUL 1
+#endif
+
+static bool rss_meaningful(void)
+{
+	return RSS_MEANINGFUL && !RUNNING_ON_VALGRIND;
+}
 
 /* The test's server; the teardown stops it even when an assertion failed. */
 static struct fault_server fs;
@@ -274,6 +304,206 @@ static void test_connections_in_a_loop(void **state)
 	assert_int_equal(fs_stop(&fs), 0);
 }
 
+/* ---- a client killed during a server-to-client DMA_READ ------------- */
+
+#define DMA_IOVA 0x100000u
+
+static struct vfk_device *make_dmaengine(void)
+{
+	struct vfk_dmaengine_params p;
+	struct vfk_device *dev = NULL;
+
+	vfk_dmaengine_params_default(&p);
+	return vfk_dmaengine_create("fault-dmae", &p, &dev) ? NULL : dev;
+}
+
+static ssize_t reg_write(int fd, uint32_t reg, uint32_t val)
+{
+	struct { struct vfu_region_rw rw; uint32_t v; } __attribute__((packed)) w = {
+		.rw = { .offset = reg, .region = VFIO_PCI_BAR0_REGION_INDEX, .count = 4 },
+		.v = val };
+	uint8_t out[16];
+
+	return rc_call(fd, VFU_CMD_REGION_WRITE, &w, sizeof(w), NULL, 0, out, sizeof(out), NULL);
+}
+
+/* A dmaengine register, or -1 when the read failed. */
+static int64_t reg_read(int fd, uint32_t reg)
+{
+	struct vfu_region_rw rw = { .offset = reg, .region = VFIO_PCI_BAR0_REGION_INDEX,
+				    .count = 4 };
+	uint8_t out[sizeof(rw) + 4];
+	uint32_t v;
+
+	if (rc_call(fd, VFU_CMD_REGION_READ, &rw, sizeof(rw), NULL, 0, out, sizeof(out),
+		    NULL) != (ssize_t)sizeof(out))
+		return -1;
+	memcpy(&v, out + sizeof(rw), sizeof(v));
+	return v;
+}
+
+/* The child: map client memory without an fd (reached by DMA_READ/WRITE
+ * messages), start a 4 KiB copy, and die on the server's first DMA_READ. */
+static void killed_in_dma_read(const char *path)
+{
+	struct vfu_dma_map map = { .argsz = sizeof(map),
+				   .flags = VFU_DMA_FLAG_READ | VFU_DMA_FLAG_WRITE,
+				   .address = DMA_IOVA, .size = 0x10000 };
+	struct { struct vfu_region_rw rw; uint32_t v; } __attribute__((packed)) start = {
+		.rw = { .offset = VFK_DMAE_REG_CMD, .region = VFIO_PCI_BAR0_REGION_INDEX,
+			.count = 4 },
+		.v = VFK_DMAE_CMD_START };
+	static uint8_t buf[VFU_HDR_SIZE + 32 + 8192];
+	uint8_t out[64];
+	int fd;
+
+	alarm(20);   /* a server that never asks must not hang the test */
+	fd = rc_connect(path);
+	if (fd < 0 || rc_negotiate(fd) ||
+	    rc_call(fd, VFU_CMD_DMA_MAP, &map, sizeof(map), NULL, 0, out, sizeof(out), NULL) < 0 ||
+	    reg_write(fd, VFK_DMAE_REG_SRC_LO, DMA_IOVA) < 0 ||
+	    reg_write(fd, VFK_DMAE_REG_DST_LO, DMA_IOVA + 0x8000) < 0 ||
+	    reg_write(fd, VFK_DMAE_REG_LEN, 0x1000) < 0 ||
+	    rc_send(fd, 0x7000, VFU_CMD_REGION_WRITE, 0, &start, sizeof(start), NULL, 0))
+		_exit(1);
+	for (;;) {
+		struct vfu_hdr h;
+
+		if (rc_recv(fd, buf, sizeof(buf), NULL, NULL) < 0)
+			_exit(2);
+		memcpy(&h, buf, sizeof(h));
+		if ((h.flags & VFU_F_TYPE_MASK) == VFU_F_TYPE_COMMAND &&
+		    h.command == VFU_CMD_DMA_READ)
+			raise(SIGKILL);
+	}
+}
+
+static void test_client_killed_during_dma_read(void **state)
+{
+	int base;
+
+	assert_int_equal(fs_start_with(&fs, 1, make_dmaengine), 0);
+	base = fs_fd_count(&fs);
+	for (int round = 0; round < 5; round++) {
+		pid_t pid = fork();
+		int status, fd;
+
+		assert_true(pid >= 0);
+		if (pid == 0)
+			killed_in_dma_read(fs.path[0]);
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		/* Killed by itself at the DMA_READ: the server did ask. */
+		assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+		assert_int_equal(answers_soon(&fs, 0), 0);
+		/* The next client finds a reset device: no copy pending or
+		 * half done, registers at power-on. */
+		fd = rc_connect(fs.path[0]);
+		assert_true(fd >= 0);
+		assert_int_equal(rc_negotiate(fd), 0);
+		assert_int_equal(reg_read(fd, VFK_DMAE_REG_ID), VFK_DMAE_ID);
+		assert_int_equal(reg_read(fd, VFK_DMAE_REG_STATUS), 0);
+		assert_int_equal(reg_read(fd, VFK_DMAE_REG_SRC_LO), 0);
+		assert_int_equal(reg_read(fd, VFK_DMAE_REG_COPIES), 0);
+		close(fd);
+	}
+	assert_int_equal(fds_settle(&fs, base), base);
+	assert_int_equal(fs_stop(&fs), 0);
+}
+
+/* ---- a client holding the most DMA mappings -------------------------- */
+
+/* Our VERSION offers max_dma_maps; what the server grants, or -errno. */
+static long negotiate_dma_maps(int fd, unsigned int offer)
+{
+	char json[128], out[1024];
+	uint8_t msg[sizeof(struct vfu_version) + sizeof(json)] = { 0 };
+	const char *key;
+	ssize_t n;
+	int len;
+
+	len = snprintf(json, sizeof(json),
+		       "{\"capabilities\":{\"max_msg_fds\":16,\"max_dma_maps\":%u}}", offer);
+	memcpy(msg + sizeof(struct vfu_version), json, (size_t)len + 1);
+	n = rc_call(fd, VFU_CMD_VERSION, msg, sizeof(struct vfu_version) + (size_t)len + 1,
+		    NULL, 0, out, sizeof(out) - 1, NULL);
+	if (n < 0)
+		return (long)n;
+	out[n < (ssize_t)sizeof(out) - 1 ? n : (ssize_t)sizeof(out) - 1] = '\0';
+	key = strstr(out + sizeof(struct vfu_version), "\"max_dma_maps\"");
+	if (!key || !(key = strchr(key, ':')))
+		return -EPROTO;
+	return strtol(key + 1, NULL, 10);
+}
+
+static ssize_t dma_map(int fd, int ram_fd, unsigned int i)
+{
+	struct vfu_dma_map map = { .argsz = sizeof(map),
+				   .flags = VFU_DMA_FLAG_READ | VFU_DMA_FLAG_WRITE,
+				   .address = DMA_IOVA + (uint64_t)i * 0x1000, .size = 0x1000 };
+
+	return rc_call(fd, VFU_CMD_DMA_MAP, &map, sizeof(map), &ram_fd, 1, NULL, 0, NULL);
+}
+
+static ssize_t dma_unmap(int fd, unsigned int i)
+{
+	struct vfu_dma_unmap u = { .argsz = sizeof(u),
+				   .address = DMA_IOVA + (uint64_t)i * 0x1000, .size = 0x1000 };
+	uint8_t out[sizeof(u)];
+
+	return rc_call(fd, VFU_CMD_DMA_UNMAP, &u, sizeof(u), NULL, 0, out, sizeof(out), NULL);
+}
+
+#define MAPS_OFFERED 200u
+
+/* One session: every granted mapping (an fd each), one more refused,
+ * one freed and taken again; unmapped by hand on even rounds, left to the
+ * disconnect on odd ones. */
+static void max_maps_session(const char *path, int ram_fd, unsigned int round)
+{
+	int fd = rc_connect(path);
+	long max;
+
+	assert_true(fd >= 0);
+	max = negotiate_dma_maps(fd, MAPS_OFFERED);
+	assert_int_equal(max, MAPS_OFFERED);
+	for (unsigned int i = 0; i < max; i++)
+		assert_int_equal(dma_map(fd, ram_fd, i), 0);
+	assert_true(dma_map(fd, ram_fd, (unsigned int)max) < 0);
+	assert_true(dma_unmap(fd, 7) >= 0);
+	assert_int_equal(dma_map(fd, ram_fd, (unsigned int)max), 0);
+	assert_true(dma_map(fd, ram_fd, 7) < 0);
+	if (round % 2 == 0) {
+		for (unsigned int i = 0; i <= max; i++)
+			assert_true(i == 7 ? dma_unmap(fd, i) < 0 : dma_unmap(fd, i) >= 0);
+		/* The count went back: the whole allowance can be taken again. */
+		for (unsigned int i = 0; i < max; i++)
+			assert_int_equal(dma_map(fd, ram_fd, i), 0);
+	}
+	close(fd);
+}
+
+static void test_max_dma_maps(void **state)
+{
+	long rss0 = 0;
+	int ram_fd, base;
+
+	assert_int_equal(fs_start(&fs, 1), 0);
+	ram_fd = memfd_create("fault-dma", MFD_CLOEXEC);
+	assert_true(ram_fd >= 0 && ftruncate(ram_fd, 0x1000) == 0);
+	base = fs_fd_count(&fs);
+	for (unsigned int round = 0; round < 8; round++) {
+		max_maps_session(fs.path[0], ram_fd, round);
+		assert_int_equal(fds_settle(&fs, base), base);
+		assert_int_equal(answers_soon(&fs, 0), 0);
+		if (round == 1)
+			rss0 = fs_rss_kib(&fs);   /* after a warm-up of both kinds */
+	}
+	if (rss_meaningful())
+		assert_true(fs_rss_kib(&fs) <= rss0 + 256);
+	close(ram_fd);
+	assert_int_equal(fs_stop(&fs), 0);
+}
+
 /* A fake server: accept, read the VERSION request, then die or go silent. */
 static pid_t fake_server(const char *path, bool die)
 {
@@ -332,6 +562,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_max_fds_on_every_message, stop_server),
 		cmocka_unit_test_teardown(test_unread_replies_do_not_stall_others, stop_server),
 		cmocka_unit_test_teardown(test_connections_in_a_loop, stop_server),
+		cmocka_unit_test_teardown(test_client_killed_during_dma_read, stop_server),
+		cmocka_unit_test_teardown(test_max_dma_maps, stop_server),
 		cmocka_unit_test(test_server_killed_while_client_waits),
 	};
 
