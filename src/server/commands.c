@@ -46,7 +46,7 @@ static int reply_empty(struct srv_slot *s, const struct srv_msg *m)
 	return reply_with(s, m, NULL, 0);
 }
 
-static int cmd_version(struct srv_slot *s, const struct srv_msg *m)
+static int cmd_version(struct srv_slot *s, struct srv_msg *m)
 {
 	struct vfu_version v;
 	struct vfu_caps peer, ours;
@@ -54,7 +54,7 @@ static int cmd_version(struct srv_slot *s, const struct srv_msg *m)
 	uint8_t *p;
 	int n;
 
-	if (s->negotiated || m->len < sizeof(v))
+	if (s->negotiated)
 		return -EINVAL;
 	memcpy(&v, m->payload, sizeof(v));
 	if (v.major != VFU_VERSION_MAJOR) {
@@ -106,8 +106,6 @@ static int cmd_dma_map(struct srv_slot *s, struct srv_msg *m)
 	uint32_t prot = 0;
 	int r;
 
-	if (m->len < sizeof(d) || m->nfds > 1 || m->fds_truncated)
-		return -EINVAL;
 	memcpy(&d, m->payload, sizeof(d));
 	r = dma_map_checks(&d);
 	if (r)
@@ -130,8 +128,6 @@ static int cmd_dma_unmap(struct srv_slot *s, struct srv_msg *m)
 	struct vfu_dma_unmap d;
 	int r = 0;
 
-	if (m->len < sizeof(d) || m->nfds)
-		return -EINVAL;
 	memcpy(&d, m->payload, sizeof(d));
 	if (d.argsz < sizeof(d) || (d.flags & ~VFU_DMA_UNMAP_FLAG_ALL))
 		return -EINVAL;
@@ -151,13 +147,11 @@ static int cmd_dma_unmap(struct srv_slot *s, struct srv_msg *m)
 	return reply_with(s, m, &d, sizeof(d));
 }
 
-static int cmd_device_info(struct srv_slot *s, const struct srv_msg *m)
+static int cmd_device_info(struct srv_slot *s, struct srv_msg *m)
 {
 	struct vfu_device_info w;
 	struct vfio_device_info info;
 
-	if (m->len < sizeof(w) || m->nfds)
-		return -EINVAL;
 	memcpy(&w, m->payload, sizeof(w));
 	if (w.argsz < sizeof(w))
 		return -EINVAL;
@@ -169,7 +163,7 @@ static int cmd_device_info(struct srv_slot *s, const struct srv_msg *m)
 	return reply_with(s, m, &w, sizeof(w));
 }
 
-static int cmd_region_info(struct srv_slot *s, const struct srv_msg *m)
+static int cmd_region_info(struct srv_slot *s, struct srv_msg *m)
 {
 	struct vfio_region_info req;
 	const void *ans;
@@ -177,8 +171,6 @@ static int cmd_region_info(struct srv_slot *s, const struct srv_msg *m)
 	uint8_t *p;
 	int fd, r;
 
-	if (m->len < sizeof(req) || m->nfds)
-		return -EINVAL;
 	memcpy(&req, m->payload, sizeof(req));
 	/* A huge argsz only means the client has room; the answer is small. */
 	if (req.argsz > SRV_MAX_REGION_INFO)
@@ -196,12 +188,10 @@ static int cmd_region_info(struct srv_slot *s, const struct srv_msg *m)
 	return 0;
 }
 
-static int cmd_region_io_fds(struct srv_slot *s, const struct srv_msg *m)
+static int cmd_region_io_fds(struct srv_slot *s, struct srv_msg *m)
 {
 	struct vfu_region_io_fds q;
 
-	if (m->len < sizeof(q) || m->nfds)
-		return -EINVAL;
 	memcpy(&q, m->payload, sizeof(q));
 	if (q.argsz < sizeof(q) || q.flags || !vfk_device_region(s->dev, q.index))
 		return -EINVAL;
@@ -211,13 +201,11 @@ static int cmd_region_io_fds(struct srv_slot *s, const struct srv_msg *m)
 	return reply_with(s, m, &q, sizeof(q));
 }
 
-static int cmd_irq_info(struct srv_slot *s, const struct srv_msg *m)
+static int cmd_irq_info(struct srv_slot *s, struct srv_msg *m)
 {
 	struct vfio_irq_info info;
 	int r;
 
-	if (m->len < sizeof(info) || m->nfds)
-		return -EINVAL;
 	memcpy(&info, m->payload, sizeof(info));
 	if (info.argsz < sizeof(info))
 		return -EINVAL;
@@ -254,8 +242,6 @@ static int cmd_set_irqs(struct srv_slot *s, struct srv_msg *m)
 	uint32_t type;
 	int r;
 
-	if (m->len < sizeof(set) || m->fds_truncated)
-		return -EINVAL;
 	memcpy(&set, m->payload, sizeof(set));
 	if (set.argsz < sizeof(set))
 		return -EINVAL;
@@ -302,14 +288,12 @@ static bool region_read_direct(struct srv_slot *s, const struct srv_msg *m,
 	return true;
 }
 
-static int cmd_region_read(struct srv_slot *s, const struct srv_msg *m)
+static int cmd_region_read(struct srv_slot *s, struct srv_msg *m)
 {
 	struct vfu_region_rw rw;
 	uint8_t *p;
 	ssize_t n;
 
-	if (m->len < sizeof(rw) || m->nfds)
-		return -EINVAL;
 	memcpy(&rw, m->payload, sizeof(rw));
 	if (rw.count > SRV_MAX_DATA_XFER)
 		return -E2BIG;
@@ -334,13 +318,11 @@ static int cmd_region_read(struct srv_slot *s, const struct srv_msg *m)
 	return 0;
 }
 
-static int cmd_region_write(struct srv_slot *s, const struct srv_msg *m)
+static int cmd_region_write(struct srv_slot *s, struct srv_msg *m)
 {
 	struct vfu_region_rw rw;
 	ssize_t n;
 
-	if (m->len < sizeof(rw) || m->nfds)
-		return -EINVAL;
 	memcpy(&rw, m->payload, sizeof(rw));
 	if (rw.count > SRV_MAX_DATA_XFER)
 		return -E2BIG;
@@ -358,13 +340,11 @@ static int cmd_region_write(struct srv_slot *s, const struct srv_msg *m)
 	return reply_with(s, m, &rw, sizeof(rw));
 }
 
-static int cmd_write_multi(struct srv_slot *s, const struct srv_msg *m)
+static int cmd_write_multi(struct srv_slot *s, struct srv_msg *m)
 {
 	struct vfu_write_multi wm;
 	const uint8_t *p = m->payload + sizeof(wm);
 
-	if (m->len < sizeof(wm) || m->nfds)
-		return -EINVAL;
 	memcpy(&wm, m->payload, sizeof(wm));
 	if (wm.wr_cnt == 0 || wm.wr_cnt > VFU_WRITE_MULTI_MAX ||
 	    m->len - sizeof(wm) != wm.wr_cnt * sizeof(struct vfu_write_one))
@@ -383,38 +363,55 @@ static int cmd_write_multi(struct srv_slot *s, const struct srv_msg *m)
 	return reply_with(s, m, &wm, sizeof(wm));
 }
 
-static int cmd_reset(struct srv_slot *s, const struct srv_msg *m)
+static int cmd_reset(struct srv_slot *s, struct srv_msg *m)
 {
-	int r;
+	int r = vfk_device_reset(s->dev);
 
-	if (m->nfds)
-		return -EINVAL;
-	r = vfk_device_reset(s->dev);
 	return r ? r : reply_empty(s, m);
 }
 
+/*
+ * What every command may carry, checked here for all of them before its
+ * handler runs: the fixed part of the payload and the fds allowed. The
+ * handlers check what depends on the payload's own fields.
+ */
+struct srv_command {
+	int (*handle)(struct srv_slot *s, struct srv_msg *m);
+	uint32_t min_len;
+	unsigned int max_fds;
+};
+
+static const struct srv_command commands[] = {
+	[VFU_CMD_VERSION] = { cmd_version, sizeof(struct vfu_version), 0 },
+	[VFU_CMD_DMA_MAP] = { cmd_dma_map, sizeof(struct vfu_dma_map), 1 },
+	[VFU_CMD_DMA_UNMAP] = { cmd_dma_unmap, sizeof(struct vfu_dma_unmap), 0 },
+	[VFU_CMD_DEVICE_GET_INFO] = { cmd_device_info, sizeof(struct vfu_device_info), 0 },
+	[VFU_CMD_DEVICE_GET_REGION_INFO] = { cmd_region_info, sizeof(struct vfio_region_info), 0 },
+	[VFU_CMD_DEVICE_GET_REGION_IO_FDS] = { cmd_region_io_fds,
+					       sizeof(struct vfu_region_io_fds), 0 },
+	[VFU_CMD_DEVICE_GET_IRQ_INFO] = { cmd_irq_info, sizeof(struct vfio_irq_info), 0 },
+	[VFU_CMD_DEVICE_SET_IRQS] = { cmd_set_irqs, sizeof(struct vfio_irq_set),
+				      VFU_WIRE_MAX_FDS },
+	[VFU_CMD_REGION_READ] = { cmd_region_read, sizeof(struct vfu_region_rw), 0 },
+	[VFU_CMD_REGION_WRITE] = { cmd_region_write, sizeof(struct vfu_region_rw), 0 },
+	[VFU_CMD_DEVICE_RESET] = { cmd_reset, 0, 0 },
+	[VFU_CMD_REGION_WRITE_MULTI] = { cmd_write_multi, sizeof(struct vfu_write_multi), 0 },
+};
+
 int vfk_srv_dispatch(struct srv_slot *s, struct srv_msg *m)
 {
-	if (!s->negotiated && m->hdr.command != VFU_CMD_VERSION)
+	uint16_t cmd = m->hdr.command;
+	const struct srv_command *c;
+
+	if (!s->negotiated && cmd != VFU_CMD_VERSION)
 		return -EINVAL;
-	switch (m->hdr.command) {
-	case VFU_CMD_VERSION:                  return cmd_version(s, m);
-	case VFU_CMD_DMA_MAP:                  return cmd_dma_map(s, m);
-	case VFU_CMD_DMA_UNMAP:                return cmd_dma_unmap(s, m);
-	case VFU_CMD_DEVICE_GET_INFO:          return cmd_device_info(s, m);
-	case VFU_CMD_DEVICE_GET_REGION_INFO:   return cmd_region_info(s, m);
-	case VFU_CMD_DEVICE_GET_REGION_IO_FDS: return cmd_region_io_fds(s, m);
-	case VFU_CMD_DEVICE_GET_IRQ_INFO:      return cmd_irq_info(s, m);
-	case VFU_CMD_DEVICE_SET_IRQS:          return cmd_set_irqs(s, m);
-	case VFU_CMD_REGION_READ:              return cmd_region_read(s, m);
-	case VFU_CMD_REGION_WRITE:             return cmd_region_write(s, m);
-	case VFU_CMD_DEVICE_RESET:             return cmd_reset(s, m);
-	case VFU_CMD_REGION_WRITE_MULTI:       return cmd_write_multi(s, m);
-	case VFU_CMD_DEVICE_FEATURE:
-	case VFU_CMD_MIG_DATA_READ:
-	case VFU_CMD_MIG_DATA_WRITE:
+	if (cmd == VFU_CMD_DEVICE_FEATURE || cmd == VFU_CMD_MIG_DATA_READ ||
+	    cmd == VFU_CMD_MIG_DATA_WRITE)
 		return -ENOTSUP;
-	default:
+	if (cmd >= sizeof(commands) / sizeof(commands[0]) || !commands[cmd].handle)
 		return -EINVAL;
-	}
+	c = &commands[cmd];
+	if (m->len < c->min_len || m->nfds > c->max_fds || m->fds_truncated)
+		return -EINVAL;
+	return c->handle(s, m);
 }

@@ -566,6 +566,46 @@ static void test_malformed(void **state)
 	assert_other_alive();
 }
 
+/* Every command's fixed part and fd allowance are checked before its handler. */
+static void test_short_payloads_and_stray_fds(void **state)
+{
+	static const struct { uint16_t cmd; size_t fixed; } cmds[] = {
+		{ VFU_CMD_DMA_MAP, sizeof(struct vfu_dma_map) },
+		{ VFU_CMD_DMA_UNMAP, sizeof(struct vfu_dma_unmap) },
+		{ VFU_CMD_DEVICE_GET_INFO, sizeof(struct vfu_device_info) },
+		{ VFU_CMD_DEVICE_GET_REGION_INFO, sizeof(struct vfio_region_info) },
+		{ VFU_CMD_DEVICE_GET_REGION_IO_FDS, sizeof(struct vfu_region_io_fds) },
+		{ VFU_CMD_DEVICE_GET_IRQ_INFO, sizeof(struct vfio_irq_info) },
+		{ VFU_CMD_DEVICE_SET_IRQS, sizeof(struct vfio_irq_set) },
+		{ VFU_CMD_REGION_READ, sizeof(struct vfu_region_rw) },
+		{ VFU_CMD_REGION_WRITE, sizeof(struct vfu_region_rw) },
+		{ VFU_CMD_REGION_WRITE_MULTI, sizeof(struct vfu_write_multi) },
+	};
+	uint8_t zeros[64] = { 0 };
+	int fd = open_client(0);
+	int efd = eventfd(0, EFD_CLOEXEC);
+
+	assert_true(efd >= 0);
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		assert_int_equal(rc_call(fd, cmds[i].cmd, zeros, cmds[i].fixed - 1, NULL, 0,
+					 NULL, 0, NULL), -EINVAL);
+	/* An fd where the command takes none, also on a command without payload. */
+	assert_int_equal(rc_call(fd, VFU_CMD_DEVICE_RESET, NULL, 0, &efd, 1, NULL, 0, NULL),
+			 -EINVAL);
+	assert_int_equal(rc_call(fd, VFU_CMD_DEVICE_GET_IRQ_INFO, zeros,
+				 sizeof(struct vfio_irq_info), &efd, 1, NULL, 0, NULL), -EINVAL);
+	/* Unknown and unsupported commands. */
+	assert_int_equal(rc_call(fd, 14, NULL, 0, NULL, 0, NULL, 0, NULL), -EINVAL);
+	assert_int_equal(rc_call(fd, 999, NULL, 0, NULL, 0, NULL, 0, NULL), -EINVAL);
+	assert_int_equal(rc_call(fd, VFU_CMD_MIG_DATA_READ, NULL, 0, NULL, 0, NULL, 0, NULL),
+			 -ENOTSUP);
+	/* The connection stays usable. */
+	assert_int_equal(rc_call(fd, VFU_CMD_DEVICE_RESET, NULL, 0, NULL, 0, NULL, 0, NULL), 0);
+	close(efd);
+	close(fd);
+	assert_other_alive();
+}
+
 static void test_killed_mid_message(void **state)
 {
 	pid_t pid = fork();
@@ -637,6 +677,7 @@ int main(void)
 		cmocka_unit_test(test_set_irqs),
 		cmocka_unit_test(test_dma),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_short_payloads_and_stray_fds),
 		cmocka_unit_test(test_killed_mid_message),
 		cmocka_unit_test(test_connect_cycles_no_fd_growth),
 	};
