@@ -303,8 +303,10 @@ static int add_sockets(struct serve_state *st)
 
 static void print_attach_lines(const struct serve_state *st)
 {
-	printf("Serving %zu device%s. Attach them to QEMU with:\n", st->machine.count,
-	       st->machine.count == 1 ? "" : "s");
+	bool one = st->machine.count == 1;
+
+	printf("Serving %zu device%s. Attach %s to QEMU with:\n", st->machine.count,
+	       one ? "" : "s", one ? "it" : "them");
 	for (size_t i = 0; i < st->machine.count; i++) {
 		const struct vfk_machine_device *d = &st->machine.devices[i];
 
