@@ -26,24 +26,52 @@ peers_begin() {
 
 peers_end() {
 	[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+	for pid in ${RECORDER_PIDS:-}; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
 	[ -n "${PEERS_KEEP:-}" ] && log "kept $tmp" || rm -rf "$tmp"
 }
 
 # start_server MACHINE.json: `vfiokit serve --config` at debug level into
 # $tmp/server.log; waits for every socket the machine names.
+# With VFK_RECORD_DIR set, the server listens on SOCK.real and
+# vfio-user-recorder.py sits on each SOCK between QEMU and it, writing the
+# session as fuzz seeds to $VFK_RECORD_DIR/TEST-SOCK-N.* (docs/robustness.md).
 start_server() {
-	local sock
-	"$VFIOKIT" serve --config "$1" -vv >"$tmp/server.out" 2>"$tmp/server.log" &
+	local sock config=$1 socks
+	socks=$(grep -o '"socket": *"[^"]*"' "$1" | sed 's/.*"\([^"]*\)"$/\1/')
+	if [ -n "${VFK_RECORD_DIR:-}" ]; then
+		config="$tmp/machine-recorded.json"
+		sed 's/\("socket": *"[^"]*\)"/\1.real"/' "$1" >"$config"
+	fi
+	"$VFIOKIT" serve --config "$config" -vv >"$tmp/server.out" 2>"$tmp/server.log" &
 	SERVER_PID=$!
-	for sock in $(grep -o '"socket": *"[^"]*"' "$1" | sed 's/.*"\([^"]*\)"$/\1/'); do
-		for _ in $(seq 100); do [ -S "$tmp/$sock" ] && break; sleep 0.05; done
-		[ -S "$tmp/$sock" ] || die "the server did not create $sock"
+	for sock in $socks; do
+		wait_socket "$tmp/$sock${VFK_RECORD_DIR:+.real}" "the server did not create $sock"
+		[ -n "${VFK_RECORD_DIR:-}" ] && start_recorder "$sock"
 	done
+	return 0
+}
+
+# wait_socket PATH MESSAGE: wait up to 5 s for a unix socket
+wait_socket() {
+	for _ in $(seq 100); do [ -S "$1" ] && return 0; sleep 0.05; done
+	die "$2"
+}
+
+start_recorder() {
+	local dir
+	dir=$(mkdir -p "$VFK_RECORD_DIR" && cd "$VFK_RECORD_DIR" && pwd)
+	python3 "$PEERS_LIB_DIR/vfio-user-recorder.py" record "$tmp/$1" "$tmp/$1.real" \
+		"$dir/$(basename "$0" .sh)-${1%.sock}" &
+	RECORDER_PIDS="${RECORDER_PIDS:-} $!"
+	wait_socket "$tmp/$1" "the recorder did not create $1"
 }
 
 stop_server() {
+	local pid
 	kill "$SERVER_PID" && wait "$SERVER_PID" || true
 	SERVER_PID=
+	for pid in ${RECORDER_PIDS:-}; do kill "$pid" && wait "$pid" || true; done
+	RECORDER_PIDS=
 }
 
 # vfio_user_dev SOCKET ADDR: the -device argument for a vfio-user device at slot ADDR
