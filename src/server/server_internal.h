@@ -20,6 +20,11 @@
 #include "vfio-user/version.h"
 #include "vfio-user/wire.h"
 
+/* Everything declared below stays inside the library: calls between the
+ * server's files are then direct (no PLT hop) and the compiler may inline
+ * them, which it may not do for a symbol another object could interpose. */
+#pragma GCC visibility push(hidden)
+
 /* What we accept in one message's data (REGION_READ/WRITE count). */
 #define SRV_MAX_DATA_XFER   VFU_DEFAULT_MAX_DATA_XFER
 /* Largest message we take: a REGION_WRITE of the maximum count. */
@@ -146,5 +151,7 @@ int vfk_srv_dispatch(struct srv_slot *s, struct srv_msg *m);
 
 /* dma_msg.c */
 int vfk_srv_dma_rw(void *ctx, uint64_t iova, void *buf, size_t len, bool write);
+
+#pragma GCC visibility pop
 
 #endif
