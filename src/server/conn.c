@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 
 #include <vfiokit/device.h>
 #include <vfiokit/log.h>
@@ -85,31 +86,45 @@ static void tx_sent(struct srv_slot *s, size_t n)
 	}
 }
 
+/* One send of what is queued: a plain send() of tx in the common case,
+ * sendmsg() when an fd or external data goes along. */
+static ssize_t send_some(struct srv_slot *s)
+{
+	bool with_fd = s->tx_fd >= 0 && s->tx_head == s->tx_fd_at;
+	size_t end = s->tx_fd >= 0 && s->tx_head < s->tx_fd_at ? s->tx_fd_at : s->tx_tail;
+	struct iovec iov[2] = { { s->tx + s->tx_head, end - s->tx_head } };
+	int iovcnt = 1;
+	ssize_t n;
+
+	if (s->tx_fd < 0 && !s->tx_ext_len) {
+		do {
+			n = send(s->conn_fd, s->tx + s->tx_head, s->tx_tail - s->tx_head,
+				 MSG_NOSIGNAL);
+		} while (n < 0 && errno == EINTR);
+		return n < 0 ? -errno : n;
+	}
+	/* The external data goes in the same sendmsg as its header. */
+	if (end == s->tx_tail && s->tx_ext_len)
+		iov[iovcnt++] = (struct iovec){ (void *)s->tx_ext, s->tx_ext_len };
+	n = vfu_wire_sendmsg(s->conn_fd, iov, iovcnt, with_fd ? &s->tx_fd : NULL, with_fd);
+	if (n > 0 && with_fd)
+		s->tx_fd = -1;
+	return n;
+}
+
 /* Send what we can now. 0 when all went, -EAGAIN when the socket is full,
  * other -errno when the connection failed. */
 int vfk_srv_flush(struct srv_slot *s)
 {
 	while (s->tx_head < s->tx_tail || s->tx_ext_len) {
-		bool with_fd = s->tx_fd >= 0 && s->tx_head == s->tx_fd_at;
-		size_t end = s->tx_fd >= 0 && s->tx_head < s->tx_fd_at ?
-			     s->tx_fd_at : s->tx_tail;
-		struct iovec iov[2] = { { s->tx + s->tx_head, end - s->tx_head } };
-		int iovcnt = 1;
-		ssize_t n;
+		ssize_t n = send_some(s);
 
-		/* The external data goes in the same sendmsg as its header. */
-		if (end == s->tx_tail && s->tx_ext_len)
-			iov[iovcnt++] = (struct iovec){ (void *)s->tx_ext, s->tx_ext_len };
-		n = vfu_wire_sendmsg(s->conn_fd, iov, iovcnt,
-				     with_fd ? &s->tx_fd : NULL, with_fd);
 		if (n == -EAGAIN) {
 			set_stalled(s, true);
 			return -EAGAIN;
 		}
 		if (n < 0)
 			return (int)n;
-		if (n > 0 && with_fd)
-			s->tx_fd = -1;
 		tx_sent(s, (size_t)n);
 		set_stalled(s, false);
 	}
@@ -236,23 +251,18 @@ static size_t fd_owner(const struct srv_slot *s, size_t end)
 	return pos;
 }
 
-/* One recvmsg into the free tail of rx. >0 bytes, 0 at EOF, -errno. */
-static ssize_t read_some(struct srv_slot *s)
+/* Keep the fds a read of n bytes brought for the message they came with. */
+static ssize_t keep_rx_fds(struct srv_slot *s, struct msghdr *msg, ssize_t n)
 {
 	int fds[VFU_WIRE_MAX_FDS];
 	unsigned int nfds = 0;
 	bool trunc = false;
-	ssize_t n = vfu_wire_recvmsg(s->conn_fd, s->rx + s->rx_tail,
-				     s->rx_cap - s->rx_tail, fds,
-				     VFU_WIRE_MAX_FDS, &nfds, &trunc);
 
-	if (n <= 0) {
+	vfu_wire_take_fds(msg, fds, VFU_WIRE_MAX_FDS, &nfds, &trunc);
+	if (n == 0 || (nfds == 0 && !trunc)) {
 		vfu_wire_close_fds(fds, nfds);
 		return n;
 	}
-	s->rx_tail += (size_t)n;
-	if (nfds == 0 && !trunc)
-		return n;
 	if (s->rx_fds_pending && fd_owner(s, s->rx_tail) != s->rx_fds_at) {
 		/* Two messages with fds in flight at once: we keep one set. */
 		vfu_wire_close_fds(fds, nfds);
@@ -271,6 +281,37 @@ static ssize_t read_some(struct srv_slot *s)
 	s->rx_fds_truncated |= trunc;
 	s->rx_fds_pending = true;
 	return n;
+}
+
+/*
+ * One recvmsg into the free tail of rx. >0 bytes, 0 at EOF, -errno.
+ * Most reads carry no fds: the kernel then reports an empty control
+ * buffer, and only that length is looked at.
+ */
+static ssize_t read_some(struct srv_slot *s)
+{
+	union {
+		char buf[VFU_WIRE_RECV_CTL_SPACE];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { s->rx + s->rx_tail, s->rx_cap - s->rx_tail };
+	struct msghdr msg = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = ctl.buf,
+		.msg_controllen = sizeof(ctl.buf),
+	};
+	ssize_t n;
+
+	do {
+		n = recvmsg(s->conn_fd, &msg, MSG_CMSG_CLOEXEC);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	s->rx_tail += (size_t)n;
+	if (msg.msg_controllen == 0 && !(msg.msg_flags & MSG_CTRUNC))
+		return n;
+	return keep_rx_fds(s, &msg, n);
 }
 
 /* Make room at the end of rx by moving unprocessed bytes to the front. */

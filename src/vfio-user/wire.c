@@ -146,9 +146,8 @@ int vfu_wire_send(int sock, const struct iovec *iov, int iovcnt,
 	return 0;
 }
 
-/* Collect the SCM_RIGHTS fds of msg into fds[*nfds..max_fds), close the rest. */
-static void take_fds(struct msghdr *msg, int *fds, unsigned int max_fds,
-		     unsigned int *nfds, bool *truncated)
+void vfu_wire_take_fds(struct msghdr *msg, int *fds, unsigned int max_fds,
+		       unsigned int *nfds, bool *truncated)
 {
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
 		size_t n;
@@ -178,9 +177,8 @@ ssize_t vfu_wire_recvmsg(int sock, void *buf, size_t len, int *fds,
 			 unsigned int max_fds, unsigned int *nfds,
 			 bool *fds_truncated)
 {
-	/* Room for one more fd than allowed, so an excess is seen, not lost. */
 	union {
-		char buf[CMSG_SPACE(sizeof(int) * (VFU_WIRE_MAX_FDS + 1))];
+		char buf[VFU_WIRE_RECV_CTL_SPACE];
 		struct cmsghdr align;
 	} ctl;
 	struct iovec iov = { .iov_base = buf, .iov_len = len };
@@ -199,7 +197,7 @@ ssize_t vfu_wire_recvmsg(int sock, void *buf, size_t len, int *fds,
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
-	take_fds(&msg, fds, max_fds, nfds, fds_truncated);
+	vfu_wire_take_fds(&msg, fds, max_fds, nfds, fds_truncated);
 	return n;
 }
 

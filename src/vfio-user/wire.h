@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
@@ -45,6 +46,20 @@ ssize_t vfu_wire_sendmsg(int sock, const struct iovec *iov, int iovcnt,
  */
 int vfu_wire_send(int sock, const struct iovec *iov, int iovcnt,
 		  const int *fds, unsigned int nfds, int timeout_ms);
+
+/* Control buffer of a receive: room for one fd more than allowed, so an
+ * excess is seen (and closed), not silently dropped by the kernel. */
+#define VFU_WIRE_RECV_CTL_SPACE CMSG_SPACE(sizeof(int) * (VFU_WIRE_MAX_FDS + 1))
+
+/**
+ * After a recvmsg() with a VFU_WIRE_RECV_CTL_SPACE control buffer: store
+ * the SCM_RIGHTS fds of msg in fds[*nfds..max_fds), close any beyond and
+ * set *truncated then or when the kernel cut the control data
+ * (MSG_CTRUNC). For callers that make their own recvmsg() (the server
+ * looks at the control data only when the kernel filled some).
+ */
+void vfu_wire_take_fds(struct msghdr *msg, int *fds, unsigned int max_fds,
+		       unsigned int *nfds, bool *truncated);
 
 /**
  * One recvmsg() of up to len bytes. fds that came along are stored in
