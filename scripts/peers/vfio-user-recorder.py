@@ -113,7 +113,7 @@ class Recording:
                 self.counts["c2s"] += 1
         else:
             out, first = self.client, self.counts["s2c"]
-            flags = struct.unpack_from("<I", msg, 12)[0] if len(msg) >= HDR else 0
+            flags = struct.unpack_from("<I", msg, 8)[0] if len(msg) >= HDR else 0
             if flags & REPLY:
                 ctl |= 0x80
             chunk = msg[:MAX_RECORD]
