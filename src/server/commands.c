@@ -34,13 +34,6 @@ static int reply_with(struct srv_slot *s, const struct srv_msg *m,
 	return 0;
 }
 
-/* Whether the per-access debug traces are on: checked first, so the hot
- * path skips building their arguments when they are not. */
-static bool tracing(void)
-{
-	return vfk_log_get_level() >= VFK_LOG_DEBUG;
-}
-
 static int reply_empty(struct srv_slot *s, const struct srv_msg *m)
 {
 	return reply_with(s, m, NULL, 0);
@@ -281,7 +274,7 @@ static bool region_read_direct(struct srv_slot *s, const struct srv_msg *m,
 		return false;
 	memcpy(p, rw, sizeof(*rw));
 	vfk_srv_reply_commit_ext(s, sizeof(*rw), data, rw->count);
-	if (tracing())
+	if (s->tracing)
 		vfk_dbg("%s: REGION_READ region %u offset %#llx count %u: direct",
 			vfk_device_name(s->dev), rw->region, (unsigned long long)rw->offset,
 			rw->count);
@@ -304,7 +297,7 @@ static int cmd_region_read(struct srv_slot *s, struct srv_msg *m)
 	if (!p)
 		return -E2BIG;
 	n = vfk_region_read(s->dev, rw.region, p + sizeof(rw), rw.count, rw.offset);
-	if (tracing())
+	if (s->tracing)
 		vfk_dbg("%s: REGION_READ region %u offset %#llx count %u: %zd",
 			vfk_device_name(s->dev), rw.region, (unsigned long long)rw.offset,
 			rw.count, n);
@@ -330,7 +323,7 @@ static int cmd_region_write(struct srv_slot *s, struct srv_msg *m)
 		return -EINVAL;
 	n = vfk_region_write(s->dev, rw.region, m->payload + sizeof(rw), rw.count,
 			     rw.offset);
-	if (tracing())
+	if (s->tracing)
 		vfk_dbg("%s: REGION_WRITE region %u offset %#llx count %u: %zd",
 			vfk_device_name(s->dev), rw.region, (unsigned long long)rw.offset,
 			rw.count, n);
@@ -405,11 +398,12 @@ int vfk_srv_dispatch(struct srv_slot *s, struct srv_msg *m)
 
 	if (!s->negotiated && cmd != VFU_CMD_VERSION)
 		return -EINVAL;
-	if (cmd == VFU_CMD_DEVICE_FEATURE || cmd == VFU_CMD_MIG_DATA_READ ||
-	    cmd == VFU_CMD_MIG_DATA_WRITE)
-		return -ENOTSUP;
-	if (cmd >= sizeof(commands) / sizeof(commands[0]) || !commands[cmd].handle)
+	if (cmd >= sizeof(commands) / sizeof(commands[0]) || !commands[cmd].handle) {
+		if (cmd == VFU_CMD_DEVICE_FEATURE || cmd == VFU_CMD_MIG_DATA_READ ||
+		    cmd == VFU_CMD_MIG_DATA_WRITE)
+			return -ENOTSUP;
 		return -EINVAL;
+	}
 	c = &commands[cmd];
 	if (m->len < c->min_len || m->nfds > c->max_fds || m->fds_truncated)
 		return -EINVAL;

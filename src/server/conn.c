@@ -178,34 +178,6 @@ static bool tx_has_room(struct srv_slot *s)
 	return s->tx_cap - s->tx_tail >= SRV_MAX_REPLY;
 }
 
-void *vfk_srv_reply_begin(struct srv_slot *s, const struct vfu_hdr *req,
-			  uint32_t payload_len)
-{
-	struct vfu_hdr h;
-
-	if (payload_len > SRV_MAX_REPLY - VFU_HDR_SIZE)
-		return NULL;
-	vfu_hdr_init(&h, req->msg_id, req->command, VFU_HDR_SIZE + payload_len,
-		     VFU_F_TYPE_REPLY);
-	memcpy(s->tx + s->tx_tail, &h, sizeof(h));
-	return s->tx + s->tx_tail + VFU_HDR_SIZE;
-}
-
-void vfk_srv_reply_commit(struct srv_slot *s, uint32_t payload_len, int fd)
-{
-	struct vfu_hdr h;
-
-	/* The handler may have shrunk the payload (short read). */
-	memcpy(&h, s->tx + s->tx_tail, sizeof(h));
-	h.msg_size = VFU_HDR_SIZE + payload_len;
-	memcpy(s->tx + s->tx_tail, &h, sizeof(h));
-	if (fd >= 0) {
-		s->tx_fd = fd;
-		s->tx_fd_at = s->tx_tail;
-	}
-	s->tx_tail += h.msg_size;
-}
-
 void vfk_srv_reply_commit_ext(struct srv_slot *s, uint32_t head_len, const void *data,
 			      uint32_t data_len)
 {
@@ -460,6 +432,7 @@ void vfk_srv_conn_readable(struct srv_slot *s)
 
 	if (!s->reading)
 		return;
+	s->tracing = vfk_log_get_level() >= VFK_LOG_DEBUG;
 	if (s->rx_cap - s->rx_tail < SRV_MAX_MSG)
 		rx_compact(s);
 	n = read_some(s);
@@ -488,6 +461,7 @@ void vfk_srv_conn_writable(struct srv_slot *s)
 	}
 	if (r == 0 && !s->reading) {
 		s->reading = true;
+		s->tracing = vfk_log_get_level() >= VFK_LOG_DEBUG;
 		if (!process(s) || !run_deferred(s)) {
 			vfk_srv_conn_close(s, "protocol error");
 			return;

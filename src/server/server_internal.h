@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <signal.h>
+#include <string.h>
 
 #include <vfiokit/dma.h>
 #include <vfiokit/server.h>
@@ -70,6 +71,7 @@ struct srv_slot {
 	bool broken;                /* close once the current message is done */
 	bool want_out;              /* EPOLLOUT registered */
 	bool reading;               /* EPOLLIN registered */
+	bool tracing;               /* debug logging on: read once per batch of messages */
 	struct vfu_caps peer;
 	uint16_t next_id;           /* for server-to-client commands */
 
@@ -137,8 +139,40 @@ void vfk_srv_conn_check_stall(struct srv_slot *s, int64_t now);
 int vfk_srv_flush(struct srv_slot *s);
 int vfk_srv_flush_all(struct srv_slot *s, int64_t deadline_ms);
 int vfk_srv_fill_rx(struct srv_slot *s, int64_t deadline_ms);
-void *vfk_srv_reply_begin(struct srv_slot *s, const struct vfu_hdr *req, uint32_t payload_len);
-void vfk_srv_reply_commit(struct srv_slot *s, uint32_t payload_len, int fd);
+
+/* Start a reply to req at tx_tail (process() made room for the largest):
+ * its header is written, the payload goes at the returned address. NULL
+ * when payload_len is beyond what a reply may hold. Inline: every command
+ * passes here. */
+static inline void *vfk_srv_reply_begin(struct srv_slot *s, const struct vfu_hdr *req,
+					uint32_t payload_len)
+{
+	struct vfu_hdr h = {
+		.msg_id = req->msg_id,
+		.command = req->command,
+		.msg_size = VFU_HDR_SIZE + payload_len,
+		.flags = VFU_F_TYPE_REPLY,
+	};
+
+	if (payload_len > SRV_MAX_REPLY - VFU_HDR_SIZE)
+		return NULL;
+	memcpy(s->tx + s->tx_tail, &h, sizeof(h));
+	return s->tx + s->tx_tail + VFU_HDR_SIZE;
+}
+
+/* Queue the reply begun at tx_tail with payload_len bytes (the handler may
+ * have shrunk it: a short read), and fd (-1: none) borrowed from the core. */
+static inline void vfk_srv_reply_commit(struct srv_slot *s, uint32_t payload_len, int fd)
+{
+	uint32_t size = VFU_HDR_SIZE + payload_len;
+
+	memcpy(s->tx + s->tx_tail + offsetof(struct vfu_hdr, msg_size), &size, sizeof(size));
+	if (fd >= 0) {
+		s->tx_fd = fd;
+		s->tx_fd_at = s->tx_tail;
+	}
+	s->tx_tail += size;
+}
 /* Commit a reply whose payload is the head_len bytes built in tx followed
  * by data_len bytes sent straight from data (see tx_ext). */
 void vfk_srv_reply_commit_ext(struct srv_slot *s, uint32_t head_len, const void *data,
