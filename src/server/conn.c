@@ -90,9 +90,9 @@ static void tx_sent(struct srv_slot *s, size_t n)
  * sendmsg() when an fd or external data goes along. */
 static ssize_t send_some(struct srv_slot *s)
 {
-	bool with_fd = s->tx_fd >= 0 && s->tx_head == s->tx_fd_at;
-	size_t end = s->tx_fd >= 0 && s->tx_head < s->tx_fd_at ? s->tx_fd_at : s->tx_tail;
-	struct iovec iov[2] = { { s->tx + s->tx_head, end - s->tx_head } };
+	bool with_fd;
+	size_t end;
+	struct iovec iov[2];
 	int iovcnt = 1;
 	ssize_t n;
 
@@ -103,6 +103,9 @@ static ssize_t send_some(struct srv_slot *s)
 		} while (n < 0 && errno == EINTR);
 		return n < 0 ? -errno : n;
 	}
+	with_fd = s->tx_fd >= 0 && s->tx_head == s->tx_fd_at;
+	end = s->tx_fd >= 0 && s->tx_head < s->tx_fd_at ? s->tx_fd_at : s->tx_tail;
+	iov[0] = (struct iovec){ s->tx + s->tx_head, end - s->tx_head };
 	/* The external data goes in the same sendmsg as its header. */
 	if (end == s->tx_tail && s->tx_ext_len)
 		iov[iovcnt++] = (struct iovec){ (void *)s->tx_ext, s->tx_ext_len };
