@@ -21,15 +21,14 @@
 
 #include <vfiokit/vfiokit.h>
 #include "raw_client.h"
+#include "thread_server.h"
 
 #define DOORBELL 0x10        /* write an IOVA: the device copies 16 bytes to IOVA + 16 */
 #define COPIES   0x20        /* read: how many copies ran */
 #define GUEST_BASE 0x200000u
 
-static char dir[64], path[96];
-static struct vfk_server *srv;
+static struct thread_server ts;
 static struct vfk_device *dev;
-static pthread_t thread;
 static uint64_t doorbell_iova;
 static uint32_t copies;
 static int copy_status;
@@ -67,12 +66,6 @@ static ssize_t bar_write(struct vfk_device *d, struct vfk_region *r, const void 
 
 static const struct vfk_region_ops bar_ops = { .read = bar_read, .write = bar_write };
 
-static void *server_main(void *arg)
-{
-	vfk_server_run(srv);
-	return NULL;
-}
-
 static int setup(void **state)
 {
 	struct vfk_device_desc desc = { .name = "deferred", .vendor_id = 0x1af4,
@@ -80,32 +73,22 @@ static int setup(void **state)
 	struct vfk_region_desc bar = { VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE,
 				       4096, &bar_ops, NULL };
 
-	signal(SIGPIPE, SIG_IGN);
-	strcpy(dir, "/tmp/vfk-deferred-XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/dev.sock", dir);
 	assert_int_equal(vfk_device_create(&desc, &dev), 0);
 	assert_int_equal(vfk_device_set_bar(dev, 0, &bar, 0), 0);
-	assert_int_equal(vfk_server_create(&srv), 0);
-	assert_int_equal(vfk_server_add_device(srv, dev, path), 0);
-	assert_int_equal(pthread_create(&thread, NULL, server_main, NULL), 0);
+	ts_start(&ts, dev, "deferred");
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	vfk_server_stop(srv);
-	pthread_join(thread, NULL);
-	vfk_server_destroy(srv);
-	vfk_device_destroy(dev);
-	rmdir(dir);
+	ts_stop(&ts);
 	return 0;
 }
 
 static int connect_with_timeout(void)
 {
 	struct timeval tv = { .tv_sec = 10 };
-	int fd = rc_connect(path);
+	int fd = rc_connect(ts.path);
 
 	assert_true(fd >= 0);
 	/* A server that waits on us while we wait on it fails, not hangs. */

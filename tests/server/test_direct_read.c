@@ -2,7 +2,7 @@
 /*
  * Large REGION_READs from a region with direct memory: the server sends
  * the data from the region itself. Checked: the bytes at several offsets
- * and sizes up to the region's end, that the direct path is the one
+ * and sizes up to the region's end, that the direct ts.path is the one
  * taken, that a write pipelined behind a read is not applied before the
  * read's data is out (a slow reader forces partial sends), and that a
  * client leaving mid-reply does not disturb the next one.
@@ -21,6 +21,7 @@
 
 #include <vfiokit/vfiokit.h>
 #include "raw_client.h"
+#include "thread_server.h"
 
 #define MEM_SIZE   (4u << 20)
 #define MIB        (1u << 20)
@@ -28,10 +29,8 @@
 
 static uint8_t mem[MEM_SIZE];
 static int direct_calls;       /* bumped from the server thread, read after replies */
-static char dir[64], path[96];
-static struct vfk_server *srv;
+static struct thread_server ts;
 static struct vfk_device *dev;
-static pthread_t thread;
 
 static ssize_t mem_read(struct vfk_device *d, struct vfk_region *r, void *buf,
 			size_t count, uint64_t off)
@@ -58,12 +57,6 @@ static const struct vfk_region_ops mem_ops = {
 	.read = mem_read, .write = mem_write, .direct = mem_direct,
 };
 
-static void *server_main(void *arg)
-{
-	vfk_server_run(srv);
-	return NULL;
-}
-
 static void fill_pattern(void)
 {
 	for (uint32_t i = 0; i < MEM_SIZE; i++)
@@ -79,32 +72,22 @@ static int setup(void **state)
 	struct vfk_region_desc bar0 = { VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE,
 					MEM_SIZE, &mem_ops, NULL };
 
-	signal(SIGPIPE, SIG_IGN);
 	fill_pattern();
-	strcpy(dir, "/tmp/vfk-direct-XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/dev.sock", dir);
 	assert_int_equal(vfk_device_create(&desc, &dev), 0);
 	assert_int_equal(vfk_device_set_bar(dev, 0, &bar0, 0), 0);
-	assert_int_equal(vfk_server_create(&srv), 0);
-	assert_int_equal(vfk_server_add_device(srv, dev, path), 0);
-	assert_int_equal(pthread_create(&thread, NULL, server_main, NULL), 0);
+	ts_start(&ts, dev, "direct");
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	vfk_server_stop(srv);
-	pthread_join(thread, NULL);
-	vfk_server_destroy(srv);
-	vfk_device_destroy(dev);
-	rmdir(dir);
+	ts_stop(&ts);
 	return 0;
 }
 
 static int open_client(void)
 {
-	int fd = rc_connect(path);
+	int fd = rc_connect(ts.path);
 
 	assert_true(fd >= 0);
 	assert_int_equal(rc_negotiate(fd), 0);

@@ -22,6 +22,7 @@
 
 #include <vfiokit/vfiokit.h>
 #include "raw_client.h"
+#include "thread_server.h"
 #include "vfio-user/wire.h"
 
 #define DOORBELL   0x10      /* write a length: copy it from SRC_IOVA to DST_IOVA */
@@ -30,10 +31,8 @@
 #define DST_IOVA   0x301000u
 #define COPY_LEN   100u      /* not a multiple of 8: catches any shift */
 
-static char dir[64], path[96];
-static struct vfk_server *srv;
+static struct thread_server ts;
 static struct vfk_device *dev;
-static pthread_t thread;
 static uint32_t copy_len;
 static int copy_status = 1;
 
@@ -71,12 +70,6 @@ static ssize_t bar_read(struct vfk_device *d, struct vfk_region *r, void *buf,
 
 static const struct vfk_region_ops bar_ops = { .read = bar_read, .write = bar_write };
 
-static void *server_main(void *arg)
-{
-	vfk_server_run(srv);
-	return NULL;
-}
-
 static int setup(void **state)
 {
 	struct vfk_device_desc desc = { .name = "wire", .vendor_id = 0x1af4,
@@ -84,26 +77,15 @@ static int setup(void **state)
 	struct vfk_region_desc bar = { VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE,
 				       4096, &bar_ops, NULL };
 
-	signal(SIGPIPE, SIG_IGN);
-	strcpy(dir, "/tmp/vfk-dmawire-XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/dev.sock", dir);
 	assert_int_equal(vfk_device_create(&desc, &dev), 0);
 	assert_int_equal(vfk_device_set_bar(dev, 0, &bar, 0), 0);
-	assert_int_equal(vfk_server_create(&srv), 0);
-	assert_int_equal(vfk_server_add_device(srv, dev, path), 0);
-	assert_int_equal(pthread_create(&thread, NULL, server_main, NULL), 0);
+	ts_start(&ts, dev, "dmawire");
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	vfk_server_stop(srv);
-	pthread_join(thread, NULL);
-	vfk_server_destroy(srv);
-	vfk_device_destroy(dev);
-	unlink(path);
-	rmdir(dir);
+	ts_stop(&ts);
 	return 0;
 }
 
@@ -146,7 +128,7 @@ static void test_dma_read_write_layout(void **state)
 	struct timeval tv = { .tv_sec = 10 };
 	uint8_t msg[64 + COPY_LEN], body[16 + COPY_LEN];
 	uint32_t len = COPY_LEN;
-	int fd = rc_connect(path);
+	int fd = rc_connect(ts.path);
 
 	assert_true(fd >= 0);
 	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
