@@ -100,8 +100,9 @@ static int kernel_file_offset(struct kernel_client *k, uint32_t index, uint64_t 
 	return 0;
 }
 
-static ssize_t kernel_region_read(struct vfk_client *c, uint32_t index, uint64_t offset,
-				  void *buf, size_t count)
+/* One region access at the device fd's offset for the region: the whole count or an error. */
+static ssize_t kernel_region_rw(struct vfk_client *c, uint32_t index, uint64_t offset,
+				void *buf, size_t count, bool write)
 {
 	struct kernel_client *k = to_kernel(c);
 	off_t pos;
@@ -110,26 +111,23 @@ static ssize_t kernel_region_read(struct vfk_client *c, uint32_t index, uint64_t
 
 	if (ret)
 		return ret;
-	n = pread(k->device, buf, count, pos);
+	n = write ? pwrite(k->device, buf, count, pos) : pread(k->device, buf, count, pos);
 	if (n < 0)
 		return -errno;
 	return (size_t)n == count ? n : -EIO;
 }
 
+static ssize_t kernel_region_read(struct vfk_client *c, uint32_t index, uint64_t offset,
+				  void *buf, size_t count)
+{
+	return kernel_region_rw(c, index, offset, buf, count, false);
+}
+
 static ssize_t kernel_region_write(struct vfk_client *c, uint32_t index, uint64_t offset,
 				   const void *buf, size_t count)
 {
-	struct kernel_client *k = to_kernel(c);
-	off_t pos;
-	ssize_t n;
-	int ret = kernel_file_offset(k, index, offset, count, &pos);
-
-	if (ret)
-		return ret;
-	n = pwrite(k->device, buf, count, pos);
-	if (n < 0)
-		return -errno;
-	return (size_t)n == count ? n : -EIO;
+	/* pwrite only reads buf: the cast serves the shared helper. */
+	return kernel_region_rw(c, index, offset, (void *)buf, count, true);
 }
 
 static int kernel_reset(struct vfk_client *c)

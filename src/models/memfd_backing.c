@@ -24,13 +24,15 @@ int vfk_memfd_open(const char *name, uint64_t size)
 	return fd;
 }
 
-ssize_t vfk_memfd_read(int fd, void *buf, size_t count, uint64_t offset)
+/* The whole count at offset, retrying short transfers and EINTR. */
+static ssize_t memfd_rw(int fd, void *buf, size_t count, uint64_t offset, bool write)
 {
 	size_t done = 0;
 
 	while (done < count) {
-		ssize_t n = pread(fd, (uint8_t *)buf + done, count - done,
-				  (off_t)(offset + done));
+		uint8_t *p = (uint8_t *)buf + done;
+		off_t at = (off_t)(offset + done);
+		ssize_t n = write ? pwrite(fd, p, count - done, at) : pread(fd, p, count - done, at);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -43,23 +45,15 @@ ssize_t vfk_memfd_read(int fd, void *buf, size_t count, uint64_t offset)
 	return (ssize_t)count;
 }
 
+ssize_t vfk_memfd_read(int fd, void *buf, size_t count, uint64_t offset)
+{
+	return memfd_rw(fd, buf, count, offset, false);
+}
+
 ssize_t vfk_memfd_write(int fd, const void *buf, size_t count, uint64_t offset)
 {
-	size_t done = 0;
-
-	while (done < count) {
-		ssize_t n = pwrite(fd, (const uint8_t *)buf + done, count - done,
-				   (off_t)(offset + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -EIO;
-		done += (size_t)n;
-	}
-	return (ssize_t)count;
+	/* pwrite only reads buf: the cast serves the shared helper. */
+	return memfd_rw(fd, (void *)buf, count, offset, true);
 }
 
 const void *vfk_memfd_map_ro(int fd, uint64_t size)
