@@ -29,6 +29,18 @@ static void drop_rx_fds(struct srv_slot *s)
 	s->rx_fds_truncated = false;
 }
 
+/* Mark or clear deferred work left for the top level; the server counts. */
+static void set_postponed(struct srv_slot *s, bool postponed)
+{
+	if (postponed == s->deferred_postponed)
+		return;
+	s->deferred_postponed = postponed;
+	if (postponed)
+		s->srv->postponed++;
+	else
+		s->srv->postponed--;
+}
+
 /* Start or end tracking a stall; the server counts the stalled slots. */
 static void set_stalled(struct srv_slot *s, bool stalled)
 {
@@ -67,6 +79,7 @@ void vfk_srv_conn_close(struct srv_slot *s, const char *why)
 	close(s->conn_fd);
 	s->conn_fd = -1;
 	set_stalled(s, false);
+	set_postponed(s, false);
 	drop_rx_fds(s);
 	vfk_dma_set_transport(s->dev, NULL);
 	vfk_device_release_peer(s->dev);
@@ -135,21 +148,6 @@ int vfk_srv_flush(struct srv_slot *s)
 	return 0;
 }
 
-/* Wait for events on the connection until the deadline. 0 or -errno. */
-static int wait_conn(struct srv_slot *s, short events, int64_t deadline_ms)
-{
-	struct pollfd pfd = { .fd = s->conn_fd, .events = events };
-	int64_t left = deadline_ms - vfk_srv_now_ms();
-	int r;
-
-	if (left <= 0)
-		return -ETIMEDOUT;
-	r = poll(&pfd, 1, (int)left);
-	if (r < 0)
-		return errno == EINTR ? 0 : -errno;
-	return r == 0 ? -ETIMEDOUT : 0;
-}
-
 /* Flush everything, waiting up to the deadline. */
 int vfk_srv_flush_all(struct srv_slot *s, int64_t deadline_ms)
 {
@@ -158,7 +156,7 @@ int vfk_srv_flush_all(struct srv_slot *s, int64_t deadline_ms)
 
 		if (r != -EAGAIN)
 			return r;
-		r = wait_conn(s, POLLOUT, deadline_ms);
+		r = vfk_srv_wait_conn(s, POLLOUT, deadline_ms);
 		if (r < 0)
 			return r;
 	}
@@ -316,7 +314,7 @@ int vfk_srv_fill_rx(struct srv_slot *s, int64_t deadline_ms)
 			return -ECONNRESET;
 		if (n != -EAGAIN)
 			return (int)n;
-		n = wait_conn(s, POLLIN, deadline_ms);
+		n = vfk_srv_wait_conn(s, POLLIN, deadline_ms);
 		if (n < 0)
 			return (int)n;
 	}
@@ -400,10 +398,18 @@ static bool process(struct srv_slot *s)
  * replies are out: QEMU serves our DMA_READ/DMA_WRITE requests only after
  * it has the reply it waits for. Messages that arrived while that work
  * waited on the peer are handled next, then any work they queued.
+ * While another slot waits on its client (srv->waiter: we are in the
+ * nested level) the work is postponed to the top level instead: it may
+ * wait on our client too, and waits do not nest.
  * false when the connection must close.
  */
 static bool run_deferred(struct srv_slot *s)
 {
+	if (s->srv->waiter) {
+		if (vfk_device_deferred_count(s->dev) > 0)
+			set_postponed(s, true);
+		return !s->broken;
+	}
 	while (!s->broken && vfk_device_deferred_count(s->dev) > 0) {
 		if (vfk_srv_flush_all(s, vfk_srv_now_ms() + SRV_STALL_MS) < 0)
 			return false;
@@ -451,6 +457,12 @@ void vfk_srv_conn_readable(struct srv_slot *s)
 		vfk_srv_conn_close(s, "protocol error");
 		return;
 	}
+	after_batch(s);
+}
+
+void vfk_srv_conn_run_postponed(struct srv_slot *s)
+{
+	set_postponed(s, false);
 	after_batch(s);
 }
 

@@ -2,15 +2,20 @@
 /*
  * Client memory that came without an fd, reached with server-to-client
  * DMA_READ / DMA_WRITE messages on the same socket (the layout QEMU 11
- * uses on the wire, see protocol.h). Synchronous: the request is sent and its reply awaited
- * (matched by msg_id) while the current message is being handled; other
- * commands that arrive meanwhile stay queued in the receive buffer. A
- * client that does not answer within SRV_STALL_MS is disconnected.
+ * uses on the wire, see protocol.h). Synchronous for the device: the
+ * request is sent and its reply awaited (matched by msg_id) while the
+ * current message or deferred work is being handled; other commands of
+ * this client that arrive meanwhile stay queued in the receive buffer. The
+ * waits go through vfk_srv_wait_conn(), which serves the process's other
+ * devices meanwhile. A client that does not answer within SRV_STALL_MS is
+ * disconnected.
  */
 #include "server/server_internal.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <vfiokit/device.h>
 #include <vfiokit/log.h>
@@ -79,6 +84,31 @@ static int take_reply(struct srv_slot *s, size_t pos, void *buf, uint32_t count,
 	return r;
 }
 
+/* Send the first size bytes of dma_buf; waiting for room serves the
+ * other slots (vfk_srv_wait_conn). 0 or -errno. */
+static int send_whole(struct srv_slot *s, size_t size, int64_t deadline)
+{
+	size_t done = 0;
+
+	while (done < size) {
+		ssize_t n = send(s->conn_fd, s->dma_buf + done, size - done, MSG_NOSIGNAL);
+		int r;
+
+		if (n >= 0) {
+			done += (size_t)n;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return -errno;
+		r = vfk_srv_wait_conn(s, POLLOUT, deadline);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
 static int send_request(struct srv_slot *s, uint16_t id, uint64_t iova,
 			void *buf, uint32_t count, bool write, int64_t deadline)
 {
@@ -86,7 +116,6 @@ static int send_request(struct srv_slot *s, uint16_t id, uint64_t iova,
 	uint32_t size = VFU_HDR_SIZE + VFU_DMA_RW_HDR_SIZE + data;
 	struct vfu_dma_rw rw = { .address = iova, .count = count };
 	struct vfu_hdr h;
-	struct iovec iov = { s->dma_buf, size };
 	int r;
 
 	vfu_hdr_init(&h, id, write ? VFU_CMD_DMA_WRITE : VFU_CMD_DMA_READ, size,
@@ -99,12 +128,7 @@ static int send_request(struct srv_slot *s, uint16_t id, uint64_t iova,
 	r = vfk_srv_flush_all(s, deadline);
 	if (r)
 		return r;
-	{
-		int64_t left = deadline - vfk_srv_now_ms();
-
-		return vfu_wire_send(s->conn_fd, &iov, 1, NULL, 0,
-				     left > 0 ? (int)left : 0);
-	}
+	return send_whole(s, size, deadline);
 }
 
 /* One request/reply of at most the agreed transfer size. */
@@ -141,6 +165,16 @@ int vfk_srv_dma_rw(void *ctx, uint64_t iova, void *buf, size_t len, bool write)
 
 	if (s->conn_fd < 0 || s->broken || !s->negotiated)
 		return -ENOTCONN;
+	/* Another device's client is being waited on and we run in the
+	 * nested level (vfk_srv_wait_conn): waits do not nest. Models that
+	 * DMA from deferred work never get here then (their work waits for
+	 * the top level); a direct call from an access handler is refused. */
+	if (s->srv->waiter) {
+		vfk_dbg("%s: DMA %s at %#llx refused: device %s waits on its client",
+			vfk_device_name(s->dev), write ? "write" : "read",
+			(unsigned long long)iova, vfk_device_name(s->srv->waiter->dev));
+		return -EBUSY;
+	}
 	if (chunk > SRV_MAX_DATA_XFER)
 		chunk = SRV_MAX_DATA_XFER;
 	while (len > 0) {

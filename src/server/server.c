@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -264,7 +265,8 @@ static void handle_event(struct vfk_server *srv, const struct epoll_event *ev)
 	}
 }
 
-/* Milliseconds until the first stalled client's deadline, or -1. */
+/* Milliseconds until the first stalled client's deadline, or -1. The
+ * waiting slot is left out: its own deadline bounds its wait. */
 static int stall_timeout(const struct vfk_server *srv, int64_t now)
 {
 	int64_t best = -1;
@@ -272,7 +274,7 @@ static int stall_timeout(const struct vfk_server *srv, int64_t now)
 	for (const struct srv_slot *s = srv->slots; s; s = s->next) {
 		int64_t left;
 
-		if (s->conn_fd < 0 || s->stall_since_ms < 0)
+		if (s->conn_fd < 0 || s->stall_since_ms < 0 || s == srv->waiter)
 			continue;
 		left = s->stall_since_ms + SRV_STALL_MS - now;
 		if (left < 0)
@@ -283,21 +285,48 @@ static int stall_timeout(const struct vfk_server *srv, int64_t now)
 	return (int)best;
 }
 
-/* Disconnect the clients whose stall ran out. */
+/* Disconnect the clients whose stall ran out; never the waiting slot,
+ * which a frame below us still uses. */
 static void check_stalls(struct vfk_server *srv)
 {
 	int64_t now = vfk_srv_now_ms();
 
 	for (struct srv_slot *s = srv->slots; s && srv->stalled; s = s->next)
-		vfk_srv_conn_check_stall(s, now);
+		if (s != srv->waiter)
+			vfk_srv_conn_check_stall(s, now);
+}
+
+/* One epoll_wait and its events, at the top level or nested. */
+static int serve_events(struct vfk_server *srv, int timeout_ms)
+{
+	struct epoll_event evs[64];
+	int n = epoll_wait(srv->epfd, evs, 64, timeout_ms);
+
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	for (int i = 0; i < n; i++)
+		handle_event(srv, &evs[i]);
+	if (srv->stalled)
+		check_stalls(srv);
+	return 0;
+}
+
+/* Deferred work postponed while a slot waited runs now, at the top level;
+ * it may itself wait and postpone others' work, hence the loop. */
+static void run_postponed(struct vfk_server *srv)
+{
+	while (srv->postponed) {
+		for (struct srv_slot *s = srv->slots; s; s = s->next)
+			if (s->deferred_postponed)
+				vfk_srv_conn_run_postponed(s);
+	}
 }
 
 /* One wait and its events; static so that vfk_server_run's loop calls it
  * directly rather than through the exported symbol's PLT entry. */
 static int run_once(struct vfk_server *srv, int timeout_ms)
 {
-	struct epoll_event evs[64];
-	int n;
+	int r;
 
 	/* The clock is read only while a client is stalled: the common
 	 * request/reply turn has no deadline to compute. */
@@ -307,13 +336,62 @@ static int run_once(struct vfk_server *srv, int timeout_ms)
 		if (st >= 0 && (timeout_ms < 0 || st < timeout_ms))
 			timeout_ms = st;
 	}
-	n = epoll_wait(srv->epfd, evs, 64, timeout_ms);
-	if (n < 0)
-		return errno == EINTR ? 0 : -errno;
-	for (int i = 0; i < n; i++)
-		handle_event(srv, &evs[i]);
-	if (srv->stalled)
+	r = serve_events(srv, timeout_ms);
+	if (srv->postponed)
+		run_postponed(srv);
+	return r;
+}
+
+/*
+ * A slot that must wait on its client inside a handler (a DMA reply, room
+ * for a DMA request) does not block the process: its socket leaves the
+ * epoll set while one poll() watches it and the epoll fd, and whatever
+ * else became ready is served here, one level down. The nested level
+ * handles other slots' messages, accepts and hang-ups as usual, but it
+ * never sees the waiting slot (its buffers and the handler frame pointing
+ * into its rx stay untouched; its events stay pending in the socket and
+ * epoll reports them again once re-armed: level-triggered), never closes
+ * it for a stall, and never waits itself: other slots' deferred work is
+ * postponed to the top level and a handler's own message-based DMA is
+ * refused (vfk_srv_dma_rw), so the nesting depth is at most one.
+ */
+int vfk_srv_wait_conn(struct srv_slot *s, short events, int64_t deadline_ms)
+{
+	struct vfk_server *srv = s->srv;
+	struct pollfd pfd[2] = { { .fd = s->conn_fd, .events = events },
+				 { .fd = srv->epfd, .events = POLLIN } };
+	struct epoll_event ev = { .data.ptr = &s->conn_tag };
+	int64_t now = vfk_srv_now_ms();
+	int64_t left = deadline_ms - now;
+	int r, err;
+
+	if (left <= 0)
+		return -ETIMEDOUT;
+	srv->waiter = s;
+	if (srv->stalled) {
+		int st = stall_timeout(srv, now);
+
+		if (st >= 0 && st < left)
+			left = st;
+	}
+	epoll_ctl(srv->epfd, EPOLL_CTL_DEL, s->conn_fd, NULL);
+	r = poll(pfd, 2, (int)left);
+	err = errno;
+	if (r > 0 && pfd[1].revents)
+		serve_events(srv, 0);
+	else if (srv->stalled)
 		check_stalls(srv);
+	srv->waiter = NULL;
+	ev.events = (s->reading ? EPOLLIN : 0) | (s->want_out ? EPOLLOUT : 0);
+	if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, s->conn_fd, &ev) < 0) {
+		/* Out of the set for good, it would never be read again. */
+		s->broken = true;
+		return -errno;
+	}
+	if (r < 0)
+		return err == EINTR ? 0 : -err;
+	if (r == 0 && vfk_srv_now_ms() >= deadline_ms)
+		return -ETIMEDOUT;
 	return 0;
 }
 

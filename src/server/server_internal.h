@@ -72,6 +72,7 @@ struct srv_slot {
 	bool want_out;              /* EPOLLOUT registered */
 	bool reading;               /* EPOLLIN registered */
 	bool tracing;               /* debug logging on: read once per batch of messages */
+	bool deferred_postponed;    /* deferred work left for the top level (see run_deferred) */
 	struct vfu_caps peer;
 	uint16_t next_id;           /* for server-to-client commands */
 
@@ -114,6 +115,11 @@ struct vfk_server {
 	volatile sig_atomic_t stop;
 	struct srv_slot *slots;
 	unsigned int stalled;       /* slots with stall_since_ms set: the clock is read only then */
+	/* The slot waiting on its client inside a handler (vfk_srv_wait_conn),
+	 * while the other slots are served in a nested event wait; NULL at
+	 * the top level. At most one: the nested level never waits. */
+	struct srv_slot *waiter;
+	unsigned int postponed;     /* slots with deferred_postponed set */
 };
 
 /* A received message, validated for framing only. */
@@ -129,6 +135,12 @@ struct srv_msg {
 /* server.c */
 int64_t vfk_srv_now_ms(void);
 void vfk_srv_update_events(struct srv_slot *s);
+/* Wait until s's connection is ready for events (poll bits) or
+ * deadline_ms passes, serving every other slot meanwhile. 0 when ready
+ * (or woken early: the caller retries), -ETIMEDOUT, or -errno. Never
+ * called from the nested level (vfk_srv_dma_rw refuses, run_deferred
+ * postpones). */
+int vfk_srv_wait_conn(struct srv_slot *s, short events, int64_t deadline_ms);
 
 /* conn.c */
 void vfk_srv_conn_open(struct srv_slot *s, int fd);
@@ -139,6 +151,8 @@ void vfk_srv_conn_check_stall(struct srv_slot *s, int64_t now);
 int vfk_srv_flush(struct srv_slot *s);
 int vfk_srv_flush_all(struct srv_slot *s, int64_t deadline_ms);
 int vfk_srv_fill_rx(struct srv_slot *s, int64_t deadline_ms);
+/* Run the deferred work postponed while another slot waited; top level only. */
+void vfk_srv_conn_run_postponed(struct srv_slot *s);
 
 /* Start a reply to req at tx_tail (process() made room for the largest):
  * its header is written, the payload goes at the returned address. NULL
