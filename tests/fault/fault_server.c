@@ -157,3 +157,27 @@ int fs_answers(const struct fault_server *fs, unsigned int i)
 		return (int)r;
 	return info.num_regions >= VFIO_PCI_NUM_REGIONS ? 0 : -EPROTO;
 }
+
+int fs_answers_soon(const struct fault_server *fs, unsigned int i)
+{
+	int r = -1;
+
+	for (int tries = 0; tries < 300 && r; tries++) {
+		r = fs_answers(fs, i);
+		if (r)
+			usleep(10000);
+	}
+	return r;
+}
+
+int fs_fds_settle(const struct fault_server *fs, int want)
+{
+	int n = -1;
+
+	for (int tries = 0; tries < 300 && n != want; tries++) {
+		n = fs_fd_count(fs);
+		if (n != want)
+			usleep(10000);
+	}
+	return n;
+}

@@ -39,4 +39,13 @@ long fs_rss_kib(const struct fault_server *fs);
 /* A fresh client negotiates and gets DEVICE_GET_INFO on device i: 0 or -errno. */
 int fs_answers(const struct fault_server *fs, unsigned int i);
 
+/*
+ * The server notices a dead client before it takes the next one: retry
+ * fs_answers() for up to 3 s. 0 once device i answers, else the last error.
+ */
+int fs_answers_soon(const struct fault_server *fs, unsigned int i);
+
+/* The server's fd count once it reaches want (up to 3 s), else the last seen. */
+int fs_fds_settle(const struct fault_server *fs, int want);
+
 #endif

@@ -168,33 +168,6 @@ static void run_killed_client(const char *path, size_t cut)
 	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 }
 
-/* The server notices a dead client before it takes the next one, so retry
- * a refused client a while. */
-static int answers_soon(const struct fault_server *srv, unsigned int i)
-{
-	int r = -1;
-
-	for (int tries = 0; tries < 200 && r; tries++) {
-		r = fs_answers(srv, i);
-		if (r)
-			usleep(10000);
-	}
-	return r;
-}
-
-/* fds settle once the server has handled every close. */
-static int fds_settle(const struct fault_server *srv, int want)
-{
-	int n = -1;
-
-	for (int tries = 0; tries < 200 && n != want; tries++) {
-		n = fs_fd_count(srv);
-		if (n != want)
-			usleep(10000);
-	}
-	return n;
-}
-
 static void test_client_killed_at_every_point(void **state)
 {
 	size_t cuts[64], ncuts = 0, at = 0;
@@ -203,7 +176,7 @@ static void test_client_killed_at_every_point(void **state)
 	assert_int_equal(fs_start(&fs, 1), 0);
 	build_session();   /* after the fork: the server must not inherit these */
 	base = fs_fd_count(&fs);   /* listening only: what every test returns to */
-	assert_int_equal(answers_soon(&fs, 0), 0);
+	assert_int_equal(fs_answers_soon(&fs, 0), 0);
 	cuts[ncuts++] = 0;   /* connected, nothing sent (before VERSION) */
 	for (unsigned int i = 0; i < nsteps; i++) {
 		cuts[ncuts++] = at + 1;       /* fds in flight: they ride on the first byte */
@@ -215,9 +188,9 @@ static void test_client_killed_at_every_point(void **state)
 	}
 	for (size_t k = 0; k < ncuts; k++) {
 		run_killed_client(fs.path[0], cuts[k]);
-		assert_int_equal(answers_soon(&fs, 0), 0);
+		assert_int_equal(fs_answers_soon(&fs, 0), 0);
 	}
-	assert_int_equal(fds_settle(&fs, base), base);
+	assert_int_equal(fs_fds_settle(&fs, base), base);
 	assert_int_equal(fs_stop(&fs), 0);
 }
 
@@ -228,7 +201,7 @@ static void test_max_fds_on_every_message(void **state)
 
 	assert_int_equal(fs_start(&fs, 1), 0);
 	base = fs_fd_count(&fs);   /* listening only: what every test returns to */
-	assert_int_equal(answers_soon(&fs, 0), 0);
+	assert_int_equal(fs_answers_soon(&fs, 0), 0);
 	for (int i = 0; i < 16; i++)
 		assert_true((fds[i] = eventfd(0, EFD_CLOEXEC)) >= 0);
 	fd = rc_connect(fs.path[0]);
@@ -243,8 +216,8 @@ static void test_max_fds_on_every_message(void **state)
 		assert_true(fs_fd_count(&fs) <= base + 1);
 	}
 	close(fd);
-	assert_int_equal(fds_settle(&fs, base), base);
-	assert_int_equal(answers_soon(&fs, 0), 0);
+	assert_int_equal(fs_fds_settle(&fs, base), base);
+	assert_int_equal(fs_answers_soon(&fs, 0), 0);
 	assert_int_equal(fs_stop(&fs), 0);
 	for (int i = 0; i < 16; i++)
 		close(fds[i]);
@@ -269,9 +242,9 @@ static void test_unread_replies_do_not_stall_others(void **state)
 			break;   /* the server stopped reading us: what it should do */
 	}
 	for (int i = 0; i < 20; i++)
-		assert_int_equal(answers_soon(&fs, 1), 0);
+		assert_int_equal(fs_answers_soon(&fs, 1), 0);
 	close(fd);
-	assert_int_equal(answers_soon(&fs, 0), 0);
+	assert_int_equal(fs_answers_soon(&fs, 0), 0);
 	assert_int_equal(fs_stop(&fs), 0);
 }
 
@@ -284,7 +257,7 @@ static void test_connections_in_a_loop(void **state)
 
 	assert_int_equal(fs_start(&fs, 1), 0);
 	base = fs_fd_count(&fs);   /* listening only: what every test returns to */
-	assert_int_equal(answers_soon(&fs, 0), 0);
+	assert_int_equal(fs_answers_soon(&fs, 0), 0);
 	first = rc_connect(fs.path[0]);
 	assert_true(first >= 0);
 	assert_int_equal(rc_negotiate(first), 0);
@@ -299,8 +272,8 @@ static void test_connections_in_a_loop(void **state)
 		if (others[i] >= 0)
 			close(others[i]);
 	close(first);
-	assert_int_equal(fds_settle(&fs, base), base);
-	assert_int_equal(answers_soon(&fs, 0), 0);
+	assert_int_equal(fs_fds_settle(&fs, base), base);
+	assert_int_equal(fs_answers_soon(&fs, 0), 0);
 	assert_int_equal(fs_stop(&fs), 0);
 }
 
@@ -394,7 +367,7 @@ static void test_client_killed_during_dma_read(void **state)
 		assert_int_equal(waitpid(pid, &status, 0), pid);
 		/* Killed by itself at the DMA_READ: the server did ask. */
 		assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-		assert_int_equal(answers_soon(&fs, 0), 0);
+		assert_int_equal(fs_answers_soon(&fs, 0), 0);
 		/* The next client finds a reset device: no copy pending or
 		 * half done, registers at power-on. */
 		fd = rc_connect(fs.path[0]);
@@ -406,7 +379,7 @@ static void test_client_killed_during_dma_read(void **state)
 		assert_int_equal(reg_read(fd, VFK_DMAE_REG_COPIES), 0);
 		close(fd);
 	}
-	assert_int_equal(fds_settle(&fs, base), base);
+	assert_int_equal(fs_fds_settle(&fs, base), base);
 	assert_int_equal(fs_stop(&fs), 0);
 }
 
@@ -493,8 +466,8 @@ static void test_max_dma_maps(void **state)
 	base = fs_fd_count(&fs);
 	for (unsigned int round = 0; round < 8; round++) {
 		max_maps_session(fs.path[0], ram_fd, round);
-		assert_int_equal(fds_settle(&fs, base), base);
-		assert_int_equal(answers_soon(&fs, 0), 0);
+		assert_int_equal(fs_fds_settle(&fs, base), base);
+		assert_int_equal(fs_answers_soon(&fs, 0), 0);
 		if (round == 1)
 			rss0 = fs_rss_kib(&fs);   /* after a warm-up of both kinds */
 	}

@@ -62,31 +62,6 @@ static bool one_cycle(const char *path, unsigned int i)
 	return true;
 }
 
-static int settle(const struct fault_server *srv)
-{
-	int r = -1;
-
-	for (int tries = 0; tries < 300 && r; tries++) {
-		r = fs_answers(srv, 0);
-		if (r)
-			usleep(10000);
-	}
-	return r;
-}
-
-/* The server's fd count once it has handled every close, or the last seen. */
-static int fds_settle(const struct fault_server *srv, int want)
-{
-	int n = -1;
-
-	for (int tries = 0; tries < 300 && n != want; tries++) {
-		n = fs_fd_count(srv);
-		if (n != want)
-			usleep(10000);
-	}
-	return n;
-}
-
 static struct fault_server fs;
 
 static int stop_server(void **state)
@@ -106,13 +81,13 @@ static void test_connect_kill_cycles(void **state)
 	fds0 = fs_fd_count(&fs);   /* listening only */
 	for (unsigned int i = 0; i < WARMUP; i++)
 		one_cycle(fs.path[0], i);
-	assert_int_equal(settle(&fs), 0);
+	assert_int_equal(fs_answers_soon(&fs, 0), 0);
 	rss0 = fs_rss_kib(&fs);
 	assert_true(fds0 > 0 && rss0 > 0);
 	for (unsigned int i = 0; i < CYCLES; i++)
 		connected += one_cycle(fs.path[0], i);
-	assert_int_equal(settle(&fs), 0);
-	fds1 = fds_settle(&fs, fds0);
+	assert_int_equal(fs_answers_soon(&fs, 0), 0);
+	fds1 = fs_fds_settle(&fs, fds0);
 	rss1 = fs_rss_kib(&fs);
 	print_message("%u of %u cycles connected; server fds %d -> %d, VmRSS %ld -> %ld KiB\n",
 		      connected, CYCLES, fds0, fds1, rss0, rss1);
