@@ -21,7 +21,10 @@ RESULTS = os.path.join(HERE, 'results')
 # name -> (what is compared: 'ratio' or 'value', operator, target)
 TARGETS = {
     'proto.region_read4': ('ratio', '<=', 1.03),
-    'proto.server_user_us_per_read4': ('value', '<=', 0.30),
+    # Tick-sampled (/proc/<pid>/stat utime): a share of 250 Hz samples.
+    'proto.server_user_us_per_read4_ticks': ('value', '<=', 0.30),
+    # Measured between system calls by the bench/syscall_clock.c shim.
+    'proto.server_user_us_per_read4_syscall_clock': ('value', '<=', 0.30),
     'proto.posted4': ('value', '>=', 1e6),
     'proto.posted4_batch64': ('value', '>=', 1e6),
     'proto.region_read1048576_gbps': ('value', '>=', 8.0),
@@ -98,11 +101,11 @@ def fmt(v):
 
 def print_table(mode, rows):
     print(f'\n== {mode}: client and server CPUs {rows[0]["cpus"] if rows else ""}')
-    hdr = f'{"figure":36} {"median":>10} {"p99":>10} {"unit":>7} {"floor":>10} {"ratio":>7}  target'
+    hdr = f'{"figure":50} {"median":>10} {"p99":>10} {"unit":>7} {"floor":>10} {"ratio":>7}  target'
     print(hdr)
     print('-' * len(hdr))
     for r in rows:
-        print(f'{r["id"]:36} {fmt(r["median"]):>10} {fmt(r["p99"]):>10} {r["unit"]:>7} '
+        print(f'{r["id"]:50} {fmt(r["median"]):>10} {fmt(r["p99"]):>10} {r["unit"]:>7} '
               f'{fmt(r["floor"]):>10} {fmt(r["ratio"]):>7}  {r["target"]} {r["verdict"]}')
 
 
