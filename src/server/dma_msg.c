@@ -20,6 +20,9 @@
 #include <vfiokit/device.h>
 #include <vfiokit/log.h>
 
+/* The largest errno a peer's error reply may carry; anything else is -EIO. */
+#define PEER_MAX_ERRNO 4095u
+
 /* Find the complete reply to (id, cmd) in the unprocessed part of rx past
  * the message being handled. Its offset, or -ENOENT; -EPROTO when the
  * stream cannot be walked. */
@@ -68,7 +71,9 @@ static int take_reply(struct srv_slot *s, size_t pos, void *buf, uint32_t count,
 		s->rx_fds_pending = false;
 	}
 	if (h.flags & VFU_F_ERROR) {
-		r = h.error ? -(int)h.error : -EIO;
+		/* Peer input: above 4095 (or with the sign bit) it is no errno,
+		 * and negating it could overflow or turn positive (success). */
+		r = h.error && h.error <= PEER_MAX_ERRNO ? -(int)h.error : -EIO;
 	} else if (!write) {
 		if (h.msg_size < VFU_HDR_SIZE + VFU_DMA_RW_HDR_SIZE + (size_t)count) {
 			r = -EPROTO;

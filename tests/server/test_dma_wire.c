@@ -163,10 +163,50 @@ static void test_dma_read_write_layout(void **state)
 	close(fd);
 }
 
+/* A DMA_READ answered with an errno no errno can be (above 4095, or
+ * with the sign bit set): the device sees -EIO, never a positive or
+ * overflowed value. */
+static void test_dma_error_reply_out_of_range(void **state)
+{
+	static const uint32_t bad[] = { 0xffffffffu, 0x80000000u, 4096u };
+	struct vfu_dma_map map = { 32, VFU_DMA_FLAG_READ | VFU_DMA_FLAG_WRITE, 0,
+				   SRC_IOVA, 0x2000 };
+	struct timeval tv = { .tv_sec = 10 };
+	uint8_t msg[64 + COPY_LEN], body[16 + 4];
+	int fd = rc_connect(ts.path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	assert_int_equal(rc_negotiate(fd), 0);
+	assert_int_equal(rc_call(fd, VFU_CMD_DMA_MAP, &map, 32, NULL, 0, NULL, 0, NULL), 0);
+	for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct vfu_region_rw rw = { DOORBELL, 0, 4 };
+		uint32_t len = COPY_LEN;
+		struct vfu_hdr h;
+
+		memcpy(msg, &rw, sizeof(rw));
+		memcpy(msg + sizeof(rw), &len, 4);
+		assert_int_equal(rc_send(fd, 9, VFU_CMD_REGION_WRITE, 0, msg, sizeof(rw) + 4,
+					 NULL, 0), 0);
+		assert_true(rc_recv(fd, msg, sizeof(msg), NULL, NULL) >= 16);
+		expect_dma(fd, msg, sizeof(msg), VFU_CMD_DMA_READ, SRC_IOVA);
+		vfu_hdr_init(&h, get16(msg), VFU_CMD_DMA_READ, 16, VFU_F_TYPE_REPLY | VFU_F_ERROR);
+		h.error = bad[i];
+		assert_int_equal(write(fd, &h, sizeof(h)), (ssize_t)sizeof(h));
+
+		rw = (struct vfu_region_rw){ STATUS, 0, 4 };
+		assert_int_equal(rc_call(fd, VFU_CMD_REGION_READ, &rw, sizeof(rw), NULL, 0, body,
+					 sizeof(body), NULL), sizeof(rw) + 4);
+		assert_int_equal((int32_t)get32(body + sizeof(rw)), -EIO);
+	}
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dma_read_write_layout),
+		cmocka_unit_test(test_dma_error_reply_out_of_range),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
