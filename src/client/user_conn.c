@@ -151,6 +151,11 @@ static int wait_reply(struct user_client *uc, uint16_t id, uint16_t command,
 		if ((hdr.flags & VFU_F_TYPE_MASK) == VFU_F_TYPE_COMMAND) {
 			vfu_wire_close_fds(reply->fds, reply->nfds);
 			serve_command(uc, &hdr, (size_t)n);
+			/* The receive checks the deadline only when the socket
+			 * is empty: a server that keeps commands coming would
+			 * hold us here for good. */
+			if (now_ms() >= deadline)
+				return -ETIMEDOUT;
 			continue;
 		}
 		ret = (hdr.flags & VFU_F_TYPE_MASK) == VFU_F_TYPE_REPLY ?

@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -133,8 +134,55 @@ static void test_errors_from_server(void **state)
 struct bad_peer {
 	int listen_fd;
 	const char *says;    /* NULL: silent */
+	bool flood;          /* see flood_commands() */
 	char path[108];
 };
+
+/*
+ * At once, before the client's request: 65536 posted DMA_WRITEs (no reply
+ * wanted, 2 MiB), then a valid VERSION reply. Serving them takes the
+ * client far longer than its deadline: it must time out on the way, not
+ * take the reply at the end.
+ */
+static void flood_commands(int fd)
+{
+	enum { N = 65536 };
+	/* vfio-user header {id, command, size, flags, error}, then {address, count}:
+	 * DMA_WRITE (12), a command (type 0) with NO_REPLY (0x10), of 0 bytes. */
+	struct cmd {
+		uint16_t msg_id, command;
+		uint32_t msg_size, flags, error;
+		uint64_t address, count;
+	} __attribute__((packed));
+	/* VERSION (1) reply (type 1) to id 0, version 0.0, no JSON. */
+	struct reply {
+		uint16_t msg_id, command;
+		uint32_t msg_size, flags, error;
+		uint16_t major, minor;
+	} __attribute__((packed)) rep = { .command = 1, .msg_size = 20, .flags = 1 };
+	size_t len = N * sizeof(struct cmd) + sizeof(rep), done = 0;
+	uint8_t *all = malloc(len);
+	int buf = (int)len * 2;
+
+	assert_non_null(all);
+	for (unsigned int i = 0; i < N; i++) {
+		struct cmd c = { .msg_id = (uint16_t)(i + 1), .command = 12, .msg_size = 32,
+				 .flags = 0x10 };
+
+		memcpy(all + i * sizeof(c), &c, sizeof(c));
+	}
+	memcpy(all + N * sizeof(struct cmd), &rep, sizeof(rep));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf)))
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+	while (done < len) {
+		ssize_t n = send(fd, all + done, len - done, MSG_NOSIGNAL);
+
+		if (n <= 0)
+			break;
+		done += (size_t)n;
+	}
+	free(all);
+}
 
 static void *bad_peer_run(void *arg)
 {
@@ -142,6 +190,8 @@ static void *bad_peer_run(void *arg)
 	int fd = accept(bp->listen_fd, NULL, NULL);
 	char buf[256];
 
+	if (fd >= 0 && bp->flood)
+		flood_commands(fd);
 	if (fd >= 0 && bp->says) {
 		ssize_t n = read(fd, buf, sizeof(buf));
 
@@ -156,9 +206,9 @@ static void *bad_peer_run(void *arg)
 	return NULL;
 }
 
-static int open_bad_peer(const char *says, int timeout_ms, char *msg, size_t len)
+static int open_bad_peer(const char *says, bool flood, int timeout_ms, char *msg, size_t len)
 {
-	struct bad_peer bp = { .says = says };
+	struct bad_peer bp = { .says = says, .flood = flood };
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct vfk_client_opts opts = { .timeout_ms = timeout_ms };
 	struct vfk_client *c = NULL;
@@ -183,15 +233,24 @@ static void test_silent_server_times_out(void **state)
 {
 	char msg[256] = "";
 
-	assert_int_equal(open_bad_peer(NULL, 200, msg, sizeof(msg)), -ETIMEDOUT);
+	assert_int_equal(open_bad_peer(NULL, false, 200, msg, sizeof(msg)), -ETIMEDOUT);
 	assert_non_null(strstr(msg, "no VERSION reply within 200 ms"));
+}
+
+/* Commands that never stop coming do not hold the client past its deadline. */
+static void test_flooding_server_times_out(void **state)
+{
+	char msg[256] = "";
+
+	assert_int_equal(open_bad_peer(NULL, true, 5, msg, sizeof(msg)), -ETIMEDOUT);
+	assert_non_null(strstr(msg, "no VERSION reply within 5 ms"));
 }
 
 static void test_other_protocol(void **state)
 {
 	char msg[256] = "";
 
-	assert_int_equal(open_bad_peer("HTTP/1.1 400 Bad Request\r\n\r\n", 1000, msg, sizeof(msg)),
+	assert_int_equal(open_bad_peer("HTTP/1.1 400 Bad Request\r\n\r\n", false, 1000, msg, sizeof(msg)),
 			 -EPROTO);
 	assert_non_null(strstr(msg, "does not speak vfio-user"));
 }
@@ -215,6 +274,7 @@ int main(void)
 		cmocka_unit_test(test_large_access_split),
 		cmocka_unit_test(test_errors_from_server),
 		cmocka_unit_test(test_silent_server_times_out),
+		cmocka_unit_test(test_flooding_server_times_out),
 		cmocka_unit_test(test_other_protocol),
 		cmocka_unit_test(test_no_such_socket),
 	};
