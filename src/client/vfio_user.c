@@ -197,6 +197,9 @@ static int user_set_irqs(struct vfk_client *c, uint32_t index, uint32_t start, u
 			 const int *fds)
 {
 	struct user_client *uc = to_user(c);
+	/* The server may offer more fds per message than the wire sends. */
+	uint32_t max_fds = uc->server.max_msg_fds < VFU_WIRE_MAX_FDS ?
+			   uc->server.max_msg_fds : VFU_WIRE_MAX_FDS;
 	uint32_t i = 0;
 
 	if (!count)
@@ -209,7 +212,7 @@ static int user_set_irqs(struct vfk_client *c, uint32_t index, uint32_t start, u
 		int ret;
 
 		while (i + n < count && (fds[i + n] < 0) == unset &&
-		       (unset || n < uc->server.max_msg_fds))
+		       (unset || n < max_fds))
 			n++;
 		ret = set_irqs_once(uc, index, start + i, n, unset ? NULL : fds + i);
 		if (ret)

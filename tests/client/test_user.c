@@ -246,6 +246,77 @@ static void test_flooding_server_times_out(void **state)
 	assert_non_null(strstr(msg, "no VERSION reply within 5 ms"));
 }
 
+/*
+ * A server that offers max_msg_fds 32 (QEMU's ceiling is 16, ours too)
+ * and answers every command with an empty success reply, closing the fds
+ * that came along.
+ */
+static void *many_fds_peer_run(void *arg)
+{
+	static const char json[] = "{\"capabilities\":{\"max_msg_fds\":32}}";
+	int fd = accept(*(int *)arg, NULL, NULL);
+
+	for (;;) {
+		struct { uint16_t msg_id, command; uint32_t msg_size, flags, error; }
+			__attribute__((packed)) h;
+		union { char buf[CMSG_SPACE(sizeof(int) * 64)]; struct cmsghdr align; } ctl;
+		struct iovec iov = { &h, sizeof(h) };
+		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+				      .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
+		uint8_t body[1024], out[16 + 4 + sizeof(json)];
+		uint32_t len = 16;
+
+		if (recvmsg(fd, &msg, MSG_WAITALL) != sizeof(h) || h.msg_size < 16 ||
+		    h.msg_size - 16 > sizeof(body) ||
+		    (h.msg_size > 16 && recv(fd, body, h.msg_size - 16, MSG_WAITALL) !=
+		     (ssize_t)(h.msg_size - 16)))
+			break;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+			for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++)
+				close(((int *)CMSG_DATA(c))[i]);
+		if (h.command == 1) {   /* VERSION: 0.0 and our capabilities */
+			memset(out + 16, 0, 4);
+			memcpy(out + 20, json, sizeof(json));
+			len += 4 + sizeof(json);
+		}
+		h.msg_size = len;
+		h.flags = 1;   /* reply */
+		memcpy(out, &h, sizeof(h));
+		if (send(fd, out, len, MSG_NOSIGNAL) != (ssize_t)len)
+			break;
+	}
+	close(fd);
+	return NULL;
+}
+
+/* More eventfds than one message may carry go out in runs of at most 16,
+ * whatever larger max_msg_fds the server offers. */
+static void test_set_irqs_caps_fds_per_message(void **state)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct vfk_client *c = NULL;
+	int lfd = socket(AF_UNIX, SOCK_STREAM, 0), fds[17];
+	char msg[256] = "";
+	pthread_t t;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/fds.sock", fix.dir);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 1), 0);
+	assert_int_equal(pthread_create(&t, NULL, many_fds_peer_run, &lfd), 0);
+	assert_int_equal(vfk_client_open(sa.sun_path, NULL, &c, msg, sizeof(msg)), 0);
+	for (int i = 0; i < 17; i++)
+		fds[i] = dup(0);
+	assert_int_equal(vfk_client_set_irq_eventfds(c, VFIO_PCI_MSIX_IRQ_INDEX, 0, 17, fds), 0);
+	/* The connection is still in step. */
+	assert_int_equal(vfk_client_reset(c), 0);
+	for (int i = 0; i < 17; i++)
+		close(fds[i]);
+	vfk_client_close(c);
+	pthread_join(t, NULL);
+	close(lfd);
+	unlink(sa.sun_path);
+}
+
 static void test_other_protocol(void **state)
 {
 	char msg[256] = "";
@@ -275,6 +346,7 @@ int main(void)
 		cmocka_unit_test(test_errors_from_server),
 		cmocka_unit_test(test_silent_server_times_out),
 		cmocka_unit_test(test_flooding_server_times_out),
+		cmocka_unit_test(test_set_irqs_caps_fds_per_message),
 		cmocka_unit_test(test_other_protocol),
 		cmocka_unit_test(test_no_such_socket),
 	};
