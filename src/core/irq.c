@@ -10,6 +10,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,11 +127,20 @@ int vfk_device_irq_info(const struct vfk_device *dev, struct vfio_irq_info *info
 	return 0;
 }
 
-/* Signal an eventfd; a full counter (EAGAIN) already means "pending". */
+/*
+ * Signal an eventfd. The peer shares the fd's file description and may
+ * have left it blocking with its counter near the top: a write would then
+ * block the device's thread (and every device served with it), so write
+ * only when poll says it cannot block. A full counter already means
+ * "pending" to the reader.
+ */
 static int signal_eventfd(int fd)
 {
 	const uint64_t one = 1;
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
 
+	if (poll(&p, 1, 0) != 1 || !(p.revents & POLLOUT))
+		return 0;
 	if (write(fd, &one, sizeof(one)) == (ssize_t)sizeof(one) || errno == EAGAIN)
 		return 0;
 	return -errno;
@@ -276,7 +287,33 @@ static int do_fire(const struct vfk_device *dev, struct vfk_irq_index *irq,
 }
 
 /*
- * TRIGGER with EVENTFD: dup every fd first so a bad one changes nothing,
+ * Our own reference to a peer's eventfd, or -errno. Like vfio-pci, only
+ * eventfds are taken: anything else (a pipe, a socket) could behave in
+ * ways an interrupt must not. Without /proc the type cannot be checked,
+ * and signal_eventfd() still never blocks.
+ */
+static int keep_eventfd(int fd)
+{
+	static const char eventfd_link[] = "anon_inode:[eventfd]";
+	char path[40], target[sizeof(eventfd_link)];
+	int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	ssize_t n;
+
+	if (dup < 0)
+		return -errno;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", dup);
+	n = readlink(path, target, sizeof(target));
+	if (n < 0 && errno == ENOENT && access("/proc/self", F_OK) != 0)
+		return dup;
+	if (n != (ssize_t)sizeof(target) - 1 || memcmp(target, eventfd_link, (size_t)n)) {
+		close(dup);
+		return -EINVAL;
+	}
+	return dup;
+}
+
+/*
+ * TRIGGER with EVENTFD: take every fd first so a bad one changes nothing,
  * then swap them in; -1 drops the vector's eventfd.
  */
 static int do_set_eventfds(struct vfk_irq_index *irq, const struct vfio_irq_set *set,
@@ -295,8 +332,9 @@ static int do_set_eventfds(struct vfk_irq_index *irq, const struct vfio_irq_set 
 			ret = -EINVAL;
 			break;
 		}
-		if (fd >= 0 && (dups[i] = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) {
-			ret = -errno;
+		if (fd >= 0 && (dups[i] = keep_eventfd(fd)) < 0) {
+			ret = dups[i];
+			dups[i] = -1;
 			break;
 		}
 	}

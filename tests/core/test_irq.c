@@ -241,6 +241,54 @@ static void test_eventfd_delivery(void **state)
 	close(a);
 }
 
+/* Only eventfds are taken, as by vfio-pci: not a pipe, not a regular fd. */
+static void test_only_eventfds(void **state)
+{
+	struct vfk_device *dev = *state;
+	int a = new_eventfd(), p[2];
+	int32_t good[1] = { a };
+	int32_t pipe_fd[1];
+	int baseline;
+
+	assert_int_equal(pipe(p), 0);
+	pipe_fd[0] = p[1];
+	assert_int_equal(set_fds(dev, VFIO_PCI_MSIX_IRQ_INDEX, 0, 1, good), 0);
+	baseline = open_fds();
+	assert_int_equal(set_fds(dev, VFIO_PCI_MSIX_IRQ_INDEX, 0, 1, pipe_fd), -EINVAL);
+	assert_int_equal(open_fds(), baseline);
+	/* The failed call changed nothing: the old eventfd still fires. */
+	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_MSIX_IRQ_INDEX, 0), 0);
+	assert_int_equal(take(a), 1);
+	close(p[0]);
+	close(p[1]);
+	close(a);
+}
+
+/*
+ * A peer that hands over a blocking eventfd with its counter one below the
+ * top must not block the device's thread: a write of 1 would wait for a
+ * reader. The interrupt stays undelivered until the peer reads.
+ */
+static void test_full_blocking_eventfd_never_blocks(void **state)
+{
+	struct vfk_device *dev = *state;
+	int a = eventfd(0, EFD_CLOEXEC);          /* blocking, as a hostile peer may leave it */
+	const uint64_t nearly_full = UINT64_MAX - 1;
+	int32_t fds[1] = { a };
+	uint64_t v;
+
+	assert_true(a >= 0);
+	assert_int_equal(write(a, &nearly_full, sizeof(nearly_full)), sizeof(nearly_full));
+	assert_int_equal(set_fds(dev, VFIO_PCI_MSIX_IRQ_INDEX, 0, 1, fds), 0);
+	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_MSIX_IRQ_INDEX, 0), 0);   /* returns */
+	assert_int_equal(read(a, &v, sizeof(v)), sizeof(v));
+	assert_true(v == nearly_full);
+	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_MSIX_IRQ_INDEX, 0), 0);
+	assert_int_equal(read(a, &v, sizeof(v)), sizeof(v));
+	assert_true(v == 1);
+	close(a);
+}
+
 static void test_trigger_by_set_irqs(void **state)
 {
 	struct vfk_device *dev = *state;
@@ -380,6 +428,8 @@ int main(void)
 		T(test_set_irqs_validation),
 		T(test_bad_fd_changes_nothing),
 		T(test_eventfd_delivery),
+		T(test_only_eventfds),
+		T(test_full_blocking_eventfd_never_blocks),
 		T(test_trigger_by_set_irqs),
 		T(test_disable_index_with_count_zero),
 		T(test_intx_automask_and_unmask),
