@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 
 #include <vfiokit/dma.h>
+#include <vfiokit/log.h>
 
 #include "core/device_internal.h"
 
@@ -123,6 +124,21 @@ static void file_put(struct dma_file *file)
 	free(file);
 }
 
+/*
+ * The mapping outlives the peer's control of the file: if the peer
+ * truncates it, the device's next access to the lost pages raises SIGBUS
+ * in this process. QEMU's memfd backend seals its RAM against shrinking
+ * (seal=on, the default); say so once per file when memory comes unsealed.
+ */
+static void warn_if_shrinkable(int fd)
+{
+	int seals = fcntl(fd, F_GET_SEALS);
+
+	if (seals < 0 || !(seals & F_SEAL_SHRINK))
+		vfk_warn("DMA memory fd is not sealed against shrinking: a peer that "
+			 "truncates it can crash this process (use a sealed memfd)");
+}
+
 /* mmap the whole file behind fd and enter it in the files tree. */
 static int file_open(struct vfk_dma *dma, int fd, const struct stat *st, bool writable,
 		     struct dma_file **out)
@@ -140,6 +156,7 @@ static int file_open(struct vfk_dma *dma, int fd, const struct stat *st, bool wr
 		free(file);
 		return err;
 	}
+	warn_if_shrinkable(fd);
 	*file = (struct dma_file){ .st_dev = st->st_dev, .st_ino = st->st_ino,
 				   .writable = writable, .in_tree = true, .base = base,
 				   .len = (size_t)st->st_size, .dma = dma };
