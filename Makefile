@@ -25,6 +25,7 @@ build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
 demo: build
+	@scripts/install-deps.sh demo
 	@scripts/demo.sh $(BUILD)
 
 # The plain run, the ASan+UBSan run, the valgrind run (and fuzzing in CI):

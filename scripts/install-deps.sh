@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Install the Debian packages a target needs, only those missing.
-# Usage: scripts/install-deps.sh [build|check|bench|fuzz]...
+# Usage: scripts/install-deps.sh [build|demo|check|bench|fuzz]...
 set -euo pipefail
 
 build_pkgs=(gcc make meson ninja-build pkg-config libjson-c-dev libcmocka-dev linux-libc-dev python3)
 check_pkgs=(device-tree-compiler valgrind clang libclang-rt-14-dev)
+demo_pkgs=(device-tree-compiler)
 bench_pkgs=(gnuplot-nox)
 fuzz_pkgs=(clang libclang-rt-14-dev)
 
@@ -12,6 +13,7 @@ wanted=("${build_pkgs[@]}")
 for target in "$@"; do
 	case "$target" in
 	build) ;;
+	demo) wanted+=("${demo_pkgs[@]}") ;;
 	check) wanted+=("${check_pkgs[@]}") ;;
 	bench) wanted+=("${bench_pkgs[@]}") ;;
 	fuzz) wanted+=("${fuzz_pkgs[@]}") ;;
