@@ -17,34 +17,6 @@
 /* msg_id of a request whose reply carries an fd (a mappable region's info). */
 #define FLOOR_ID_REPLY_FD 1
 
-static ssize_t peer_read(int sock, char *buf, size_t len)
-{
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * 8)];
-		struct cmsghdr align;
-	} ctl;
-	struct iovec iov = { .iov_base = buf, .iov_len = len };
-	struct msghdr mh = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
-	};
-	ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-
-	if (n <= 0)
-		return n;
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		size_t nfds = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < nfds; i++) {
-			int fd;
-			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-			close(fd);
-		}
-	}
-	return n;
-}
-
 /*
  * Answer one complete request; the request's error field is the reply
  * size, and msg_id FLOOR_ID_REPLY_FD asks for an fd on the reply.
@@ -74,7 +46,7 @@ static void peer_loop(int sock)
 	if (!buf || !reply || reply_fd < 0)
 		_exit(1);
 	for (;;) {
-		ssize_t n = peer_read(sock, buf + have, PEER_BUF - have);
+		ssize_t n = bench_recv_fds(sock, buf + have, PEER_BUF - have, NULL);
 		if (n <= 0)
 			_exit(n == 0 ? 0 : 1);
 		have += (size_t)n;

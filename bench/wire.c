@@ -57,7 +57,7 @@ int bench_send(int sock, const void *buf, size_t len, int pass_fd)
 	return 0;
 }
 
-static ssize_t recv_with_fd(int sock, void *buf, size_t len, int *fd_out)
+ssize_t bench_recv_fds(int sock, void *buf, size_t len, int *fd_out)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * 8)];
@@ -79,7 +79,7 @@ static ssize_t recv_with_fd(int sock, void *buf, size_t len, int *fd_out)
 		for (size_t i = 0; i < nfds; i++) {
 			int fd;
 			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-			if (*fd_out < 0)
+			if (fd_out && *fd_out < 0)
 				*fd_out = fd;
 			else
 				close(fd);
@@ -102,7 +102,7 @@ long bench_recv_msg(int sock, void *buf, size_t cap, int *fd_out)
 	 * follows the reply, and a small reply then costs a single read.
 	 */
 	while (have < want) {
-		ssize_t n = fd_out ? recv_with_fd(sock, p + have, cap - have, fd_out)
+		ssize_t n = fd_out ? bench_recv_fds(sock, p + have, cap - have, fd_out)
 				   : read(sock, p + have, cap - have);
 		if (n < 0) {
 			if (errno == EINTR)

@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "vfio-user/protocol.h"
 
@@ -22,6 +23,13 @@ void bench_size_buffers(int sock);
 
 /* Write len bytes, with pass_fd (>= 0) as SCM_RIGHTS on the first chunk. 0 or -errno. */
 int bench_send(int sock, const void *buf, size_t len, int pass_fd);
+
+/*
+ * One recvmsg of up to len bytes. The first fd received goes to *fd_out
+ * when fd_out is not NULL and *fd_out is -1; every other fd is closed.
+ * Returns the byte count, 0 at end of stream, or -1 with errno.
+ */
+ssize_t bench_recv_fds(int sock, void *buf, size_t len, int *fd_out);
 
 /*
  * Read one whole message (at most cap bytes) into buf; the caller must
