@@ -257,7 +257,31 @@ static ssize_t keep_rx_fds(struct srv_slot *s, struct msghdr *msg, ssize_t n)
 }
 
 /*
- * One recvmsg into the free tail of rx. >0 bytes, 0 at EOF, -errno.
+ * How much the next read may take. While fds wait for a message not yet
+ * complete, no further than its end (or its header's end): the kernel ends
+ * a read after the next fds, so the rest of that message and a later
+ * message with fds would otherwise come in one read, and one set is kept.
+ */
+static size_t rx_read_limit(const struct srv_slot *s)
+{
+	size_t room = s->rx_cap - s->rx_tail, end;
+	struct vfu_hdr h;
+
+	if (!s->rx_fds_pending)
+		return room;
+	if (s->rx_tail - s->rx_fds_at < VFU_HDR_SIZE) {
+		end = s->rx_fds_at + VFU_HDR_SIZE;
+	} else {
+		memcpy(&h, s->rx + s->rx_fds_at, sizeof(h));
+		if (h.msg_size < VFU_HDR_SIZE || h.msg_size > SRV_MAX_MSG)
+			return room;   /* process() refuses it */
+		end = s->rx_fds_at + h.msg_size;
+	}
+	return end > s->rx_tail && end - s->rx_tail < room ? end - s->rx_tail : room;
+}
+
+/*
+ * One recvmsg into the free tail of rx (see rx_read_limit()). >0 bytes, 0 at EOF, -errno.
  * Most reads carry no fds: the kernel then reports an empty control
  * buffer, and only that length is looked at.
  */
@@ -267,7 +291,7 @@ static ssize_t read_some(struct srv_slot *s)
 		char buf[VFU_WIRE_RECV_CTL_SPACE];
 		struct cmsghdr align;
 	} ctl;
-	struct iovec iov = { s->rx + s->rx_tail, s->rx_cap - s->rx_tail };
+	struct iovec iov = { s->rx + s->rx_tail, rx_read_limit(s) };
 	struct msghdr msg = {
 		.msg_iov = &iov,
 		.msg_iovlen = 1,
