@@ -69,6 +69,7 @@ static int take_reply(struct srv_slot *s, size_t pos, void *buf, uint32_t count,
 		vfu_wire_close_fds(s->rx_fds, s->rx_nfds);
 		s->rx_nfds = 0;
 		s->rx_fds_pending = false;
+		s->rx_fds_truncated = false;   /* or the next message's fds look cut */
 	}
 	if (h.flags & VFU_F_ERROR) {
 		/* Peer input: above 4095 (or with the sign bit) it is no errno,

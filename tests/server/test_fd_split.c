@@ -23,6 +23,10 @@
 #include "vfio-user/wire.h"
 
 #define MAP_SIZE 0x10000u
+#define SLOW     0x0         /* a posted write here takes 200 ms */
+#define DMA_DOOR 0x8         /* a write here reads 4 bytes at DMA_IOVA */
+#define DMA_IOVA 0x300000u
+#define MANY_FDS 20          /* more than a message may carry */
 
 static struct thread_server ts;
 
@@ -31,8 +35,15 @@ static struct thread_server ts;
 static ssize_t slow_write(struct vfk_device *d, struct vfk_region *r, const void *buf,
 			  size_t count, uint64_t off)
 {
-	usleep(200000);
-	return (ssize_t)count;
+	uint8_t tmp[4];
+	int e;
+
+	if (off == SLOW) {
+		usleep(200000);
+		return (ssize_t)count;
+	}
+	e = vfk_dma_read(d, DMA_IOVA, tmp, sizeof(tmp));
+	return e ? e : (ssize_t)count;
 }
 
 static const struct vfk_region_ops bar_ops = { .write = slow_write };
@@ -153,10 +164,75 @@ static void test_split_message_then_next_with_fds(void **state)
 	assert_int_equal(count_fds(), before);
 }
 
+/* One sendmsg of len bytes with nfds copies of fd, past the wire layer's cap. */
+static void send_many_fds(int sock, const void *buf, size_t len, int fd, unsigned int nfds)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * MANY_FDS)];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { (void *)buf, len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+			      .msg_controllen = CMSG_SPACE(sizeof(int) * nfds) };
+	struct cmsghdr *cmsg;
+
+	memset(&ctl, 0, sizeof(ctl));
+	cmsg = CMSG_FIRSTHDR(&msg);
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+	for (unsigned int i = 0; i < nfds; i++)
+		memcpy(CMSG_DATA(cmsg) + i * sizeof(int), &fd, sizeof(int));
+	assert_int_equal(sendmsg(sock, &msg, MSG_NOSIGNAL), (ssize_t)len);
+}
+
+/* Too many fds on the client's reply to a DMA_READ: they are dropped with
+ * the reply, and the next message's fds are not taken for truncated. */
+static void test_truncated_fds_on_dma_reply_stay_with_it(void **state)
+{
+	int before = count_fds();
+	int sock = rc_connect(ts.path);
+	int fd = guest_memfd();
+	struct vfu_dma_map map = { sizeof(map), VFU_DMA_FLAG_READ, 0, DMA_IOVA, 0x1000 };
+	struct vfu_region_rw rw = { DMA_DOOR, VFIO_PCI_BAR0_REGION_INDEX, 4 };
+	uint8_t w[sizeof(rw) + 4] = { 0 }, req[256];
+	uint8_t reply[VFU_HDR_SIZE + VFU_DMA_RW_HDR_SIZE + 4] = { 0 };
+	uint8_t m[VFU_HDR_SIZE + sizeof(struct vfu_dma_map)];
+	struct vfu_hdr h;
+
+	assert_true(sock >= 0);
+	assert_int_equal(rc_negotiate(sock), 0);
+	/* Memory without an fd: the server reads it with DMA_READ messages. */
+	assert_int_equal(rc_call(sock, VFU_CMD_DMA_MAP, &map, sizeof(map), NULL, 0, NULL, 0,
+				 NULL), 0);
+	memcpy(w, &rw, sizeof(rw));
+	assert_int_equal(rc_send(sock, 1, VFU_CMD_REGION_WRITE, 0, w, sizeof(w), NULL, 0), 0);
+	assert_true(rc_recv(sock, req, sizeof(req), NULL, NULL) >= VFU_HDR_SIZE);
+	memcpy(&h, req, sizeof(h));
+	assert_int_equal(h.command, VFU_CMD_DMA_READ);
+	vfu_hdr_init(&h, h.msg_id, VFU_CMD_DMA_READ, sizeof(reply), VFU_F_TYPE_REPLY);
+	memcpy(reply, &h, sizeof(h));
+	memcpy(reply + VFU_HDR_SIZE, req + VFU_HDR_SIZE, VFU_DMA_RW_HDR_SIZE);
+	send_many_fds(sock, reply, sizeof(reply), fd, MANY_FDS);
+	assert_true(rc_recv(sock, req, sizeof(req), NULL, NULL) >= VFU_HDR_SIZE);
+	memcpy(&h, req, sizeof(h));
+	assert_int_equal(h.command, VFU_CMD_REGION_WRITE);
+	assert_false(h.flags & VFU_F_ERROR);
+	/* A well-formed DMA_MAP with one fd is taken. */
+	dma_map_msg(m, 2, 0x100000);
+	send_chunk(sock, m, sizeof(m), &fd);
+	expect_reply(sock, 2);
+	close(fd);
+	close(sock);
+	sync_with_server();
+	assert_int_equal(count_fds(), before);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_split_message_then_next_with_fds),
+		cmocka_unit_test(test_truncated_fds_on_dma_reply_stay_with_it),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
