@@ -112,9 +112,11 @@ qemu_boot() {
 	log=$(realpath "$log")
 	kernel=$(realpath "$kernel")
 	shares+=(--share "$(dirname "$log")" --share "$(dirname "$kernel")")
+	# loglevel=3: the guest's test output shares the console with printk,
+	# and an informational kernel line could land inside an asserted line.
 	local args=(-accel tcg -nographic -nodefaults -monitor none -serial "file:$log"
 		-no-reboot -m "$mem" -kernel "$kernel"
-		-append "console=ttyS0 panic=-1 $append")
+		-append "console=ttyS0 panic=-1 loglevel=3 $append")
 	if [ -n "$memfd" ]; then
 		args+=(-object "memory-backend-memfd,id=peer-mem,size=$mem,share=on"
 			-machine memory-backend=peer-mem)

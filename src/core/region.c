@@ -248,20 +248,17 @@ int vfk_device_add_region(struct vfk_device *dev, uint32_t type, uint32_t subtyp
 
 /*
  * The region for an access of count bytes at offset needing flag
- * (READ or WRITE), or NULL with *err set. Overflow-safe bounds check.
+ * (READ or WRITE), or NULL (the access is -EINVAL). Overflow-safe bounds.
  */
 static struct vfk_region *region_for_access(struct vfk_device *dev, uint32_t index,
-					    uint32_t flag, size_t count, uint64_t offset,
-					    ssize_t *err)
+					    uint32_t flag, size_t count, uint64_t offset)
 {
 	struct vfk_region *region = present_at(dev, index);
 
-	*err = -EINVAL;
 	if (!region || !(region->flags & flag))
 		return NULL;
 	if (count > SSIZE_MAX || offset > region->size || count > region->size - offset)
 		return NULL;
-	*err = 0;
 	return region;
 }
 
@@ -274,12 +271,11 @@ static ssize_t checked_result(ssize_t ret, size_t count)
 ssize_t vfk_region_read(struct vfk_device *dev, uint32_t index,
 			void *buf, size_t count, uint64_t offset)
 {
-	ssize_t err;
-	struct vfk_region *region = region_for_access(dev, index, VFIO_REGION_INFO_FLAG_READ,
-						      count, offset, &err);
+	struct vfk_region *region =
+		region_for_access(dev, index, VFIO_REGION_INFO_FLAG_READ, count, offset);
 
 	if (!region)
-		return err;
+		return -EINVAL;
 	if (count == 0)
 		return 0;
 	if (index == VFIO_PCI_CONFIG_REGION_INDEX)
@@ -292,12 +288,11 @@ ssize_t vfk_region_read(struct vfk_device *dev, uint32_t index,
 ssize_t vfk_region_write(struct vfk_device *dev, uint32_t index,
 			 const void *buf, size_t count, uint64_t offset)
 {
-	ssize_t err;
-	struct vfk_region *region = region_for_access(dev, index, VFIO_REGION_INFO_FLAG_WRITE,
-						      count, offset, &err);
+	struct vfk_region *region =
+		region_for_access(dev, index, VFIO_REGION_INFO_FLAG_WRITE, count, offset);
 
 	if (!region)
-		return err;
+		return -EINVAL;
 	if (count == 0)
 		return 0;
 	if (index == VFIO_PCI_CONFIG_REGION_INDEX)
@@ -310,9 +305,8 @@ ssize_t vfk_region_write(struct vfk_device *dev, uint32_t index,
 const void *vfk_region_direct_read(struct vfk_device *dev, uint32_t index,
 				   uint64_t offset, size_t count)
 {
-	ssize_t err;
-	struct vfk_region *region = region_for_access(dev, index, VFIO_REGION_INFO_FLAG_READ,
-						      count, offset, &err);
+	struct vfk_region *region =
+		region_for_access(dev, index, VFIO_REGION_INFO_FLAG_READ, count, offset);
 
 	if (!region || count == 0 || index == VFIO_PCI_CONFIG_REGION_INDEX)
 		return NULL;

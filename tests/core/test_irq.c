@@ -4,7 +4,6 @@
  * INTx automask, mask/unmask with pending delivery, and that every dup'd
  * eventfd is closed on reset and destroy.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +13,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 #include <cmocka.h>
+
+#include "../test_util.h"
 
 #include <vfiokit/device.h>
 #include <vfiokit/irq.h>
@@ -50,18 +51,6 @@ static int teardown(void **state)
 {
 	vfk_device_destroy(*state);
 	return 0;
-}
-
-static int open_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	assert_non_null(d);
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
 }
 
 static int new_eventfd(void)
@@ -202,11 +191,11 @@ static void test_bad_fd_changes_nothing(void **state)
 	int baseline;
 
 	assert_int_equal(set_fds(dev, VFIO_PCI_MSIX_IRQ_INDEX, 0, 2, first), 0);
-	baseline = open_fds();
+	baseline = test_count_open_fds();
 	assert_int_equal(set_fds(dev, VFIO_PCI_MSIX_IRQ_INDEX, 0, 2, bad), -EINVAL);
 	closed[1] = INT32_MAX;    /* a number that is no open fd */
 	assert_int_equal(set_fds(dev, VFIO_PCI_MSIX_IRQ_INDEX, 0, 2, closed), -EBADF);
-	assert_int_equal(open_fds(), baseline);   /* the dup of b was closed again */
+	assert_int_equal(test_count_open_fds(), baseline);   /* the dup of b was closed again */
 	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_MSIX_IRQ_INDEX, 0), 0);
 	assert_int_equal(take(a), 1);
 	assert_int_equal(take(b), 0);
@@ -253,9 +242,9 @@ static void test_only_eventfds(void **state)
 	assert_int_equal(pipe(p), 0);
 	pipe_fd[0] = p[1];
 	assert_int_equal(set_fds(dev, VFIO_PCI_MSIX_IRQ_INDEX, 0, 1, good), 0);
-	baseline = open_fds();
+	baseline = test_count_open_fds();
 	assert_int_equal(set_fds(dev, VFIO_PCI_MSIX_IRQ_INDEX, 0, 1, pipe_fd), -EINVAL);
-	assert_int_equal(open_fds(), baseline);
+	assert_int_equal(test_count_open_fds(), baseline);
 	/* The failed call changed nothing: the old eventfd still fires. */
 	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_MSIX_IRQ_INDEX, 0), 0);
 	assert_int_equal(take(a), 1);
@@ -314,13 +303,13 @@ static void test_disable_index_with_count_zero(void **state)
 	struct vfk_device *dev = *state;
 	int a = new_eventfd();
 	int32_t fds[2] = { a, a };
-	int before = open_fds();
+	int before = test_count_open_fds();
 
 	assert_int_equal(set_fds(dev, VFIO_PCI_MSI_IRQ_INDEX, 0, 2, fds), 0);
-	assert_int_equal(open_fds(), before + 2);
+	assert_int_equal(test_count_open_fds(), before + 2);
 	assert_int_equal(set_irqs(dev, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER,
 				  VFIO_PCI_MSI_IRQ_INDEX, 0, 0, NULL, 0), 0);
-	assert_int_equal(open_fds(), before);
+	assert_int_equal(test_count_open_fds(), before);
 	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_MSI_IRQ_INDEX, 0), -ENOENT);
 	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_MSI_IRQ_INDEX, 1), -ENOENT);
 	assert_int_equal(take(a), 0);
@@ -383,20 +372,20 @@ static void test_reset_closes_eventfds(void **state)
 	struct vfk_device *dev = *state;
 	int a = new_eventfd();
 	int32_t fds[MSIX_VECTORS];
-	int before = open_fds();
+	int before = test_count_open_fds();
 
 	for (int i = 0; i < MSIX_VECTORS; i++)
 		fds[i] = a;
 	assert_int_equal(set_fds(dev, VFIO_PCI_MSIX_IRQ_INDEX, 0, MSIX_VECTORS, fds), 0);
 	assert_int_equal(set_fds(dev, VFIO_PCI_INTX_IRQ_INDEX, 0, 1, fds), 0);
 	assert_int_equal(set_fds(dev, VFIO_PCI_REQ_IRQ_INDEX, 0, 1, fds), 0);
-	assert_int_equal(open_fds(), before + MSIX_VECTORS + 2);
+	assert_int_equal(test_count_open_fds(), before + MSIX_VECTORS + 2);
 	/* A function-level reset keeps the peer's eventfds... */
 	assert_int_equal(vfk_device_reset(dev), 0);
-	assert_int_equal(open_fds(), before + MSIX_VECTORS + 2);
+	assert_int_equal(test_count_open_fds(), before + MSIX_VECTORS + 2);
 	/* ...and the peer leaving closes them. */
 	assert_int_equal(vfk_device_release_peer(dev), 0);
-	assert_int_equal(open_fds(), before);
+	assert_int_equal(test_count_open_fds(), before);
 	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_MSIX_IRQ_INDEX, 0), -ENOENT);
 	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_INTX_IRQ_INDEX, 0), -ENOENT);
 	/* Counts are properties of the device and survive the reset. */
@@ -407,7 +396,7 @@ static void test_reset_closes_eventfds(void **state)
 
 static void test_destroy_closes_eventfds(void **state)
 {
-	int before = open_fds();
+	int before = test_count_open_fds();
 	struct vfk_device *dev = make_device(1, false);
 	int a = new_eventfd();
 	int32_t fds[MSI_VECTORS] = { a, a, a, a };
@@ -416,7 +405,7 @@ static void test_destroy_closes_eventfds(void **state)
 	assert_int_equal(set_fds(dev, VFIO_PCI_MSI_IRQ_INDEX, 0, MSI_VECTORS, fds), 0);
 	close(a);
 	vfk_device_destroy(dev);
-	assert_int_equal(open_fds(), before);
+	assert_int_equal(test_count_open_fds(), before);
 }
 
 int main(void)

@@ -23,19 +23,6 @@
 #define WARMUP        500
 #define RSS_SLACK_KIB 512
 
-/* ASan keeps freed memory in quarantine: RSS then measures the quarantine,
- * not us. The fd check still holds there; the RSS one is for the other runs. */
-#if defined(__SANITIZE_ADDRESS__)
-#define RSS_MEANINGFUL 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define RSS_MEANINGFUL 0
-#endif
-#endif
-#ifndef RSS_MEANINGFUL
-#define RSS_MEANINGFUL 1
-#endif
-
 /* Connect, send `cut` bytes of a VERSION request, hang up (RST on odd
  * cycles). false when the connection was not made. */
 static bool one_cycle(const char *path, unsigned int i)

@@ -14,8 +14,9 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <dirent.h>
 #include <cmocka.h>
+
+#include "../test_util.h"
 
 #include <vfiokit/vfiokit.h>
 #include "raw_client.h"
@@ -66,18 +67,6 @@ static int teardown(void **state)
 {
 	ts_stop(&ts);
 	return 0;
-}
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	assert_non_null(d);
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
 }
 
 /* The server handles a disconnect asynchronously: one more connection
@@ -137,7 +126,7 @@ static void expect_reply(int sock, uint16_t id)
  * the end of A and all of B with B's fd. */
 static void test_split_message_then_next_with_fds(void **state)
 {
-	int before = count_fds();
+	int before = test_count_open_fds();
 	int sock = rc_connect(ts.path);
 	int fa = guest_memfd(), fb = guest_memfd();
 	struct vfu_region_rw rw = { 0, VFIO_PCI_BAR0_REGION_INDEX, 4 };
@@ -161,7 +150,7 @@ static void test_split_message_then_next_with_fds(void **state)
 	close(fb);
 	close(sock);
 	sync_with_server();
-	assert_int_equal(count_fds(), before);
+	assert_int_equal(test_count_open_fds(), before);
 }
 
 /* One sendmsg of len bytes with nfds copies of fd, past the wire layer's cap. */
@@ -190,7 +179,7 @@ static void send_many_fds(int sock, const void *buf, size_t len, int fd, unsigne
  * the reply, and the next message's fds are not taken for truncated. */
 static void test_truncated_fds_on_dma_reply_stay_with_it(void **state)
 {
-	int before = count_fds();
+	int before = test_count_open_fds();
 	int sock = rc_connect(ts.path);
 	int fd = guest_memfd();
 	struct vfu_dma_map map = { sizeof(map), VFU_DMA_FLAG_READ, 0, DMA_IOVA, 0x1000 };
@@ -225,7 +214,7 @@ static void test_truncated_fds_on_dma_reply_stay_with_it(void **state)
 	close(fd);
 	close(sock);
 	sync_with_server();
-	assert_int_equal(count_fds(), before);
+	assert_int_equal(test_count_open_fds(), before);
 }
 
 int main(void)

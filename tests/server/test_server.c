@@ -3,7 +3,6 @@
  * vfio-user server integration tests: a real server in a thread, two test
  * devices on sockets in a mkdtemp dir, a raw client speaking the protocol.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -18,6 +17,8 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <cmocka.h>
+
+#include "../test_util.h"
 
 #include <vfiokit/vfiokit.h>
 #include "raw_client.h"
@@ -127,17 +128,6 @@ static void *server_main(void *arg)
 {
 	vfk_server_run(srv);
 	return NULL;
-}
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
 }
 
 static int setup(void **state)
@@ -642,7 +632,7 @@ static void test_connect_cycles_no_fd_growth(void **state)
 
 	close(open_client(0));
 	usleep(20000);
-	before = count_fds();
+	before = test_count_open_fds();
 	for (int i = 0; i < 1000; i++) {
 		int fd = open_client(0);
 		int efd = eventfd(0, EFD_CLOEXEC);
@@ -660,7 +650,7 @@ static void test_connect_cycles_no_fd_growth(void **state)
 	/* The last disconnect is handled asynchronously: connect once more. */
 	close(open_client(0));
 	usleep(50000);
-	after = count_fds();
+	after = test_count_open_fds();
 	assert_int_equal(before, after);
 }
 
