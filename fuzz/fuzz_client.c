@@ -10,7 +10,6 @@
  * device, region and IRQ info and a region read. Checked: no crash, every
  * call returns, and the client leaves no fd behind.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -19,7 +18,6 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -27,6 +25,7 @@
 #include <vfiokit/log.h>
 
 #include "fuzz.h"
+#include "fuzz_fds.h"
 
 static char dir[] = "/tmp/vfiokit-fuzz-client-XXXXXX";
 static char path[100];
@@ -38,24 +37,6 @@ struct session {
 	struct fuzz_input in;
 	int conn;
 };
-
-/* fds the client could leak: all but pipes, which only the fuzzing
- * runtime (libFuzzer's and the sanitizers' helpers) makes here. */
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	struct stat st;
-	int n = 0;
-
-	FUZZ_CHECK(d != NULL);
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.' && fstatat(dirfd(d), e->d_name, &st, 0) == 0 &&
-		    !S_ISFIFO(st.st_mode))
-			n++;
-	closedir(d);
-	return n;
-}
 
 /* The socket file and its dir go when the process ends normally. */
 static void remove_socket(void)
@@ -108,18 +89,19 @@ static bool read_request(int conn, uint8_t hdr[16])
 	}
 	memcpy(&size, hdr + 4, 4);
 	for (size_t left = size > 16 ? size - 16 : 0; left;) {
-		char cbuf[CMSG_SPACE(sizeof(int) * 32)];
+		union {
+			char buf[CMSG_SPACE(sizeof(int) * 32)];
+			struct cmsghdr align;
+		} ctl;
 		struct iovec iov = { .iov_base = sink,
 				     .iov_len = left < sizeof(sink) ? left : sizeof(sink) };
 		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-				     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+				     .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
 		ssize_t n = recvmsg(conn, &mh, MSG_CMSG_CLOEXEC);
 
 		if (n <= 0)
 			return false;
-		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
-			for (size_t i = 0; i < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++)
-				close(((int *)CMSG_DATA(cm))[i]);
+		fuzz_close_received_fds(&mh);
 		left -= (size_t)n;
 	}
 	return true;
@@ -129,7 +111,8 @@ static void send_reply(int conn, const uint8_t *bytes, size_t len, uint8_t ctl,
 		       const uint8_t req[16])
 {
 	static uint8_t out[1 << 16];
-	char cbuf[CMSG_SPACE(sizeof(int) * 31)];
+	union fuzz_fd_ctl cbuf;
+	int fds[FUZZ_MAX_FDS];
 	struct iovec iov = { .iov_base = out, .iov_len = len };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	unsigned int nfds = ctl & 0x1f;
@@ -137,19 +120,10 @@ static void send_reply(int conn, const uint8_t *bytes, size_t len, uint8_t ctl,
 	memcpy(out, bytes, len);
 	if ((ctl & 0x80) && len >= 4)
 		memcpy(out, req, 4);   /* msg_id and command of the request */
-	if (nfds && len) {
-		struct cmsghdr *cm;
-
-		memset(cbuf, 0, sizeof(cbuf));
-		mh.msg_control = cbuf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		for (unsigned int i = 0; i < nfds; i++)
-			((int *)CMSG_DATA(cm))[i] = pool[((ctl >> 5) + i) & 1];
-	}
+	for (unsigned int i = 0; i < nfds; i++)
+		fds[i] = pool[((ctl >> 5) + i) & 1];
+	/* fds need at least one byte to ride on. */
+	fuzz_attach_fds(&mh, &cbuf, fds, len ? nfds : 0);
 	while (iov.iov_len) {
 		ssize_t n = sendmsg(conn, &mh, MSG_NOSIGNAL);
 
@@ -213,7 +187,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pthread_t thread;
 
 	if (!fds_before)
-		fds_before = count_fds();
+		fds_before = fuzz_count_fds(-1);
 	FUZZ_CHECK(pthread_create(&thread, NULL, serve, &s) == 0);
 	if (vfk_client_open(path, &opts, &c, NULL, 0) == 0) {
 		use_client(c);
@@ -222,6 +196,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pthread_join(thread, NULL);
 	if (s.conn >= 0)
 		close(s.conn);
-	FUZZ_CHECK(count_fds() == fds_before);
+	FUZZ_CHECK(fuzz_count_fds(-1) == fds_before);
 	return 0;
 }

@@ -11,39 +11,49 @@
 
 #include "fuzz_device.h"
 
-/* Plain memory behind a region that has read/write ops. */
-struct ram_region {
+/* The memory behind a region's read/write ops: heap, or a memfd's shared
+ * mapping for the mappable BAR, so that mmap and the ops see one set of bytes. */
+struct mem_region {
+	uint8_t *bytes;
 	size_t size;
-	uint8_t bytes[];
+	int fd;   /* the memfd behind bytes, or -1 for heap memory */
 };
 
-/* The mappable BAR: a memfd, also read and written through the ops. */
-struct memfd_region {
-	int fd;
-	uint8_t *map;
-};
-
-static ssize_t ram_read(struct vfk_device *dev, struct vfk_region *region,
+static ssize_t mem_read(struct vfk_device *dev, struct vfk_region *region,
 			void *buf, size_t count, uint64_t offset)
 {
-	struct ram_region *r = vfk_region_priv(region);
+	struct mem_region *m = vfk_region_priv(region);
 
-	memcpy(buf, r->bytes + offset, count);
+	memcpy(buf, m->bytes + offset, count);
 	return (ssize_t)count;
 }
 
-static ssize_t ram_write(struct vfk_device *dev, struct vfk_region *region,
+static ssize_t mem_write(struct vfk_device *dev, struct vfk_region *region,
 			 const void *buf, size_t count, uint64_t offset)
 {
-	struct ram_region *r = vfk_region_priv(region);
+	struct mem_region *m = vfk_region_priv(region);
 
-	memcpy(r->bytes + offset, buf, count);
+	memcpy(m->bytes + offset, buf, count);
 	return (ssize_t)count;
 }
 
-static void ram_release(struct vfk_device *dev, struct vfk_region *region)
+static void mem_free(struct mem_region *m)
 {
-	free(vfk_region_priv(region));
+	if (!m)
+		return;
+	if (m->fd >= 0) {
+		if (m->bytes != MAP_FAILED)
+			munmap(m->bytes, m->size);
+		close(m->fd);
+	} else {
+		free(m->bytes);
+	}
+	free(m);
+}
+
+static void mem_release(struct vfk_device *dev, struct vfk_region *region)
+{
+	mem_free(vfk_region_priv(region));
 }
 
 /* The device-specific region's hook: caps the core does not add itself. */
@@ -55,42 +65,11 @@ static int extra_add_caps(struct vfk_device *dev, struct vfk_region *region,
 	return ret ? ret : vfk_caps_add_nvlink2_lnkspd(caps, 9);
 }
 
-static const struct vfk_region_ops ram_ops = {
-	.read = ram_read,
-	.write = ram_write,
-	.release = ram_release,
-};
-
-static const struct vfk_region_ops extra_ops = {
-	.read = ram_read,
-	.write = ram_write,
-	.release = ram_release,
-	.add_capability = extra_add_caps,
-};
-
-static ssize_t memfd_read(struct vfk_device *dev, struct vfk_region *region,
-			  void *buf, size_t count, uint64_t offset)
-{
-	struct memfd_region *m = vfk_region_priv(region);
-
-	memcpy(buf, m->map + offset, count);
-	return (ssize_t)count;
-}
-
-static ssize_t memfd_write(struct vfk_device *dev, struct vfk_region *region,
-			   const void *buf, size_t count, uint64_t offset)
-{
-	struct memfd_region *m = vfk_region_priv(region);
-
-	memcpy(m->map + offset, buf, count);
-	return (ssize_t)count;
-}
-
 /* Two mappable windows with a trapped gap between them. */
 static int memfd_mmap(struct vfk_device *dev, struct vfk_region *region,
 		      struct vfk_mmap_desc *desc)
 {
-	struct memfd_region *m = vfk_region_priv(region);
+	struct mem_region *m = vfk_region_priv(region);
 
 	desc->fd = m->fd;
 	desc->fd_offset = 0;
@@ -100,44 +79,82 @@ static int memfd_mmap(struct vfk_device *dev, struct vfk_region *region,
 	return 0;
 }
 
-static void memfd_release(struct vfk_device *dev, struct vfk_region *region)
-{
-	struct memfd_region *m = vfk_region_priv(region);
-
-	munmap(m->map, FUZZ_BAR2_SIZE);
-	close(m->fd);
-	free(m);
-}
-
-static const struct vfk_region_ops memfd_ops = {
-	.read = memfd_read,
-	.write = memfd_write,
-	.mmap = memfd_mmap,
-	.release = memfd_release,
+static const struct vfk_region_ops ram_ops = {
+	.read = mem_read,
+	.write = mem_write,
+	.release = mem_release,
 };
 
-static struct ram_region *ram_new(size_t size)
-{
-	struct ram_region *r = calloc(1, sizeof(*r) + size);
+static const struct vfk_region_ops extra_ops = {
+	.read = mem_read,
+	.write = mem_write,
+	.release = mem_release,
+	.add_capability = extra_add_caps,
+};
 
-	if (r)
-		r->size = size;
-	return r;
+static const struct vfk_region_ops memfd_ops = {
+	.read = mem_read,
+	.write = mem_write,
+	.mmap = memfd_mmap,
+	.release = mem_release,
+};
+
+/* size zeroed bytes on the heap; NULL when out of memory. */
+static struct mem_region *ram_new(size_t size)
+{
+	struct mem_region *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	m->fd = -1;
+	m->size = size;
+	m->bytes = calloc(1, size);
+	if (!m->bytes) {
+		free(m);
+		return NULL;
+	}
+	return m;
+}
+
+/* size bytes of a fresh memfd, mapped shared; NULL on failure. */
+static struct mem_region *memfd_new(size_t size)
+{
+	struct mem_region *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	m->size = size;
+	m->fd = memfd_create("fuzz-bar2", MFD_CLOEXEC);
+	if (m->fd < 0) {
+		free(m);
+		return NULL;
+	}
+	m->bytes = MAP_FAILED;
+	if (ftruncate(m->fd, (off_t)size) == 0)
+		m->bytes = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, m->fd, 0);
+	if (m->bytes == MAP_FAILED) {
+		mem_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+/* The result of giving m to the core as a region's priv: the core takes
+ * m only when it accepts the region, so a refusal frees it here. */
+static int free_if_refused(int ret, struct mem_region *m)
+{
+	if (ret)
+		mem_free(m);
+	return ret;
 }
 
 static int add_ram_bar(struct vfk_device *dev, unsigned int bar, size_t size,
 		       uint32_t flags, uint32_t attrs)
 {
 	struct vfk_region_desc d = { .flags = flags, .size = size, .ops = &ram_ops };
-	int ret;
 
 	d.priv = ram_new(size);
-	if (!d.priv)
-		return -1;
-	ret = vfk_device_set_bar(dev, bar, &d, attrs);
-	if (ret)
-		free(d.priv);
-	return ret;
+	return d.priv ? free_if_refused(vfk_device_set_bar(dev, bar, &d, attrs), d.priv) : -1;
 }
 
 static int add_memfd_bar(struct vfk_device *dev)
@@ -148,25 +165,10 @@ static int add_memfd_bar(struct vfk_device *dev)
 		.size = FUZZ_BAR2_SIZE,
 		.ops = &memfd_ops,
 	};
-	struct memfd_region *m = calloc(1, sizeof(*m));
+	const uint32_t attrs = VFK_BAR_MEM64 | VFK_BAR_PREFETCH;
 
-	if (!m)
-		return -1;
-	m->fd = memfd_create("fuzz-bar2", MFD_CLOEXEC);
-	if (m->fd < 0 || ftruncate(m->fd, FUZZ_BAR2_SIZE) < 0)
-		goto fail;
-	m->map = mmap(NULL, FUZZ_BAR2_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, m->fd, 0);
-	if (m->map == MAP_FAILED)
-		goto fail;
-	d.priv = m;
-	if (vfk_device_set_bar(dev, 2, &d, VFK_BAR_MEM64 | VFK_BAR_PREFETCH) == 0)
-		return 0;
-	munmap(m->map, FUZZ_BAR2_SIZE);
-fail:
-	if (m->fd >= 0)
-		close(m->fd);
-	free(m);
-	return -1;
+	d.priv = memfd_new(FUZZ_BAR2_SIZE);
+	return d.priv ? free_if_refused(vfk_device_set_bar(dev, 2, &d, attrs), d.priv) : -1;
 }
 
 static int add_rom_and_extra(struct vfk_device *dev)
@@ -178,16 +180,12 @@ static int add_rom_and_extra(struct vfk_device *dev)
 					 .size = FUZZ_EXTRA_SIZE, .ops = &extra_ops };
 
 	rom.priv = ram_new(FUZZ_ROM_SIZE);
-	if (!rom.priv || vfk_device_set_rom(dev, &rom)) {
-		free(rom.priv);
+	if (!rom.priv || free_if_refused(vfk_device_set_rom(dev, &rom), rom.priv))
 		return -1;
-	}
 	extra.priv = ram_new(FUZZ_EXTRA_SIZE);
-	if (!extra.priv || vfk_device_add_region(dev, 0x10de, 1, &extra, NULL)) {
-		free(extra.priv);
+	if (!extra.priv)
 		return -1;
-	}
-	return 0;
+	return free_if_refused(vfk_device_add_region(dev, 0x10de, 1, &extra, NULL), extra.priv);
 }
 
 static int add_pci_caps(struct vfk_device *dev)

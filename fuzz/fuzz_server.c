@@ -21,7 +21,6 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -32,8 +31,8 @@
 
 #include "fuzz.h"
 #include "fuzz_device.h"
+#include "fuzz_fds.h"
 
-#define MAX_SEND_FDS   31
 #define MAX_LOOPS      100000   /* server iterations before we call it a hang */
 
 enum fd_kind { FD_MEMFD, FD_EVENTFD, FD_PIPE, FD_MIX };
@@ -54,27 +53,10 @@ static struct {
 	uint64_t skip;
 } stream;
 
-/*
- * fds that a session could leak: everything but pipes made by the fuzzing
- * runtime (libFuzzer's and the sanitizers' helpers), told from ours by
- * inode.
- */
+/* fds that a session could leak; our own pipe counts, the runtime's do not. */
 static int count_fds(void)
 {
-	DIR *d = opendir("/proc/self/fd");
-	struct stat ours, st;
-	struct dirent *e;
-	int n = 0;
-
-	FUZZ_CHECK(d != NULL && fstat(pool[FD_PIPE], &ours) == 0);
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.' || fstatat(dirfd(d), e->d_name, &st, 0) < 0)
-			continue;
-		if (!S_ISFIFO(st.st_mode) || st.st_ino == ours.st_ino)
-			n++;
-	}
-	closedir(d);
-	return n;
+	return fuzz_count_fds(pool[FD_PIPE]);
 }
 
 /* Say which fds the process holds, for the report of a leak. */
@@ -174,24 +156,18 @@ static void parse_stream(const uint8_t *p, size_t n)
 static ssize_t drain(int c)
 {
 	static uint8_t buf[1 << 16];
-	char cbuf[CMSG_SPACE(sizeof(int) * 64)];
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * 64)];
+		struct cmsghdr align;
+	} ctl;
 	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+			     .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
 	ssize_t n = recvmsg(c, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 
 	if (n < 0)
 		return -errno;
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
-			size_t nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-			int fds[64];
-
-			memcpy(fds, CMSG_DATA(cm), nfd * sizeof(int));
-			for (size_t i = 0; i < nfd; i++)
-				close(fds[i]);
-		}
-	}
+	fuzz_close_received_fds(&mh);
 	parse_stream(buf, (size_t)n);
 	return n;
 }
@@ -208,34 +184,23 @@ static int pick_fd(enum fd_kind kind, unsigned int i)
 	return kind == FD_MIX ? pool[i % 3] : pool[kind];
 }
 
-/* Send one record, running the server while the socket is full. */
+/* Send one record, running the server while the socket is full. The fds
+ * ride on the record's first byte: with no bytes they are not sent. */
 static void send_record(int c, const uint8_t *data, size_t len, unsigned int nfds,
 			enum fd_kind kind)
 {
-	char cbuf[CMSG_SPACE(sizeof(int) * MAX_SEND_FDS)];
+	union fuzz_fd_ctl ctl;
+	int fds[FUZZ_MAX_FDS];
 	size_t done = 0;
 
-	memset(cbuf, 0, sizeof(cbuf));
-	for (unsigned int loops = 0; done < len || nfds; loops++) {
+	for (unsigned int i = 0; i < nfds; i++)
+		fds[i] = pick_fd(kind, i);
+	for (unsigned int loops = 0; done < len; loops++) {
 		struct iovec iov = { .iov_base = (void *)(data + done), .iov_len = len - done };
 		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 		ssize_t n;
 
-		if (nfds) {
-			struct cmsghdr *cm;
-
-			mh.msg_control = cbuf;
-			mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-			cm = CMSG_FIRSTHDR(&mh);
-			cm->cmsg_level = SOL_SOCKET;
-			cm->cmsg_type = SCM_RIGHTS;
-			cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-			for (unsigned int i = 0; i < nfds; i++)
-				((int *)CMSG_DATA(cm))[i] = pick_fd(kind, i);
-		}
-		/* fds need at least one byte to ride on. */
-		if (len == done && nfds)
-			break;
+		fuzz_attach_fds(&mh, &ctl, fds, nfds);
 		n = sendmsg(c, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			FUZZ_CHECK(loops < MAX_LOOPS);

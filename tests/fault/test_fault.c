@@ -32,6 +32,7 @@
 #include "fault_server.h"
 #include "fuzz_device.h"
 #include "../server/raw_client.h"
+#include "vfio-user/wire.h"
 
 /* One message of the scripted session, with the fds it carries. */
 struct step {
@@ -114,24 +115,15 @@ static void build_session(void)
 	add_step(VFU_CMD_DEVICE_SET_IRQS, &set, sizeof(set), evfds, 4);
 }
 
+/* One sendmsg() of p with the fds on its first byte; 0 once all of it went. */
 static int send_part(int fd, const uint8_t *p, size_t len, const int *fds, unsigned int nfds)
 {
-	char cbuf[CMSG_SPACE(sizeof(int) * 16)] = { 0 };
 	struct iovec iov = { .iov_base = (void *)p, .iov_len = len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t n = vfu_wire_sendmsg(fd, &iov, 1, fds, nfds);
 
-	if (nfds) {
-		struct cmsghdr *cm;
-
-		mh.msg_control = cbuf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
-	}
-	return sendmsg(fd, &mh, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -errno;
+	if (n < 0)
+		return (int)n;
+	return n == (ssize_t)len ? 0 : -EAGAIN;
 }
 
 /* A child client sends the session's first `cut` bytes, then is killed. */
