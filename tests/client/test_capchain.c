@@ -74,6 +74,25 @@ static void expect_refused(struct answer *a, const char *why)
 		fail_msg("\"%s\" not in \"%s\"", why, err);
 }
 
+/* An answer of len bytes that points at cap_offset and has no cap: refused. */
+static void expect_cap_offset_refused(size_t len, uint32_t cap_offset, const char *why)
+{
+	struct answer a;
+
+	answer_init(&a, len, cap_offset, 0);
+	expect_refused(&a, why);
+}
+
+/* An answer of len bytes whose only cap, at 32, is id with next: refused. */
+static void expect_lone_cap_refused(size_t len, uint16_t id, uint32_t next, const char *why)
+{
+	struct answer a;
+
+	answer_init(&a, len, 32, 0);
+	put_hdr(&a, 32, id, 1, next);
+	expect_refused(&a, why);
+}
+
 static void test_no_caps(void **state)
 {
 	struct answer a;
@@ -173,49 +192,32 @@ static void test_sparse_oversized_nr_areas(void **state)
 
 static void test_truncated_known_cap(void **state)
 {
-	struct answer a;
-
 	/* TYPE needs 16 bytes, the answer stops 8 bytes in. */
-	answer_init(&a, 40, 32, 0);
-	put_hdr(&a, 32, VFIO_REGION_INFO_CAP_TYPE, 1, 0);
-	expect_refused(&a, "TYPE capability at 32 needs 16 bytes");
+	expect_lone_cap_refused(40, VFIO_REGION_INFO_CAP_TYPE, 0,
+				"TYPE capability at 32 needs 16 bytes");
 }
 
 static void test_truncated_header(void **state)
 {
-	struct answer a;
-
-	answer_init(&a, 36, 32, 0);
-	expect_refused(&a, "does not fit");
+	expect_cap_offset_refused(36, 32, "does not fit");
 
 	/* A next pointing past the end. */
-	answer_init(&a, 48, 32, 0);
-	put_hdr(&a, 32, VFIO_REGION_INFO_CAP_TYPE, 1, 0x7ffffff0);
-	expect_refused(&a, "does not fit");
+	expect_lone_cap_refused(48, VFIO_REGION_INFO_CAP_TYPE, 0x7ffffff0, "does not fit");
 }
 
 static void test_misaligned(void **state)
 {
-	struct answer a;
-
-	answer_init(&a, 64, 34, 0);
-	expect_refused(&a, "not 4-byte aligned");
-
-	answer_init(&a, 64, 32, 0);
-	put_hdr(&a, 32, VFIO_REGION_INFO_CAP_TYPE, 1, 50);
-	expect_refused(&a, "offset 50 is not 4-byte aligned");
+	expect_cap_offset_refused(64, 34, "not 4-byte aligned");
+	expect_lone_cap_refused(64, VFIO_REGION_INFO_CAP_TYPE, 50,
+				"offset 50 is not 4-byte aligned");
 }
 
 static void test_next_into_header(void **state)
 {
-	struct answer a;
-
-	answer_init(&a, 64, 32, 0);
-	put_hdr(&a, 32, VFIO_REGION_INFO_CAP_TYPE, 1, 8);
-	expect_refused(&a, "offset 8 points into the 32-byte");
-
-	answer_init(&a, 64, 16, 0);
-	expect_refused(&a, NULL);
+	expect_lone_cap_refused(64, VFIO_REGION_INFO_CAP_TYPE, 8,
+				"offset 8 points into the 32-byte");
+	/* cap_offset itself inside the header. */
+	expect_cap_offset_refused(64, 16, NULL);
 }
 
 static void test_loop(void **state)
@@ -228,18 +230,12 @@ static void test_loop(void **state)
 	expect_refused(&a, "loops back to offset 32");
 
 	/* A cap that names itself as next. */
-	answer_init(&a, 40, 32, 0);
-	put_hdr(&a, 32, VFIO_REGION_INFO_CAP_MSIX_MAPPABLE, 1, 32);
-	expect_refused(&a, NULL);
+	expect_lone_cap_refused(40, VFIO_REGION_INFO_CAP_MSIX_MAPPABLE, 32, NULL);
 }
 
 static void test_overlap_into_known_body(void **state)
 {
-	struct answer a;
-
-	answer_init(&a, 64, 32, 0);
-	put_hdr(&a, 32, VFIO_REGION_INFO_CAP_TYPE, 1, 40);
-	expect_refused(&a, "overlaps");
+	expect_lone_cap_refused(64, VFIO_REGION_INFO_CAP_TYPE, 40, "overlaps");
 }
 
 /* Unknown caps 4 bytes apart: no loop, but more steps than 8-byte caps allow. */
