@@ -53,8 +53,10 @@ int vfk_device_set_irqs(struct vfk_device *dev, const struct vfio_irq_set *set,
  * delivered (AUTOMASKED) until the client unmasks it; it also sets the
  * config status register's Interrupt Status bit (until vfk_irq_deassert),
  * and while the command register's Interrupt Disable bit is set it is
- * held pending and delivered when the bit is cleared. -EINVAL for a bad
- * index/vector, -ENOENT when no eventfd is set, a write error as -errno.
+ * held pending and delivered when the bit is cleared. While the MSI
+ * capability's Enable bit is set, an MSI vector from 1 << Multiple Message
+ * Enable on was not allocated by software: -EINVAL, as for a bad
+ * index/vector. -ENOENT when no eventfd is set, a write error as -errno.
  */
 int vfk_irq_trigger(struct vfk_device *dev, uint32_t index, uint32_t vector);
 

@@ -50,13 +50,18 @@ int vfk_pci_add_ext_cap(struct vfk_device *dev, uint16_t cap_id, uint8_t version
 /**
  * Power management capability v3: D0/D3hot, no PME, No_Soft_Reset set,
  * the PMCSR power state writable. -EEXIST when there is one already.
+ * A PowerState write the function cannot follow (D1/D2 not in PMC, or from
+ * a low-power state to a shallower one but D0) completes and changes
+ * nothing, as the PCI PM spec has it.
  */
 int vfk_pci_add_pm_cap(struct vfk_device *dev);
 
 /**
  * MSI capability with nvec (1..32, power of two) vectors, 32- or 64-bit
  * address, optional per-vector mask bits (one writable bit per vector);
- * sets the MSI IRQ count. -EINVAL, -EEXIST, -ENOSPC, or the IRQ count's error.
+ * sets the MSI IRQ count. Multiple Message Enable written above Multiple
+ * Message Capable reads back as capable (as vfio-pci clamps it).
+ * -EINVAL, -EEXIST, -ENOSPC, or the IRQ count's error.
  */
 int vfk_pci_add_msi_cap(struct vfk_device *dev, unsigned int nvec, bool addr64,
 			bool per_vector_mask);
@@ -90,7 +95,8 @@ int vfk_pci_add_vendor_cap(struct vfk_device *dev, const void *data, size_t len)
  * Config space access as the CONFIG region does it: any size and
  * alignment inside the space (256 B, or 4 KiB for PCIe). A write changes
  * only the writable bits of each byte, clears the write-1-to-clear bits
- * written as 1, then calls the model's config_written hook. Returns count
+ * written as 1, applies the PowerState and Multiple Message Enable rules
+ * above, then calls the model's config_written hook. Returns count
  * (0 for count 0) or -EINVAL when [offset, offset + count) leaves the
  * space. Never allocates.
  */

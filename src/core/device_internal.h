@@ -50,6 +50,8 @@ struct vfk_pci_config {
 	uint8_t *w1cmask;       /* bits cleared by writing 1 */
 	uint32_t bar_mask[7];   /* size masks of BAR0..5 and the ROM (index 6) */
 	uint8_t last_cap;       /* offset of the last standard cap, 0 if none */
+	uint8_t pm_cap;         /* first PM cap, 0 if none: PowerState writes */
+	uint8_t msi_cap;        /* first MSI cap, 0 if none: MME clamp, vectors */
 	uint8_t next_cap_free;  /* where the next standard cap goes */
 	uint16_t last_ext_cap;
 	uint16_t next_ext_free;
@@ -93,6 +95,12 @@ int vfk_config_set_rom(struct vfk_device *dev, uint64_t size);
 bool vfk_config_intx_disabled(const struct vfk_device *dev);
 /* Set or clear the status register's Interrupt Status bit (INTx level). */
 void vfk_config_set_intx_status(struct vfk_device *dev, bool asserted);
+/*
+ * Whether the function may send MSI vector `vector`: while the MSI Enable
+ * bit is set, only the 1 << MME vectors software allocated; while it is
+ * clear (or without MSI) the config space sets no limit.
+ */
+bool vfk_config_msi_vector_allocated(const struct vfk_device *dev, uint32_t vector);
 
 /* irq.c */
 int vfk_irqs_init(struct vfk_device *dev);

@@ -166,6 +166,9 @@ int vfk_irq_trigger(struct vfk_device *dev, uint32_t index, uint32_t vector)
 
 	if (index >= VFIO_PCI_NUM_IRQS || vector >= dev->irqs[index].count)
 		return -EINVAL;
+	/* Software allocated fewer MSI vectors than the device offers. */
+	if (index == VFIO_PCI_MSI_IRQ_INDEX && !vfk_config_msi_vector_allocated(dev, vector))
+		return -EINVAL;
 	v = &dev->irqs[index].vectors[vector];
 	/* The line is the device's state, whether or not anyone listens. */
 	if (index == VFIO_PCI_INTX_IRQ_INDEX)

@@ -8,6 +8,9 @@
  * through those masks, so BAR sizing, read-only ids and status bits all
  * fall out of the same rule and no register needs special code.
  * Build-time setters write both the current and the initial bytes.
+ * Two fields need more than masks, as on hardware: a PowerState the
+ * function cannot enter is discarded, and Multiple Message Enable never
+ * exceeds Multiple Message Capable.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -293,6 +296,11 @@ static uint8_t cap_append(struct vfk_pci_config *cfg, uint8_t cap_id, const void
 	if (w1c && len)
 		memcpy(cfg->w1cmask + off + 2, w1c, len);
 	cfg_set(cfg, cfg->last_cap ? cfg->last_cap + 1u : PCI_CAPABILITY_LIST, off, 1);
+	/* The first of each, as a driver's capability search finds it. */
+	if (cap_id == PCI_CAP_ID_PM && !cfg->pm_cap)
+		cfg->pm_cap = (uint8_t)off;
+	if (cap_id == PCI_CAP_ID_MSI && !cfg->msi_cap)
+		cfg->msi_cap = (uint8_t)off;
 	cfg_set(cfg, PCI_STATUS, get_le(cfg->initial + PCI_STATUS, 2) | PCI_STATUS_CAP_LIST, 2);
 	cfg->last_cap = (uint8_t)off;
 	cfg->next_cap_free = (uint8_t)end;   /* 256 wraps to 0: see cap_free_start() */
@@ -548,12 +556,76 @@ void vfk_config_set_intx_status(struct vfk_device *dev, bool asserted)
 	put_le(dev->cfg.bytes + PCI_STATUS, status, 2);
 }
 
-/* Whether [offset, offset + count) covers the byte holding Interrupt Disable. */
-static bool touches_intx_disable(size_t count, uint64_t offset)
+/* Whether [offset, offset + count) covers the byte at `at`. */
+static bool write_covers(size_t count, uint64_t offset, uint64_t at)
 {
-	const uint64_t at = PCI_COMMAND + 1;   /* bit 10: the command's high byte */
-
 	return offset <= at && at < offset + count;
+}
+
+/* ---- power management: PowerState (PMCSR bits 1:0) ---- */
+
+static uint8_t pm_state(const struct vfk_pci_config *cfg)
+{
+	if (!cfg->pm_cap)
+		return 0;
+	return cfg->bytes[cfg->pm_cap + PCI_PM_CTRL] & PCI_PM_CTRL_STATE_MASK;
+}
+
+/*
+ * D0 and D3hot always exist, D1 and D2 only when PMC says so. From a
+ * low-power state the function goes back to D0 or deeper, never to a
+ * shallower one (D3hot only to D0), as Linux's pci_set_power_state
+ * enforces for vfio-pci's users.
+ */
+static bool pm_transition_allowed(const struct vfk_pci_config *cfg, uint8_t from, uint8_t to)
+{
+	uint32_t pmc = get_le(cfg->initial + cfg->pm_cap + PCI_PM_PMC, 2);
+
+	if ((to == 1 && !(pmc & PCI_PM_CAP_D1)) || (to == 2 && !(pmc & PCI_PM_CAP_D2)))
+		return false;
+	return to == 0 || to >= from;
+}
+
+/* A refused PowerState write completes, but its data is discarded. */
+static void pm_state_written(struct vfk_pci_config *cfg, uint8_t before, size_t count,
+			     uint64_t offset)
+{
+	uint8_t *pmcsr;
+
+	if (!cfg->pm_cap || !write_covers(count, offset, cfg->pm_cap + PCI_PM_CTRL))
+		return;
+	pmcsr = &cfg->bytes[cfg->pm_cap + PCI_PM_CTRL];
+	if (!pm_transition_allowed(cfg, before, *pmcsr & PCI_PM_CTRL_STATE_MASK))
+		*pmcsr = (uint8_t)((*pmcsr & ~PCI_PM_CTRL_STATE_MASK) | before);
+}
+
+/* ---- MSI: Multiple Message Enable ---- */
+
+/* MME above MMC reads back as MMC, as vfio-pci and QEMU clamp it. */
+static void msi_flags_written(struct vfk_pci_config *cfg, size_t count, uint64_t offset)
+{
+	uint8_t *flags, mmc, mme;
+
+	if (!cfg->msi_cap || !write_covers(count, offset, cfg->msi_cap + PCI_MSI_FLAGS))
+		return;
+	flags = &cfg->bytes[cfg->msi_cap + PCI_MSI_FLAGS];
+	mmc = (*flags & PCI_MSI_FLAGS_QMASK) >> 1;
+	mme = (*flags & PCI_MSI_FLAGS_QSIZE) >> 4;
+	if (mme > mmc)
+		*flags = (uint8_t)((*flags & ~PCI_MSI_FLAGS_QSIZE) | mmc << 4);
+}
+
+bool vfk_config_msi_vector_allocated(const struct vfk_device *dev, uint32_t vector)
+{
+	const struct vfk_pci_config *cfg = &dev->cfg;
+	uint8_t flags;
+
+	if (!cfg->msi_cap)
+		return true;
+	flags = cfg->bytes[cfg->msi_cap + PCI_MSI_FLAGS];
+	if (!(flags & PCI_MSI_FLAGS_ENABLE))
+		return true;
+	return vector < 1u << ((flags & PCI_MSI_FLAGS_QSIZE) >> 4);
 }
 
 /* ---- accesses ---- */
@@ -576,9 +648,11 @@ ssize_t vfk_pci_config_write(struct vfk_device *dev, const void *buf, size_t cou
 {
 	struct vfk_pci_config *cfg = &dev->cfg;
 	const uint8_t *src = buf;
+	uint8_t power_state;
 
 	if (!access_in_range(cfg, count, offset))
 		return -EINVAL;
+	power_state = pm_state(cfg);
 	for (size_t i = 0; i < count; i++) {
 		size_t at = offset + i;
 		uint8_t val = src[i];
@@ -586,7 +660,9 @@ ssize_t vfk_pci_config_write(struct vfk_device *dev, const void *buf, size_t cou
 		cfg->bytes[at] = (uint8_t)((cfg->bytes[at] & ~cfg->wmask[at]) | (val & cfg->wmask[at]));
 		cfg->bytes[at] &= (uint8_t)~(val & cfg->w1cmask[at]);
 	}
-	if (touches_intx_disable(count, offset))
+	pm_state_written(cfg, power_state, count, offset);
+	msi_flags_written(cfg, count, offset);
+	if (write_covers(count, offset, PCI_COMMAND + 1))   /* Interrupt Disable, bit 10 */
 		vfk_irq_intx_command_written(dev);
 	if (dev->desc.ops && dev->desc.ops->config_written)
 		dev->desc.ops->config_written(dev, offset, count);

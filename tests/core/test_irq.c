@@ -13,6 +13,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <linux/pci_regs.h>
 
 #include "../test_util.h"
 
@@ -298,6 +299,55 @@ static void test_trigger_by_set_irqs(void **state)
 	close(b);
 }
 
+static uint8_t msi_cap_offset(struct vfk_device *dev)
+{
+	const uint8_t *cfg = vfk_pci_config_bytes(dev);
+
+	for (uint8_t off = cfg[PCI_CAPABILITY_LIST]; off; off = cfg[off + 1])
+		if (cfg[off] == PCI_CAP_ID_MSI)
+			return off;
+	fail_msg("no MSI capability");
+	return 0;
+}
+
+static void write_msi_flags(struct vfk_device *dev, uint16_t flags)
+{
+	const uint8_t b[2] = { (uint8_t)flags, (uint8_t)(flags >> 8) };
+
+	assert_int_equal(vfk_pci_config_write(dev, b, 2, msi_cap_offset(dev) + PCI_MSI_FLAGS), 2);
+}
+
+/*
+ * While MSI is enabled the device sends only the 1 << MME vectors software
+ * allocated (MME clamped to what the capability offers); disabled, the
+ * config space does not limit SET_IRQS-driven clients.
+ */
+static void test_msi_trigger_follows_mme(void **state)
+{
+	struct vfk_device *dev = *state;
+	int a = new_eventfd();
+	int32_t fds[MSI_VECTORS] = { a, a, a, a };
+
+	assert_int_equal(set_fds(dev, VFIO_PCI_MSI_IRQ_INDEX, 0, MSI_VECTORS, fds), 0);
+	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_MSI_IRQ_INDEX, 3), 0);
+	assert_int_equal(take(a), 1);
+	/* 128 asked, 4 capable: all 4 usable. */
+	write_msi_flags(dev, PCI_MSI_FLAGS_ENABLE | 7 << 4);
+	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_MSI_IRQ_INDEX, 3), 0);
+	assert_int_equal(take(a), 1);
+	/* 2 allocated: vectors 2 and 3 are not the device's to send. */
+	write_msi_flags(dev, PCI_MSI_FLAGS_ENABLE | 1 << 4);
+	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_MSI_IRQ_INDEX, 1), 0);
+	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_MSI_IRQ_INDEX, 2), -EINVAL);
+	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_MSI_IRQ_INDEX, 3), -EINVAL);
+	assert_int_equal(take(a), 1);
+	/* MSI disabled again: the config space no longer decides. */
+	write_msi_flags(dev, 1 << 4);
+	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_MSI_IRQ_INDEX, 2), 0);
+	assert_int_equal(take(a), 1);
+	close(a);
+}
+
 static void test_disable_index_with_count_zero(void **state)
 {
 	struct vfk_device *dev = *state;
@@ -420,6 +470,7 @@ int main(void)
 		T(test_only_eventfds),
 		T(test_full_blocking_eventfd_never_blocks),
 		T(test_trigger_by_set_irqs),
+		T(test_msi_trigger_follows_mme),
 		T(test_disable_index_with_count_zero),
 		T(test_intx_automask_and_unmask),
 		T(test_mask_then_pending_on_unmask),

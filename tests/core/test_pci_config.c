@@ -322,11 +322,11 @@ static void test_msi_layouts(void **state)
 	m = find_cap(dev, PCI_CAP_ID_MSI);
 	assert_int_equal(rd(dev, m + PCI_MSI_FLAGS, 2),
 			 PCI_MSI_FLAGS_64BIT | PCI_MSI_FLAGS_MASKBIT | (2 << 1));
-	/* Enable and multiple-message-enable are writable, the rest is not. */
+	/* Enable and multiple-message-enable (up to capable) are writable, the rest is not. */
 	wr(dev, m + PCI_MSI_FLAGS, 0xffff, 2);
 	assert_int_equal(rd(dev, m + PCI_MSI_FLAGS, 2),
 			 PCI_MSI_FLAGS_64BIT | PCI_MSI_FLAGS_MASKBIT | (2 << 1) |
-			 PCI_MSI_FLAGS_ENABLE | PCI_MSI_FLAGS_QSIZE);
+			 PCI_MSI_FLAGS_ENABLE | (2 << 4));
 	wr(dev, m + PCI_MSI_ADDRESS_LO, 0xfee00003, 4);
 	assert_int_equal(rd(dev, m + PCI_MSI_ADDRESS_LO, 4), 0xfee00000);
 	wr(dev, m + PCI_MSI_ADDRESS_HI, 0x1, 4);
@@ -349,6 +349,96 @@ static void test_msi_layouts(void **state)
 	assert_int_equal(find_cap(dev, PCI_CAP_ID_PM), m + 12);
 	wr(dev, m + PCI_MSI_DATA_32, 0xbeef, 2);
 	assert_int_equal(rd(dev, m + PCI_MSI_DATA_32, 2), 0xbeef);
+	vfk_device_destroy(dev);
+}
+
+/* Multiple Message Enable above Multiple Message Capable reads back as capable. */
+static void test_msi_mme_clamped_to_mmc(void **state)
+{
+	struct vfk_device *dev = make_dev(false);
+	const uint32_t mmc4 = 2 << 1;   /* 4 vectors capable */
+	uint8_t m;
+
+	(void)state;
+	assert_int_equal(vfk_pci_add_msi_cap(dev, 4, false, false), 0);
+	m = find_cap(dev, PCI_CAP_ID_MSI);
+	wr(dev, m + PCI_MSI_FLAGS, PCI_MSI_FLAGS_ENABLE | 1 << 4, 2);   /* 2 of 4: kept */
+	assert_int_equal(rd(dev, m + PCI_MSI_FLAGS, 2), mmc4 | PCI_MSI_FLAGS_ENABLE | 1 << 4);
+	wr(dev, m + PCI_MSI_FLAGS, PCI_MSI_FLAGS_ENABLE | 3 << 4, 2);   /* 8 of 4 */
+	assert_int_equal(rd(dev, m + PCI_MSI_FLAGS, 2), mmc4 | PCI_MSI_FLAGS_ENABLE | 2 << 4);
+	wr(dev, m + PCI_MSI_FLAGS, 7 << 4, 1);                          /* reserved, byte write */
+	assert_int_equal(rd(dev, m + PCI_MSI_FLAGS, 2), mmc4 | 2 << 4);
+	wr(dev, m + PCI_MSI_FLAGS, 0, 2);
+	assert_int_equal(rd(dev, m + PCI_MSI_FLAGS, 2), mmc4);
+	/* A dword write from the cap's start reaches Message Control too. */
+	wr(dev, m, 0x00500000, 4);
+	assert_int_equal(rd(dev, m + PCI_MSI_FLAGS, 2), mmc4 | 2 << 4);
+	vfk_device_destroy(dev);
+
+	/* One vector capable: every MME reads 0. */
+	dev = make_dev(false);
+	assert_int_equal(vfk_pci_add_msi_cap(dev, 1, true, false), 0);
+	m = find_cap(dev, PCI_CAP_ID_MSI);
+	wr(dev, m + PCI_MSI_FLAGS, 0xff, 1);
+	assert_int_equal(rd(dev, m + PCI_MSI_FLAGS, 2), PCI_MSI_FLAGS_64BIT | PCI_MSI_FLAGS_ENABLE);
+	vfk_device_destroy(dev);
+}
+
+static uint32_t pm_state(struct vfk_device *dev, uint8_t pm)
+{
+	return rd(dev, pm + PCI_PM_CTRL, 2) & PCI_PM_CTRL_STATE_MASK;
+}
+
+/*
+ * PowerState writes of a state PMC does not advertise complete but change
+ * nothing (PCI PM spec); D0 and D3hot always exist.
+ */
+static void test_pm_unsupported_state_discarded(void **state)
+{
+	struct vfk_device *dev = make_dev(false);
+	uint8_t p;
+
+	(void)state;
+	assert_int_equal(vfk_pci_add_pm_cap(dev), 0);
+	p = find_cap(dev, PCI_CAP_ID_PM);
+	assert_int_equal(rd(dev, p + PCI_PM_PMC, 2) & (PCI_PM_CAP_D1 | PCI_PM_CAP_D2), 0);
+	wr(dev, p + PCI_PM_CTRL, 1, 2);
+	assert_int_equal(pm_state(dev, p), 0);
+	wr(dev, p + PCI_PM_CTRL, 2, 1);
+	assert_int_equal(pm_state(dev, p), 0);
+	wr(dev, p + PCI_PM_CTRL, 3, 2);
+	assert_int_equal(pm_state(dev, p), 3);
+	wr(dev, p + PCI_PM_CTRL, 0xfffffffe, 4);   /* D2, dword write */
+	assert_int_equal(pm_state(dev, p), 3);
+	assert_int_equal(rd(dev, p + PCI_PM_CTRL, 2),
+			 PCI_PM_CTRL_NO_SOFT_RESET | PCI_PM_CTRL_STATE_MASK);
+	wr(dev, p + PCI_PM_CTRL, 0, 2);
+	assert_int_equal(pm_state(dev, p), 0);
+	vfk_device_destroy(dev);
+}
+
+/*
+ * With D1 and D2 advertised: from a low-power state only D0 or a deeper
+ * state (as Linux's pci_set_power_state and the PM spec's transitions).
+ */
+static void test_pm_transitions(void **state)
+{
+	struct vfk_device *dev = make_dev(false);
+	uint8_t body[6] = { 0 }, wmask[6] = { 0 }, p = 0;
+	static const uint8_t steps[][2] = {   /* written, then read */
+		{ 2, 2 }, { 1, 2 }, { 3, 3 }, { 1, 3 }, { 2, 3 }, { 0, 0 },
+		{ 1, 1 }, { 2, 2 }, { 0, 0 }, { 1, 1 }, { 3, 3 }, { 0, 0 },
+	};
+
+	(void)state;
+	body[0] = 3;                                                 /* PMC: v3 */
+	body[1] = (PCI_PM_CAP_D1 | PCI_PM_CAP_D2) >> 8;
+	wmask[2] = PCI_PM_CTRL_STATE_MASK;
+	assert_int_equal(vfk_pci_add_cap(dev, PCI_CAP_ID_PM, body, sizeof(body), wmask, &p), 0);
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		wr(dev, p + PCI_PM_CTRL, steps[i][0], 1);
+		assert_int_equal(pm_state(dev, p), steps[i][1]);
+	}
 	vfk_device_destroy(dev);
 }
 
@@ -574,6 +664,9 @@ int main(void)
 		cmocka_unit_test(test_status_w1c),
 		cmocka_unit_test(test_cap_list_walk),
 		cmocka_unit_test(test_msi_layouts),
+		cmocka_unit_test(test_msi_mme_clamped_to_mmc),
+		cmocka_unit_test(test_pm_unsupported_state_discarded),
+		cmocka_unit_test(test_pm_transitions),
 		cmocka_unit_test(test_msix),
 		cmocka_unit_test(test_pcie_cap),
 		cmocka_unit_test(test_ext_cap_list),
