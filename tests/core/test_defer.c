@@ -52,6 +52,13 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* One run of the queue calls n functions; all notes taken so far then read notes. */
+static void expect_run(struct vfk_device *dev, int n, const char *notes)
+{
+	assert_int_equal(vfk_device_run_deferred(dev), n);
+	assert_string_equal(order, notes);
+}
+
 static void test_runs_in_order_once(void **state)
 {
 	struct vfk_device *dev = *state;
@@ -61,11 +68,9 @@ static void test_runs_in_order_once(void **state)
 	assert_int_equal(vfk_device_defer(dev, note, "c"), 0);
 	assert_int_equal(vfk_device_deferred_count(dev), 3);
 	assert_string_equal(order, "");   /* nothing runs at queue time */
-	assert_int_equal(vfk_device_run_deferred(dev), 3);
-	assert_string_equal(order, "abc");
+	expect_run(dev, 3, "abc");
 	assert_int_equal(vfk_device_deferred_count(dev), 0);
-	assert_int_equal(vfk_device_run_deferred(dev), 0);
-	assert_string_equal(order, "abc");
+	expect_run(dev, 0, "abc");
 }
 
 static void test_capacity_and_wraparound(void **state)
@@ -90,11 +95,9 @@ static void test_requeue_waits_for_next_run(void **state)
 	struct vfk_device *dev = *state;
 
 	assert_int_equal(vfk_device_defer(dev, note_and_requeue, "r"), 0);
-	assert_int_equal(vfk_device_run_deferred(dev), 1);
-	assert_string_equal(order, "r");
+	expect_run(dev, 1, "r");
 	assert_int_equal(vfk_device_deferred_count(dev), 1);
-	assert_int_equal(vfk_device_run_deferred(dev), 1);
-	assert_string_equal(order, "rr");
+	expect_run(dev, 1, "rr");
 }
 
 static void test_reset_drops_queue(void **state)
@@ -104,14 +107,12 @@ static void test_reset_drops_queue(void **state)
 	assert_int_equal(vfk_device_defer(dev, note, "a"), 0);
 	assert_int_equal(vfk_device_reset(dev), 0);
 	assert_int_equal(vfk_device_deferred_count(dev), 0);
-	assert_int_equal(vfk_device_run_deferred(dev), 0);
-	assert_string_equal(order, "");
+	expect_run(dev, 0, "");
 
 	/* A call that resets the device drops the calls behind it. */
 	assert_int_equal(vfk_device_defer(dev, note_and_reset, "x"), 0);
 	assert_int_equal(vfk_device_defer(dev, note, "y"), 0);
-	assert_int_equal(vfk_device_run_deferred(dev), 1);
-	assert_string_equal(order, "x");
+	expect_run(dev, 1, "x");
 	assert_int_equal(vfk_device_deferred_count(dev), 0);
 
 	assert_int_equal(vfk_device_defer(dev, note, "p"), 0);

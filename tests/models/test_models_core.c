@@ -82,6 +82,18 @@ static uint32_t u32_at(const uint8_t *bytes, uint32_t at)
 	return v;
 }
 
+/* The head of every NVLink2 region's chain: TYPE (type, subtype) at 32,
+ * then SSATGT at 48 holding tgt and pointing at next. */
+static void expect_nvlink2_head(const uint8_t *bytes, uint32_t type, uint32_t subtype,
+				uint64_t tgt, uint32_t next)
+{
+	expect_cap(bytes, 32, VFIO_REGION_INFO_CAP_TYPE, 48);
+	assert_int_equal(u32_at(bytes, 40), type);
+	assert_int_equal(u32_at(bytes, 44), subtype);
+	expect_cap(bytes, 48, VFIO_REGION_INFO_CAP_NVLINK2_SSATGT, next);
+	assert_true(u64_at(bytes, 56) == tgt);
+}
+
 static void test_gpu_ram_info(void **state)
 {
 	struct vfk_device *dev = make("v100", NULL, 0);
@@ -103,11 +115,8 @@ static void test_gpu_ram_info(void **state)
 	assert_int_equal(v.hdr.cap_offset, 32);
 	assert_int_equal(v.hdr.flags, rwm | VFIO_REGION_INFO_FLAG_CAPS);
 	assert_true(v.fd >= 0);
-	expect_cap(v.bytes, 32, VFIO_REGION_INFO_CAP_TYPE, 48);
-	assert_int_equal(u32_at(v.bytes, 40), 0x800010de);
-	assert_int_equal(u32_at(v.bytes, 44), VFIO_REGION_SUBTYPE_NVIDIA_NVLINK2_RAM);
-	expect_cap(v.bytes, 48, VFIO_REGION_INFO_CAP_NVLINK2_SSATGT, 0);
-	assert_true(u64_at(v.bytes, 56) == 0x3e000000000ull);
+	expect_nvlink2_head(v.bytes, 0x800010de, VFIO_REGION_SUBTYPE_NVIDIA_NVLINK2_RAM,
+			    0x3e000000000ull, 0);
 	vfk_device_destroy(dev);
 }
 
@@ -126,11 +135,8 @@ static void test_atsd_info(void **state)
 				      VFIO_REGION_INFO_FLAG_MMAP | VFIO_REGION_INFO_FLAG_CAPS);
 	assert_true(v.hdr.size == (uint64_t)sysconf(_SC_PAGESIZE));
 	assert_true(v.fd >= 0);
-	expect_cap(v.bytes, 32, VFIO_REGION_INFO_CAP_TYPE, 48);
-	assert_int_equal(u32_at(v.bytes, 40), 0x80001014);
-	assert_int_equal(u32_at(v.bytes, 44), VFIO_REGION_SUBTYPE_IBM_NVLINK2_ATSD);
-	expect_cap(v.bytes, 48, VFIO_REGION_INFO_CAP_NVLINK2_SSATGT, 64);
-	assert_true(u64_at(v.bytes, 56) == 0x3c000000000ull);
+	expect_nvlink2_head(v.bytes, 0x80001014, VFIO_REGION_SUBTYPE_IBM_NVLINK2_ATSD,
+			    0x3c000000000ull, 64);
 	expect_cap(v.bytes, 64, VFIO_REGION_INFO_CAP_NVLINK2_LNKSPD, 0);
 	assert_int_equal(u32_at(v.bytes, 72), 0x8);
 	assert_int_equal(u32_at(v.bytes, 76), 0);
