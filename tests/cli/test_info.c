@@ -28,14 +28,19 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Run `vfiokit info ARGS` with stderr folded into out; the exit status. */
-static int run_info(const char *args)
+/* Run `vfiokit info ARGS` (ARGS from the printf format) with stderr folded
+ * into out; the exit status. */
+static int __attribute__((format(printf, 1, 2))) run_info(const char *fmt, ...)
 {
-	char cmd[512];
+	char args[256], cmd[512];
+	va_list ap;
 	size_t n;
 	FILE *p;
 	int st;
 
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
 	snprintf(cmd, sizeof(cmd), "'%s' info %s 2>&1", getenv("VFIOKIT_BIN"), args);
 	p = popen(cmd, "r");
 	assert_non_null(p);
@@ -53,10 +58,7 @@ static void expect(const char *line)
 
 static void test_text(void **state)
 {
-	char args[256];
-
-	snprintf(args, sizeof(args), "-vv %s", fix.sock);
-	assert_int_equal(run_info(args), 0);
+	assert_int_equal(run_info("-vv %s", fix.sock), 0);
 	expect("(vfio-user): 10de:1db1 3D controller");
 	expect("flags RESET PCI; 11 regions, 5 IRQ types");
 	expect("Region 0 BAR0: size 0x400000 (4 MiB) offset 0x0 flags READ WRITE MMAP CAPS");
@@ -94,15 +96,11 @@ static void test_text(void **state)
 
 static void test_one_region(void **state)
 {
-	char args[256];
-
-	snprintf(args, sizeof(args), "--region 10 %s", fix.sock);
-	assert_int_equal(run_info(args), 0);
+	assert_int_equal(run_info("--region 10 %s", fix.sock), 0);
 	expect("Region 10 IBM NVLink2 ATSD");
 	assert_null(strstr(out, "Region 9"));
 	assert_null(strstr(out, "IRQ 0"));
-	snprintf(args, sizeof(args), "--region 11 %s", fix.sock);
-	assert_int_equal(run_info(args), 1);
+	assert_int_equal(run_info("--region 11 %s", fix.sock), 1);
 	expect("no region 11 (the device has 11)");
 }
 
@@ -139,10 +137,8 @@ static const char *str(struct json_object *root, const char *path)
 static void test_json(void **state)
 {
 	struct json_object *j;
-	char args[256];
 
-	snprintf(args, sizeof(args), "--json %s", fix.sock);
-	assert_int_equal(run_info(args), 0);
+	assert_int_equal(run_info("--json %s", fix.sock), 0);
 	j = json_tokener_parse(out);
 	assert_non_null(j);
 	assert_string_equal(str(j, "schema"), "vfiokit-info/1");
@@ -182,14 +178,11 @@ static void test_json(void **state)
 
 static void test_errors(void **state)
 {
-	char args[256];
-
-	snprintf(args, sizeof(args), "%s/none.sock", fix.dir);
-	assert_int_equal(run_info(args), 1);
+	assert_int_equal(run_info("%s/none.sock", fix.dir), 1);
 	expect("vfiokit info: ");
 	expect("none.sock: no such socket\n");
 	assert_int_equal(strchr(out, '\n') - out + 1, (long)strlen(out));   /* one line */
-	assert_int_equal(run_info(""), 2);
+	assert_int_equal(run_info("%s", ""), 2);   /* no socket named */
 }
 
 int main(void)
