@@ -81,7 +81,9 @@ int vfk_pci_add_msix_cap(struct vfk_device *dev, unsigned int nvec,
  * PCI Express capability v2 (endpoint), PCIe devices only: link_speed 1..6
  * (2.5 to 64 GT/s) and link_width 1, 2, 4, 8, 12, 16 or 32 in Link
  * Capabilities/Status, supported speeds in Link Capabilities 2; Device
- * Control writable, Device Status error bits write-1-to-clear.
+ * Control writable but for what Device Capabilities does not offer
+ * (extended tags, phantom functions, FLR, Aux Power PM: read 0), Device
+ * Status error bits write-1-to-clear.
  */
 int vfk_pci_add_pcie_cap(struct vfk_device *dev, uint8_t link_speed, uint8_t link_width);
 

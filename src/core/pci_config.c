@@ -506,10 +506,10 @@ int vfk_pci_add_pcie_cap(struct vfk_device *dev, uint8_t link_speed, uint8_t lin
 	/* Device Control as after reset: relaxed ordering, no snoop, 512 B reads. */
 	put_le(body + PCI_EXP_DEVCTL - 2, PCI_EXP_DEVCTL_RELAX_EN | PCI_EXP_DEVCTL_NOSNOOP_EN |
 	       PCI_EXP_DEVCTL_READRQ_512B, 2);
+	/* Extended Tag stays 0: Device Capabilities does not offer it (PCIe spec). */
 	put_le(wmask + PCI_EXP_DEVCTL - 2, PCI_EXP_DEVCTL_CERE | PCI_EXP_DEVCTL_NFERE |
 	       PCI_EXP_DEVCTL_FERE | PCI_EXP_DEVCTL_URRE | PCI_EXP_DEVCTL_RELAX_EN |
-	       PCI_EXP_DEVCTL_PAYLOAD | PCI_EXP_DEVCTL_EXT_TAG | PCI_EXP_DEVCTL_NOSNOOP_EN |
-	       PCI_EXP_DEVCTL_READRQ, 2);
+	       PCI_EXP_DEVCTL_PAYLOAD | PCI_EXP_DEVCTL_NOSNOOP_EN | PCI_EXP_DEVCTL_READRQ, 2);
 	put_le(w1c + PCI_EXP_DEVSTA - 2, PCI_EXP_DEVSTA_CED | PCI_EXP_DEVSTA_NFED |
 	       PCI_EXP_DEVSTA_FED | PCI_EXP_DEVSTA_URD, 2);
 	put_le(body + PCI_EXP_LNKCAP - 2, lnkcap, 4);

@@ -502,6 +502,17 @@ static void test_pcie_cap(void **state)
 	assert_int_equal(rd(dev, e + PCI_EXP_DEVSTA, 2), PCI_EXP_DEVSTA_CED);
 	wr(dev, e + PCI_EXP_DEVCTL, PCI_EXP_DEVCTL_READRQ_4096B | PCI_EXP_DEVCTL_BCR_FLR, 2);
 	assert_int_equal(rd(dev, e + PCI_EXP_DEVCTL, 2), PCI_EXP_DEVCTL_READRQ_4096B);
+	/*
+	 * Device Capabilities offers no extended tags, phantom functions or
+	 * FLR, so their control bits are hardwired 0, as is Aux Power PM.
+	 */
+	assert_int_equal(rd(dev, e + PCI_EXP_DEVCAP, 4) &
+			 (PCI_EXP_DEVCAP_EXT_TAG | PCI_EXP_DEVCAP_PHANTOM | PCI_EXP_DEVCAP_FLR), 0);
+	wr(dev, e + PCI_EXP_DEVCTL, 0xffff, 2);
+	assert_int_equal(rd(dev, e + PCI_EXP_DEVCTL, 2),
+			 PCI_EXP_DEVCTL_CERE | PCI_EXP_DEVCTL_NFERE | PCI_EXP_DEVCTL_FERE |
+			 PCI_EXP_DEVCTL_URRE | PCI_EXP_DEVCTL_RELAX_EN | PCI_EXP_DEVCTL_PAYLOAD |
+			 PCI_EXP_DEVCTL_NOSNOOP_EN | PCI_EXP_DEVCTL_READRQ);
 	vfk_device_destroy(dev);
 }
 
