@@ -21,8 +21,21 @@
 #include <vfiokit/device.h>
 #include <vfiokit/log.h>
 
+/* Where the i-th earlier fd set (oldest first) lives in the ring. */
+static unsigned int older_index(const struct srv_slot *s, unsigned int i)
+{
+	return (s->rx_older_first + i) % (SRV_MAX_FD_SETS - 1);
+}
+
+/* Close every fd held for messages not yet handled. */
 static void drop_rx_fds(struct srv_slot *s)
 {
+	for (unsigned int i = 0; i < s->rx_older_count; i++) {
+		struct srv_fd_set *set = &s->rx_older[older_index(s, i)];
+
+		vfu_wire_close_fds(set->fds, set->nfds);
+	}
+	s->rx_older_first = s->rx_older_count = 0;
 	vfu_wire_close_fds(s->rx_fds, s->rx_nfds);
 	s->rx_nfds = 0;
 	s->rx_fds_pending = false;
@@ -224,25 +237,69 @@ static size_t fd_owner(const struct srv_slot *s, size_t end)
 	return pos;
 }
 
+/* fds held for messages not yet handled, in every set. */
+static unsigned int rx_fds_held(const struct srv_slot *s)
+{
+	unsigned int n = s->rx_fds_pending ? s->rx_nfds : 0;
+
+	for (unsigned int i = 0; i < s->rx_older_count; i++)
+		n += s->rx_older[older_index(s, i)].nfds;
+	return n;
+}
+
+/* fds arrived for a later message than the newest set's: that set joins
+ * the earlier ones. false when the connection holds all the sets it may. */
+static bool retire_newest_fds(struct srv_slot *s)
+{
+	struct srv_fd_set *set;
+
+	if (s->rx_older_count == SRV_MAX_FD_SETS - 1)
+		return false;
+	set = &s->rx_older[older_index(s, s->rx_older_count++)];
+	memcpy(set->fds, s->rx_fds, sizeof(int) * s->rx_nfds);
+	set->nfds = s->rx_nfds;
+	set->truncated = s->rx_fds_truncated;
+	set->at = s->rx_fds_at;
+	s->rx_nfds = 0;
+	s->rx_fds_pending = false;
+	s->rx_fds_truncated = false;
+	return true;
+}
+
+/* The client keeps more fds waiting than a connection may hold: close
+ * the new ones and drop it once the current message is done. */
+static void refuse_fds(struct srv_slot *s, int *fds, unsigned int nfds,
+		       unsigned int limit, const char *what)
+{
+	vfk_warn("%s: more than %u %s wait for their messages; dropping the client",
+		 vfk_device_name(s->dev), limit, what);
+	vfu_wire_close_fds(fds, nfds);
+	s->broken = true;
+}
+
 /* Keep the fds a read of n bytes brought for the message they came with. */
 static ssize_t keep_rx_fds(struct srv_slot *s, struct msghdr *msg, ssize_t n)
 {
 	int fds[VFU_WIRE_MAX_FDS];
 	unsigned int nfds = 0;
 	bool trunc = false;
+	size_t owner;
 
 	vfu_wire_take_fds(msg, fds, VFU_WIRE_MAX_FDS, &nfds, &trunc);
 	if (n == 0 || (nfds == 0 && !trunc)) {
 		vfu_wire_close_fds(fds, nfds);
 		return n;
 	}
-	if (s->rx_fds_pending && fd_owner(s, s->rx_tail) != s->rx_fds_at) {
-		/* Two messages with fds in flight at once: we keep one set. */
-		vfu_wire_close_fds(fds, nfds);
-		s->broken = true;
+	owner = fd_owner(s, s->rx_tail);
+	if (s->rx_fds_pending && owner != s->rx_fds_at && !retire_newest_fds(s)) {
+		refuse_fds(s, fds, nfds, SRV_MAX_FD_SETS, "fd sets");
 		return n;
 	}
-	s->rx_fds_at = fd_owner(s, s->rx_tail);
+	if (rx_fds_held(s) + nfds > SRV_MAX_HELD_FDS) {
+		refuse_fds(s, fds, nfds, SRV_MAX_HELD_FDS, "fds");
+		return n;
+	}
+	s->rx_fds_at = owner;
 	for (unsigned int i = 0; i < nfds; i++) {
 		if (s->rx_nfds < VFU_WIRE_MAX_FDS)
 			s->rx_fds[s->rx_nfds++] = fds[i];
@@ -257,10 +314,12 @@ static ssize_t keep_rx_fds(struct srv_slot *s, struct msghdr *msg, ssize_t n)
 }
 
 /*
- * How much the next read may take. While fds wait for a message not yet
- * complete, no further than its end (or its header's end): the kernel ends
- * a read after the next fds, so the rest of that message and a later
- * message with fds would otherwise come in one read, and one set is kept.
+ * How much the next read may take. While the newest fds wait for a message
+ * not yet complete, no further than its end (or its header's end): the
+ * kernel ends a read after the next fds, so the rest of that message and a
+ * later message with fds would otherwise come in one read. Stopping there
+ * keeps every earlier set's message complete, and a DMA reply's own fds the
+ * newest set when dma_msg.c cuts the reply out (see struct srv_slot).
  */
 static size_t rx_read_limit(const struct srv_slot *s)
 {
@@ -319,6 +378,8 @@ static void rx_compact(struct srv_slot *s)
 	memmove(s->rx, s->rx + s->rx_head, s->rx_tail - s->rx_head);
 	if (s->rx_fds_pending)
 		s->rx_fds_at -= s->rx_head;
+	for (unsigned int i = 0; i < s->rx_older_count; i++)
+		s->rx_older[older_index(s, i)].at -= s->rx_head;
 	s->rx_tail -= s->rx_head;
 	s->rx_head = 0;
 }
@@ -332,8 +393,8 @@ int vfk_srv_fill_rx(struct srv_slot *s, int64_t deadline_ms)
 		if (s->rx_tail == s->rx_cap)
 			return -ENOBUFS;
 		n = read_some(s);
-		if (n > 0)
-			return 0;
+		if (n > 0)   /* broken: refused fds, the wait is pointless */
+			return s->broken ? -EPROTO : 0;
 		if (n == 0)
 			return -ECONNRESET;
 		if (n != -EAGAIN)
@@ -349,6 +410,36 @@ static bool cmd_wants_reply(const struct vfu_hdr *h)
 	return !(h->flags & VFU_F_NO_REPLY);
 }
 
+/*
+ * Give the message at rx_head the fds that came with it, if any: they are
+ * the oldest set held (sets are in stream order). Copied out to fds, as
+ * the set's place may take new fds while the handler waits on the client.
+ */
+static void claim_fds(struct srv_slot *s, struct srv_msg *m, int *fds)
+{
+	if (s->rx_older_count) {
+		struct srv_fd_set *set = &s->rx_older[s->rx_older_first];
+
+		if (set->at != s->rx_head)
+			return;
+		memcpy(fds, set->fds, sizeof(int) * set->nfds);
+		m->nfds = set->nfds;
+		m->fds_truncated = set->truncated;
+		s->rx_older_first = older_index(s, 1);
+		s->rx_older_count--;
+	} else if (s->rx_fds_pending && s->rx_fds_at == s->rx_head) {
+		memcpy(fds, s->rx_fds, sizeof(int) * s->rx_nfds);
+		m->nfds = s->rx_nfds;
+		m->fds_truncated = s->rx_fds_truncated;
+		s->rx_nfds = 0;
+		s->rx_fds_pending = false;
+		s->rx_fds_truncated = false;
+	} else {
+		return;
+	}
+	m->fds = fds;
+}
+
 /* Handle the complete message at rx_head; it stays pinned meanwhile. */
 static void handle_one(struct srv_slot *s, const struct vfu_hdr *h)
 {
@@ -360,15 +451,8 @@ static void handle_one(struct srv_slot *s, const struct vfu_hdr *h)
 	int fds[VFU_WIRE_MAX_FDS];
 	int r;
 
-	if (s->rx_fds_pending && s->rx_fds_at == s->rx_head) {
-		memcpy(fds, s->rx_fds, sizeof(int) * s->rx_nfds);
-		m.fds = fds;
-		m.nfds = s->rx_nfds;
-		m.fds_truncated = s->rx_fds_truncated;
-		s->rx_nfds = 0;
-		s->rx_fds_pending = false;
-		s->rx_fds_truncated = false;
-	}
+	if (s->rx_fds_pending || s->rx_older_count)
+		claim_fds(s, &m, fds);
 	if ((h->flags & VFU_F_TYPE_MASK) != VFU_F_TYPE_COMMAND) {
 		vfk_warn("%s: unexpected message type %#x (command %u)",
 			 vfk_device_name(s->dev), h->flags, h->command);
@@ -411,7 +495,7 @@ static bool process(struct srv_slot *s)
 	}
 	if (s->rx_head == s->rx_tail) {
 		s->rx_head = s->rx_tail = 0;
-		if (s->rx_fds_pending)   /* fds with no message: hostile */
+		if (s->rx_fds_pending || s->rx_older_count)   /* fds with no message: hostile */
 			drop_rx_fds(s);
 	}
 	return !s->broken;

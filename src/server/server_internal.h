@@ -47,8 +47,22 @@
 /* A client that leaves replies unread this long, or does not answer a
  * DMA_READ/DMA_WRITE in this time, is disconnected. */
 #define SRV_STALL_MS        5000
+/* fd sets a connection may hold for messages not yet handled, and fds in
+ * them all. More than one set waits only while the server waits on the
+ * client's DMA reply and the client pipelines messages with fds (QEMU maps
+ * and unmaps guest RAM asynchronously); past either cap it is dropped. */
+#define SRV_MAX_FD_SETS     16u
+#define SRV_MAX_HELD_FDS    64u
 
 struct srv_slot;
+
+/* fds received with one message and waiting for it to be handled. */
+struct srv_fd_set {
+	int fds[VFU_WIRE_MAX_FDS];
+	unsigned int nfds;
+	bool truncated;             /* the client sent more than fit */
+	size_t at;                  /* offset in rx of the message they belong to */
+};
 
 /* epoll user data: what became ready. */
 enum srv_tag_kind { SRV_TAG_WAKE, SRV_TAG_LISTEN, SRV_TAG_CONN };
@@ -79,12 +93,23 @@ struct srv_slot {
 	/* Received bytes [rx_head, rx_tail) of rx[rx_cap]. */
 	uint8_t *rx;
 	size_t rx_cap, rx_head, rx_tail;
-	/* fds received and not yet claimed, owned by the message at rx_fds_at. */
+	/*
+	 * fds received and not yet claimed. The newest set, owned by the
+	 * message at rx_fds_at, is kept here; when fds arrive for a later
+	 * message it moves to rx_older, a ring of the earlier sets, oldest
+	 * first (each for a complete message: see rx_read_limit()). Sets are
+	 * in stream order, at most SRV_MAX_FD_SETS with SRV_MAX_HELD_FDS fds.
+	 * dma_msg.c cuts a DMA reply out of rx and moves only the newest set:
+	 * a read brings at most one set and ends with it, and the reply is
+	 * looked for after each read, so no earlier set lies at or past it.
+	 */
 	int rx_fds[VFU_WIRE_MAX_FDS];
 	unsigned int rx_nfds;
 	bool rx_fds_pending;
 	bool rx_fds_truncated;
 	size_t rx_fds_at;
+	struct srv_fd_set rx_older[SRV_MAX_FD_SETS - 1];
+	unsigned int rx_older_first, rx_older_count;
 
 	/* Replies to send: [tx_head, tx_tail) of tx[tx_cap]; a reply that
 	 * carries an fd starts at tx_fd_at. */
