@@ -264,19 +264,26 @@ static void start_dma_wait(int sock, uint8_t *req, size_t cap)
 	assert_int_equal(h.flags & VFU_F_TYPE_MASK, VFU_F_TYPE_COMMAND);
 }
 
-/* Answer the DMA_READ in req with ANSWER; the result of the send. */
-static ssize_t answer_dma(int sock, const uint8_t *req)
+/* Answer the DMA_READ in req with ANSWER, fd (-1: none) along; the
+ * result of the send. */
+static ssize_t answer_dma_with(int sock, const uint8_t *req, int fd)
 {
 	uint8_t out[VFU_HDR_SIZE + VFU_DMA_RW_HDR_SIZE + 4];
 	uint32_t v = ANSWER;
 	struct vfu_hdr h;
+	struct iovec iov = { out, sizeof(out) };
 
 	memcpy(&h, req, sizeof(h));
 	vfu_hdr_init(&h, h.msg_id, VFU_CMD_DMA_READ, sizeof(out), VFU_F_TYPE_REPLY);
 	memcpy(out, &h, sizeof(h));
 	memcpy(out + VFU_HDR_SIZE, req + VFU_HDR_SIZE, VFU_DMA_RW_HDR_SIZE);
 	memcpy(out + VFU_HDR_SIZE + VFU_DMA_RW_HDR_SIZE, &v, 4);
-	return send(sock, out, sizeof(out), MSG_NOSIGNAL);
+	return vfu_wire_sendmsg(sock, &iov, 1, fd >= 0 ? &fd : NULL, fd >= 0);
+}
+
+static ssize_t answer_dma(int sock, const uint8_t *req)
+{
+	return answer_dma_with(sock, req, -1);
 }
 
 static void expect_dma_done(int sock)
@@ -345,6 +352,89 @@ static void test_pipelined_fd_messages_during_dma_wait(void **state)
 	}
 	close_all(mem, NMAPS);
 	close_all(efd, MSI_VECS);
+	close(sock);
+	sync_with_server();
+	assert_int_equal(test_count_open_fds(), before);
+}
+
+/* The DMA_READ comes from an access handler this time: the REGION_READ
+ * that started it stays in rx under the handler while the pipelined
+ * messages queue behind it, one of them split with its fd on the first
+ * bytes. The read's reply comes first, then theirs, in order. */
+static void test_pipelined_behind_a_handler_waiting(void **state)
+{
+	struct vfu_region_rw rw = { PROBE_ADDR, VFIO_PCI_BAR0_REGION_INDEX, 8 };
+	uint64_t plain = PLAIN_IOVA;
+	int before = test_count_open_fds();
+	int sock = connect_client();
+	int mem[3];
+	uint8_t w[sizeof(rw) + 8], req[256], out[256];
+	struct vfu_dma_map map = { sizeof(map), VFU_DMA_FLAG_READ | VFU_DMA_FLAG_WRITE, 0,
+				   iova_of(1), MAP_SIZE };
+	uint8_t split[VFU_HDR_SIZE + sizeof(map)];
+	struct iovec iov[2] = { { split, 8 }, { split + 8, sizeof(split) - 8 } };
+	struct vfu_hdr h;
+
+	for (unsigned int i = 0; i < 3; i++)
+		mem[i] = tagged_memfd(tag_of(i));
+	memcpy(w, &rw, sizeof(rw));
+	memcpy(w + sizeof(rw), &plain, 8);
+	assert_int_equal(rc_call(sock, VFU_CMD_REGION_WRITE, w, sizeof(w), NULL, 0, NULL, 0,
+				 NULL), (ssize_t)sizeof(rw));
+	rw = (struct vfu_region_rw){ PROBE, VFIO_PCI_BAR0_REGION_INDEX, 4 };
+	assert_int_equal(rc_send(sock, 5, VFU_CMD_REGION_READ, 0, &rw, sizeof(rw), NULL, 0), 0);
+	assert_int_equal(rc_recv(sock, req, sizeof(req), NULL, NULL),
+			 VFU_HDR_SIZE + VFU_DMA_RW_HDR_SIZE);
+	memcpy(&h, req, sizeof(h));
+	assert_int_equal(h.command, VFU_CMD_DMA_READ);
+
+	send_map(sock, 10, iova_of(0), &mem[0], 1);
+	vfu_hdr_init(&h, 11, VFU_CMD_DMA_MAP, sizeof(split), 0);
+	memcpy(split, &h, sizeof(h));
+	memcpy(split + VFU_HDR_SIZE, &map, sizeof(map));
+	assert_int_equal(vfu_wire_sendmsg(sock, &iov[0], 1, &mem[1], 1), 8);
+	assert_int_equal(vfu_wire_sendmsg(sock, &iov[1], 1, NULL, 0), (ssize_t)iov[1].iov_len);
+	send_map(sock, 12, iova_of(2), &mem[2], 1);
+	assert_true(answer_dma(sock, req) > 0);
+
+	assert_int_equal(rc_recv(sock, out, sizeof(out), NULL, NULL),
+			 VFU_HDR_SIZE + sizeof(rw) + 4);
+	memcpy(&h, out, sizeof(h));
+	assert_int_equal(h.msg_id, 5);
+	assert_false(h.flags & VFU_F_ERROR);
+	assert_memory_equal(out + VFU_HDR_SIZE + sizeof(rw), &(uint32_t){ ANSWER }, 4);
+	for (unsigned int i = 0; i < 3; i++)
+		expect_reply(sock, (uint16_t)(10 + i), VFU_CMD_DMA_MAP, 0);
+	for (unsigned int i = 0; i < 3; i++)
+		assert_int_equal(probe(sock, iova_of(i)), tag_of(i));
+	close_all(mem, 3);
+	close(sock);
+	sync_with_server();
+	assert_int_equal(test_count_open_fds(), before);
+}
+
+/* The answer itself carries an fd, behind queued messages with theirs:
+ * the answer's fd is dropped with it, the others stay with their own. */
+static void test_fd_on_the_answer_behind_queued_sets(void **state)
+{
+	int before = test_count_open_fds();
+	int sock = connect_client();
+	int mem[2], stray = tagged_memfd(0xdead);
+	uint8_t req[256];
+
+	for (unsigned int i = 0; i < 2; i++)
+		mem[i] = tagged_memfd(tag_of(i));
+	start_dma_wait(sock, req, sizeof(req));
+	send_map(sock, 10, iova_of(0), &mem[0], 1);
+	send_map(sock, 11, iova_of(1), &mem[1], 1);
+	assert_true(answer_dma_with(sock, req, stray) > 0);
+	expect_reply(sock, 10, VFU_CMD_DMA_MAP, 0);
+	expect_reply(sock, 11, VFU_CMD_DMA_MAP, 0);
+	expect_dma_done(sock);
+	assert_int_equal(probe(sock, iova_of(0)), tag_of(0));
+	assert_int_equal(probe(sock, iova_of(1)), tag_of(1));
+	close_all(mem, 2);
+	close(stray);
 	close(sock);
 	sync_with_server();
 	assert_int_equal(test_count_open_fds(), before);
@@ -472,6 +562,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pipelined_fd_messages_during_dma_wait),
+		cmocka_unit_test(test_pipelined_behind_a_handler_waiting),
+		cmocka_unit_test(test_fd_on_the_answer_behind_queued_sets),
 		cmocka_unit_test(test_truncated_set_in_the_queue),
 		cmocka_unit_test(test_one_set_too_many_disconnects),
 		cmocka_unit_test(test_too_many_fds_held_disconnects),
