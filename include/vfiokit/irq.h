@@ -56,7 +56,9 @@ int vfk_device_set_irqs(struct vfk_device *dev, const struct vfio_irq_set *set,
  * held pending and delivered when the bit is cleared. While the MSI
  * capability's Enable bit is set, an MSI vector from 1 << Multiple Message
  * Enable on was not allocated by software: -EINVAL, as for a bad
- * index/vector. -ENOENT when no eventfd is set, a write error as -errno.
+ * index/vector. An MSI vector whose per-vector Mask bit is set is held in
+ * its Pending bit (returns 0) and sent when software clears the mask.
+ * -ENOENT when no eventfd is set, a write error as -errno.
  */
 int vfk_irq_trigger(struct vfk_device *dev, uint32_t index, uint32_t vector);
 

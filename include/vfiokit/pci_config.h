@@ -58,7 +58,8 @@ int vfk_pci_add_pm_cap(struct vfk_device *dev);
 
 /**
  * MSI capability with nvec (1..32, power of two) vectors, 32- or 64-bit
- * address, optional per-vector mask bits (one writable bit per vector);
+ * address, optional per-vector mask bits (one writable bit per vector; the
+ * pending bits are the device's, see vfk_irq_trigger());
  * sets the MSI IRQ count. Multiple Message Enable written above Multiple
  * Message Capable reads back as capable (as vfio-pci clamps it).
  * -EINVAL, -EEXIST, -ENOSPC, or the IRQ count's error.

@@ -101,6 +101,10 @@ void vfk_config_set_intx_status(struct vfk_device *dev, bool asserted);
  * clear (or without MSI) the config space sets no limit.
  */
 bool vfk_config_msi_vector_allocated(const struct vfk_device *dev, uint32_t vector);
+/* MSI per-vector Mask and Pending bits (false/no-op without per-vector masking). */
+bool vfk_config_msi_vector_masked(const struct vfk_device *dev, uint32_t vector);
+bool vfk_config_msi_pending(const struct vfk_device *dev, uint32_t vector);
+void vfk_config_msi_set_pending(struct vfk_device *dev, uint32_t vector, bool pending);
 
 /* irq.c */
 int vfk_irqs_init(struct vfk_device *dev);
@@ -110,6 +114,8 @@ void vfk_irqs_release(struct vfk_device *dev);   /* closes every eventfd */
 int vfk_irqs_set_count(struct vfk_device *dev, uint32_t index, uint32_t count);
 /* The command register changed: deliver INTx held back by Interrupt Disable. */
 void vfk_irq_intx_command_written(struct vfk_device *dev);
+/* The MSI Mask Bits changed: send what was held for a vector now unmasked. */
+void vfk_irq_msi_mask_written(struct vfk_device *dev);
 
 /* defer.c */
 void vfk_defer_drop(struct vfk_device *dev);

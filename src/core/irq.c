@@ -169,6 +169,11 @@ int vfk_irq_trigger(struct vfk_device *dev, uint32_t index, uint32_t vector)
 	/* Software allocated fewer MSI vectors than the device offers. */
 	if (index == VFIO_PCI_MSI_IRQ_INDEX && !vfk_config_msi_vector_allocated(dev, vector))
 		return -EINVAL;
+	/* A masked MSI vector is held in its Pending bit, listener or not. */
+	if (index == VFIO_PCI_MSI_IRQ_INDEX && vfk_config_msi_vector_masked(dev, vector)) {
+		vfk_config_msi_set_pending(dev, vector, true);
+		return 0;
+	}
 	v = &dev->irqs[index].vectors[vector];
 	/* The line is the device's state, whether or not anyone listens. */
 	if (index == VFIO_PCI_INTX_IRQ_INDEX)
@@ -196,6 +201,21 @@ void vfk_irq_intx_command_written(struct vfk_device *dev)
 	 * it; the line stays asserted and the status bit says so. */
 	if (v && v->pending && v->eventfd >= 0 && !vfk_config_intx_disabled(dev))
 		(void)vector_fire(dev, VFIO_PCI_INTX_IRQ_INDEX, v);
+}
+
+void vfk_irq_msi_mask_written(struct vfk_device *dev)
+{
+	struct vfk_irq_index *irq = &dev->irqs[VFIO_PCI_MSI_IRQ_INDEX];
+
+	/* As for Interrupt Disable, a failed eventfd write cannot fail the
+	 * config write; the message was sent as far as the device goes. */
+	for (uint32_t v = 0; v < irq->count; v++) {
+		if (!vfk_config_msi_pending(dev, v) || vfk_config_msi_vector_masked(dev, v))
+			continue;
+		vfk_config_msi_set_pending(dev, v, false);
+		if (irq->vectors[v].eventfd >= 0)
+			(void)vector_fire(dev, VFIO_PCI_MSI_IRQ_INDEX, &irq->vectors[v]);
+	}
 }
 
 /* Bytes of data per vector for the data type, or 0 for DATA_NONE. */

@@ -615,6 +615,54 @@ static void msi_flags_written(struct vfk_pci_config *cfg, size_t count, uint64_t
 		*flags = (uint8_t)((*flags & ~PCI_MSI_FLAGS_QSIZE) | mmc << 4);
 }
 
+/* ---- MSI per-vector Mask and Pending bits ---- */
+
+/* Offset of the Mask Bits register (Pending Bits follow), 0 without. */
+static size_t msi_mask_at(const struct vfk_pci_config *cfg)
+{
+	uint32_t flags;
+
+	if (!cfg->msi_cap)
+		return 0;
+	flags = get_le(cfg->initial + cfg->msi_cap + PCI_MSI_FLAGS, 2);
+	if (!(flags & PCI_MSI_FLAGS_MASKBIT))
+		return 0;
+	return cfg->msi_cap + (flags & PCI_MSI_FLAGS_64BIT ? PCI_MSI_MASK_64 : PCI_MSI_MASK_32);
+}
+
+bool vfk_config_msi_vector_masked(const struct vfk_device *dev, uint32_t vector)
+{
+	size_t at = msi_mask_at(&dev->cfg);
+
+	return at && vector < 32 && (get_le(dev->cfg.bytes + at, 4) >> vector & 1);
+}
+
+bool vfk_config_msi_pending(const struct vfk_device *dev, uint32_t vector)
+{
+	size_t at = msi_mask_at(&dev->cfg);
+
+	return at && vector < 32 && (get_le(dev->cfg.bytes + at + 4, 4) >> vector & 1);
+}
+
+void vfk_config_msi_set_pending(struct vfk_device *dev, uint32_t vector, bool pending)
+{
+	size_t at = msi_mask_at(&dev->cfg);
+	uint32_t bits;
+
+	if (!at || vector >= 32)
+		return;
+	bits = get_le(dev->cfg.bytes + at + 4, 4) & ~(1u << vector);
+	put_le(dev->cfg.bytes + at + 4, bits | (uint32_t)pending << vector, 4);
+}
+
+/* Whether the write reached the Mask Bits register. */
+static bool msi_mask_written(const struct vfk_pci_config *cfg, size_t count, uint64_t offset)
+{
+	size_t at = msi_mask_at(cfg);
+
+	return at && offset < at + 4 && at < offset + count;
+}
+
 bool vfk_config_msi_vector_allocated(const struct vfk_device *dev, uint32_t vector)
 {
 	const struct vfk_pci_config *cfg = &dev->cfg;
@@ -662,6 +710,8 @@ ssize_t vfk_pci_config_write(struct vfk_device *dev, const void *buf, size_t cou
 	}
 	pm_state_written(cfg, power_state, count, offset);
 	msi_flags_written(cfg, count, offset);
+	if (msi_mask_written(cfg, count, offset))
+		vfk_irq_msi_mask_written(dev);
 	if (write_covers(count, offset, PCI_COMMAND + 1))   /* Interrupt Disable, bit 10 */
 		vfk_irq_intx_command_written(dev);
 	if (dev->desc.ops && dev->desc.ops->config_written)

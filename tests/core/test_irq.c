@@ -348,6 +348,62 @@ static void test_msi_trigger_follows_mme(void **state)
 	close(a);
 }
 
+static void write_cfg32(struct vfk_device *dev, uint64_t off, uint32_t v)
+{
+	const uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
+
+	assert_int_equal(vfk_pci_config_write(dev, b, 4, off), 4);
+}
+
+static uint32_t read_cfg32(struct vfk_device *dev, uint64_t off)
+{
+	const uint8_t *b = vfk_pci_config_bytes(dev) + off;
+
+	return b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+/*
+ * A masked MSI vector is not sent: its Pending bit is set instead, and
+ * clearing the mask bit sends it (PCI spec, per-vector masking).
+ */
+static void test_msi_per_vector_mask_holds_pending(void **state)
+{
+	const struct vfk_device_desc desc = { .name = "msimask", .vendor_id = 0x1af4 };
+	struct vfk_device *dev;
+	int a = new_eventfd(), b = new_eventfd();
+	int32_t fds[2] = { a, b };
+	uint8_t m;
+
+	(void)state;
+	assert_int_equal(vfk_device_create(&desc, &dev), 0);
+	assert_int_equal(vfk_pci_add_msi_cap(dev, 2, true, true), 0);
+	m = msi_cap_offset(dev);
+	assert_int_equal(set_fds(dev, VFIO_PCI_MSI_IRQ_INDEX, 0, 2, fds), 0);
+	write_msi_flags(dev, PCI_MSI_FLAGS_ENABLE | 1 << 4);
+	write_cfg32(dev, m + PCI_MSI_MASK_64, 0x2);
+	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_MSI_IRQ_INDEX, 1), 0);
+	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_MSI_IRQ_INDEX, 0), 0);
+	assert_int_equal(take(b), 0);
+	assert_int_equal(take(a), 1);
+	assert_int_equal(read_cfg32(dev, m + PCI_MSI_PENDING_64), 0x2);
+	/* Software cannot clear a pending bit; unmasking sends the message. */
+	write_cfg32(dev, m + PCI_MSI_PENDING_64, 0);
+	assert_int_equal(read_cfg32(dev, m + PCI_MSI_PENDING_64), 0x2);
+	write_cfg32(dev, m + PCI_MSI_MASK_64, 0);
+	assert_int_equal(take(b), 1);
+	assert_int_equal(read_cfg32(dev, m + PCI_MSI_PENDING_64), 0);
+	write_cfg32(dev, m + PCI_MSI_MASK_64, 0);   /* nothing pending: nothing sent */
+	assert_int_equal(take(b), 0);
+	/* SET_IRQS triggers, as vfio-pci's, do not go through the device's mask. */
+	write_cfg32(dev, m + PCI_MSI_MASK_64, 0x3);
+	assert_int_equal(set_irqs(dev, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER,
+				  VFIO_PCI_MSI_IRQ_INDEX, 0, 1, NULL, 0), 0);
+	assert_int_equal(take(a), 1);
+	vfk_device_destroy(dev);
+	close(a);
+	close(b);
+}
+
 static void test_disable_index_with_count_zero(void **state)
 {
 	struct vfk_device *dev = *state;
@@ -471,6 +527,7 @@ int main(void)
 		T(test_full_blocking_eventfd_never_blocks),
 		T(test_trigger_by_set_irqs),
 		T(test_msi_trigger_follows_mme),
+		cmocka_unit_test(test_msi_per_vector_mask_holds_pending),
 		T(test_disable_index_with_count_zero),
 		T(test_intx_automask_and_unmask),
 		T(test_mask_then_pending_on_unmask),
