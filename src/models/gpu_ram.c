@@ -17,6 +17,7 @@ struct gpu_ram {
 	uint64_t tgt;
 	uint64_t size;
 	const uint8_t *mem;    /* the memfd mapped read-only, for direct reads */
+	struct vfk_memfd_written written;   /* pages of mem known written */
 };
 
 static ssize_t gpu_ram_read(struct vfk_device *dev, struct vfk_region *region,
@@ -50,15 +51,16 @@ static int gpu_ram_mmap(struct vfk_device *dev, struct vfk_region *region,
 static const void *gpu_ram_direct(struct vfk_device *dev, struct vfk_region *region,
 				  uint64_t offset, size_t count)
 {
-	const struct gpu_ram *ram = vfk_region_priv(region);
+	struct gpu_ram *ram = vfk_region_priv(region);
 
-	if (!ram->mem || !vfk_memfd_populated(ram->mem, offset, count))
+	if (!ram->mem || !vfk_memfd_written_range(&ram->written, ram->mem, offset, count))
 		return NULL;
 	return ram->mem + offset;
 }
 
 static void gpu_ram_free(struct gpu_ram *ram)
 {
+	vfk_memfd_written_free(&ram->written);
 	if (ram->mem)
 		munmap((void *)ram->mem, ram->size);
 	if (ram->fd >= 0)
@@ -116,6 +118,10 @@ int vfk_gpu_ram_add(struct vfk_device *dev, uint64_t aperture, uint64_t tgt, uin
 		if (!ram->mem)
 			vfk_info("GPU RAM not mapped (%s): large reads are copied",
 				 strerror(errno));
+		/* Without it every direct read checks its pages with mincore(). */
+		else if (vfk_memfd_written_init(&ram->written, aperture) < 0)
+			vfk_info("GPU RAM written-page bits not reserved: each large read "
+				 "checks its pages");
 	}
 	desc.priv = ram;
 	ret = vfk_device_add_region(dev, VFK_REGION_TYPE_PCI_VENDOR(0x10de),
