@@ -180,7 +180,7 @@ static void report_gbps(const char *area, const char *name, size_t bytes, double
 
 static void bulk(int gpu, int floor_sock, uint64_t iters)
 {
-	char name[64];
+	char name[64], id[96];
 	double f, m;
 	size_t last = sizeof(bulk_sizes) / sizeof(bulk_sizes[0]) - 1;
 
@@ -198,6 +198,13 @@ static void bulk(int gpu, int floor_sock, uint64_t iters)
 		m = measure(name, gpu, floor_sock, len, -1, n, &f);
 		report_gbps("floor", name, sz, f);
 		report_gbps("proto", name, sz, m);
+		/* The floor above sends a never-written buffer (the zero page);
+		 * this one sends written memory, as the server does. */
+		snprintf(name, sizeof(name), "region_read%zu_written", sz);
+		snprintf(id, sizeof(id), "floor.%s", name);
+		f = bench_floor_roundtrip_written(id, floor_sock, len,
+						  len + sz, n);
+		report_gbps("floor", name, sz, f);
 
 		len = put_rw(req, VFU_CMD_REGION_WRITE, GPU_RAM_INDEX, 0, (uint32_t)sz, true, 0);
 		snprintf(name, sizeof(name), "region_write%zu", sz);

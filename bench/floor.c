@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -16,6 +17,66 @@
 #define PEER_BUF (2 * BENCH_FLOOR_MAX_MSG)
 /* msg_id of a request whose reply carries an fd (a mappable region's info). */
 #define FLOOR_ID_REPLY_FD 1
+/* msg_id of a request whose reply's payload is sent from written memory. */
+#define FLOOR_ID_REPLY_WRITTEN 2
+
+/*
+ * The peer's written memory: a memfd mapped read-only, every page written,
+ * as the GPU RAM a large REGION_READ is sent from. The plain reply buffer
+ * is never written past its header, so its pages are the kernel's shared
+ * zero page: one 4 KiB page, always in cache, however long the reply.
+ */
+static const uint8_t *peer_written;
+
+static const uint8_t *written_memory(void)
+{
+	int fd = memfd_create("bench-floor-written", MFD_CLOEXEC);
+	char *page = malloc(4096);
+	void *map;
+
+	if (fd < 0 || !page || ftruncate(fd, (off_t)BENCH_FLOOR_MAX_MSG) < 0)
+		_exit(1);
+	memset(page, 0x5a, 4096);
+	for (size_t off = 0; off < BENCH_FLOOR_MAX_MSG; off += 4096)
+		if (pwrite(fd, page, 4096, (off_t)off) != 4096)
+			_exit(1);
+	map = mmap(NULL, BENCH_FLOOR_MAX_MSG, PROT_READ, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		_exit(1);
+	free(page);
+	close(fd);
+	return map;
+}
+
+/* Header from hdr, then len - its size bytes of written memory, in one
+ * sendmsg of two vectors as the server sends a direct read. 0 or -errno. */
+static int send_from_written(int sock, const struct vfu_hdr *hdr, size_t len)
+{
+	struct iovec iov[2] = {
+		{ (void *)hdr, sizeof(*hdr) },
+		{ (void *)peer_written, len - sizeof(*hdr) },
+	};
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+
+	while (mh.msg_iovlen > 0) {
+		ssize_t n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		while (mh.msg_iovlen > 0 && (size_t)n >= mh.msg_iov->iov_len) {
+			n -= (ssize_t)mh.msg_iov->iov_len;
+			mh.msg_iov++;
+			mh.msg_iovlen--;
+		}
+		if (mh.msg_iovlen > 0) {
+			mh.msg_iov->iov_base = (char *)mh.msg_iov->iov_base + n;
+			mh.msg_iov->iov_len -= (size_t)n;
+		}
+	}
+	return 0;
+}
 
 /*
  * Answer one complete request; the request's error field is the reply
@@ -32,6 +93,8 @@ static int peer_answer(int sock, const struct vfu_hdr *req, char *reply, int rep
 	h.msg_size = h.error;
 	h.flags = VFU_F_TYPE_REPLY;
 	h.error = 0;
+	if (req->msg_id == FLOOR_ID_REPLY_WRITTEN)
+		return send_from_written(sock, &h, h.msg_size);
 	memcpy(reply, &h, sizeof(h));
 	return bench_send(sock, reply, h.msg_size,
 			  req->msg_id == FLOOR_ID_REPLY_FD ? reply_fd : -1);
@@ -45,6 +108,7 @@ static void peer_loop(int sock)
 
 	if (!buf || !reply || reply_fd < 0)
 		_exit(1);
+	peer_written = written_memory();
 	for (;;) {
 		ssize_t n = bench_recv_fds(sock, buf + have, PEER_BUF - have, NULL);
 		if (n <= 0)
@@ -95,11 +159,13 @@ void bench_floor_stop(int sock, pid_t pid)
 	waitpid(pid, &status, 0);
 }
 
-double bench_floor_roundtrip(const char *id, int sock, size_t req_len, size_t reply_len,
-			   int pass_fd, bool reply_fd, uint64_t iters)
+/* bench_floor_roundtrip() with the request's msg_id (FLOOR_ID_*) given. */
+static double floor_roundtrip(const char *id, int sock, size_t req_len, size_t reply_len,
+			      int pass_fd, uint16_t msg_id, uint64_t iters)
 {
+	const bool reply_fd = msg_id == FLOOR_ID_REPLY_FD;
 	char *req = calloc(1, req_len), *reply = malloc(reply_len);
-	struct vfu_hdr h = { .msg_id = reply_fd ? FLOOR_ID_REPLY_FD : 0, .command = 9,
+	struct vfu_hdr h = { .msg_id = msg_id, .command = 9,
 			     .msg_size = (uint32_t)req_len, .error = (uint32_t)reply_len };
 	int got_fd;
 	struct bench_samples s;
@@ -126,6 +192,19 @@ double bench_floor_roundtrip(const char *id, int sock, size_t req_len, size_t re
 	free(req);
 	free(reply);
 	return med;
+}
+
+double bench_floor_roundtrip(const char *id, int sock, size_t req_len, size_t reply_len,
+			   int pass_fd, bool reply_fd, uint64_t iters)
+{
+	return floor_roundtrip(id, sock, req_len, reply_len, pass_fd,
+			       reply_fd ? FLOOR_ID_REPLY_FD : 0, iters);
+}
+
+double bench_floor_roundtrip_written(const char *id, int sock, size_t req_len,
+				     size_t reply_len, uint64_t iters)
+{
+	return floor_roundtrip(id, sock, req_len, reply_len, -1, FLOOR_ID_REPLY_WRITTEN, iters);
 }
 
 void bench_floor_posted(const char *id, int sock, size_t msg_len, unsigned int batch,

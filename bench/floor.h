@@ -36,6 +36,17 @@ double bench_floor_roundtrip(const char *id, int sock, size_t req_len, size_t re
 			   int pass_fd, bool reply_fd, uint64_t iters);
 
 /*
+ * bench_floor_roundtrip() with the reply's payload sent from written
+ * memory: a memfd mapping whose pages all hold data, in one sendmsg of
+ * header + payload vectors, as the server sends a large REGION_READ from
+ * GPU RAM. The plain floor's payload is a never-written buffer, i.e. the
+ * kernel's shared zero page over and over (always in cache), which is
+ * faster to copy than any real memory: compare large reads with this one.
+ */
+double bench_floor_roundtrip_written(const char *id, int sock, size_t req_len,
+				     size_t reply_len, uint64_t iters);
+
+/*
  * Report as id the rate (messages/s) of count no-reply msg_len-byte
  * messages, batch of them per write, followed by one round trip that
  * proves they were all read.
