@@ -376,20 +376,20 @@ static void server_user_clocked(int cpu, uint64_t count)
 	free(t);
 }
 
-static size_t put_map(uint64_t iova, uint64_t fd_off, bool with_fd)
+static size_t put_map(uint8_t *buf, uint64_t iova, uint64_t fd_off, bool with_fd)
 {
 	struct vfu_dma_map m = { .argsz = sizeof(m),
 				 .flags = VFU_DMA_FLAG_READ | VFU_DMA_FLAG_WRITE,
 				 .offset = with_fd ? fd_off : 0, .address = iova, .size = PAGE };
-	memcpy(req + VFU_HDR_SIZE, &m, sizeof(m));
-	return put_hdr(req, VFU_CMD_DMA_MAP, VFU_HDR_SIZE + sizeof(m), 0);
+	memcpy(buf + VFU_HDR_SIZE, &m, sizeof(m));
+	return put_hdr(buf, VFU_CMD_DMA_MAP, VFU_HDR_SIZE + sizeof(m), 0);
 }
 
-static size_t put_unmap(uint64_t iova)
+static size_t put_unmap(uint8_t *buf, uint64_t iova)
 {
 	struct vfu_dma_unmap u = { .argsz = sizeof(u), .address = iova, .size = PAGE };
-	memcpy(req + VFU_HDR_SIZE, &u, sizeof(u));
-	return put_hdr(req, VFU_CMD_DMA_UNMAP, VFU_HDR_SIZE + sizeof(u), 0);
+	memcpy(buf + VFU_HDR_SIZE, &u, sizeof(u));
+	return put_hdr(buf, VFU_CMD_DMA_UNMAP, VFU_HDR_SIZE + sizeof(u), 0);
 }
 
 /* Map pages [*live, target) of memfd, FILL_WINDOW requests in flight. */
@@ -398,7 +398,7 @@ static void fill(int gpu, int memfd, uint64_t *live, uint64_t target)
 	while (*live < target) {
 		uint64_t k = target - *live < FILL_WINDOW ? target - *live : FILL_WINDOW;
 		for (uint64_t i = 0; i < k; i++) {
-			size_t len = put_map((*live + i) * PAGE, (*live + i) * PAGE, true);
+			size_t len = put_map(req, (*live + i) * PAGE, (*live + i) * PAGE, true);
 			int rc = bench_send(gpu, req, len, memfd);
 			if (rc < 0)
 				bench_die("DMA_MAP (fill)", rc);
@@ -414,6 +414,16 @@ static void fill(int gpu, int memfd, uint64_t *live, uint64_t target)
 	}
 }
 
+/* A page-aligned IOVA above the filled ones, drawn by xorshift. */
+static uint64_t probe_iova(uint64_t *seed)
+{
+	*seed ^= *seed << 13;
+	*seed ^= *seed >> 7;
+	*seed ^= *seed << 17;
+	return PROBE_BASE + (*seed % (1u << 20)) * PAGE;
+}
+
+/* Serial pairs: DMA_MAP, wait for its reply, DMA_UNMAP, wait for its reply. */
 static void map_unmap_pairs(const char *id, int gpu, int memfd, uint64_t iters)
 {
 	struct bench_samples s;
@@ -421,15 +431,67 @@ static void map_unmap_pairs(const char *id, int gpu, int memfd, uint64_t iters)
 
 	bench_samples_init(&s, iters);
 	for (uint64_t i = 0; i < iters; i++) {
-		seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17;
-		uint64_t iova = PROBE_BASE + (seed % (1u << 20)) * PAGE;
+		uint64_t iova = probe_iova(&seed);
 		uint64_t t0 = bench_now_ns();
-		exchange(gpu, put_map(iova, 0, memfd >= 0), memfd, id);
-		exchange(gpu, put_unmap(iova), -1, id);
+		exchange(gpu, put_map(req, iova, 0, memfd >= 0), memfd, id);
+		exchange(gpu, put_unmap(req, iova), -1, id);
 		bench_samples_add(&s, bench_now_ns() - t0);
 	}
 	bench_report_latency(id, &s, 1);
 	bench_samples_free(&s);
+}
+
+/* Both replies of a pipelined pair must be plain successes. */
+static void check_pair_replies(const char *id, long n)
+{
+	struct vfu_hdr h;
+
+	if (n < 0)
+		bench_die(id, (int)n);
+	for (long off = 0; off < n; off += h.msg_size) {
+		memcpy(&h, rep + off, sizeof(h));
+		if (h.flags & VFU_F_ERROR)
+			bench_die(id, -(int)h.error);
+	}
+}
+
+/*
+ * Pipelined pairs, as QEMU sends them inside a memory transaction: DMA_MAP
+ * (with memfd) and DMA_UNMAP written back to back, then both replies read.
+ */
+static void map_unmap_pipelined(const char *id, int gpu, int memfd, uint64_t iters)
+{
+	struct bench_samples s;
+	uint64_t seed = 88172645463325252ull;
+	uint8_t *unmap = req + MSG_CAP;
+
+	bench_samples_init(&s, iters);
+	for (uint64_t i = 0; i < iters; i++) {
+		uint64_t iova = probe_iova(&seed);
+		size_t map_len = put_map(req, iova, 0, true), unmap_len = put_unmap(unmap, iova);
+		uint64_t t0 = bench_now_ns();
+		long n = bench_pipelined_pair(gpu, req, map_len, memfd, unmap, unmap_len,
+					      rep, MSG_CAP);
+		bench_samples_add(&s, bench_now_ns() - t0);
+		check_pair_replies(id, n);
+	}
+	bench_report_latency(id, &s, 1);
+	bench_samples_free(&s);
+}
+
+static double dma_floors(int floor_sock, int memfd, uint64_t iters)
+{
+	size_t map_len = put_map(req, 0, 0, true), unmap_len = put_unmap(req, 0);
+	size_t unmap_reply = VFU_HDR_SIZE + sizeof(struct vfu_dma_unmap);
+	double f = bench_floor_roundtrip("floor.dma_map_fd", floor_sock, map_len, VFU_HDR_SIZE,
+					 memfd, false, iters);
+
+	f += bench_floor_roundtrip("floor.dma_unmap", floor_sock, unmap_len, unmap_reply, -1,
+				   false, iters);
+	bench_report_value("floor.dma_map_unmap_fd_serial_1", f, "us");
+	return bench_floor_pipelined_pair("floor.dma_map_unmap_fd_pipelined_1", floor_sock,
+					  map_len, VFU_HDR_SIZE, memfd, unmap_len, unmap_reply,
+					  iters);
 }
 
 static void dma(const struct bench_server *srv, int gpu, int floor_sock, uint64_t iters,
@@ -441,17 +503,17 @@ static void dma(const struct bench_server *srv, int gpu, int floor_sock, uint64_
 
 	if (memfd < 0 || ftruncate(memfd, (off_t)((max_live + 1) * PAGE)) < 0)
 		bench_die("memfd", -errno);
-	double f = bench_floor_roundtrip("floor.dma_map_fd", floor_sock, put_map(0, 0, true),
-					 VFU_HDR_SIZE, memfd, false, iters);
-	f += bench_floor_roundtrip("floor.dma_unmap", floor_sock, put_unmap(0),
-				   VFU_HDR_SIZE + sizeof(struct vfu_dma_unmap), -1, false, iters);
-	bench_report_value("floor.dma_map_unmap_fd_1", f, "us");
+	dma_floors(floor_sock, memfd, iters);
 	for (size_t i = 0; i < sizeof(live_counts) / sizeof(live_counts[0]); i++) {
 		if (live_counts[i] > max_live)
 			break;
 		fill(gpu, memfd, &live, live_counts[i]);
-		snprintf(id, sizeof(id), "proto.dma_map_unmap_fd_%llu", (unsigned long long)live);
+		snprintf(id, sizeof(id), "proto.dma_map_unmap_fd_serial_%llu",
+			 (unsigned long long)live);
 		map_unmap_pairs(id, gpu, memfd, iters);
+		snprintf(id, sizeof(id), "proto.dma_map_unmap_fd_pipelined_%llu",
+			 (unsigned long long)live);
+		map_unmap_pipelined(id, gpu, memfd, iters);
 		snprintf(id, sizeof(id), "proto.dma_map_unmap_nofd_%llu", (unsigned long long)live);
 		map_unmap_pairs(id, gpu, -1, iters);
 	}

@@ -207,6 +207,48 @@ double bench_floor_roundtrip_written(const char *id, int sock, size_t req_len,
 	return floor_roundtrip(id, sock, req_len, reply_len, -1, FLOOR_ID_REPLY_WRITTEN, iters);
 }
 
+/* A floor request of len bytes asking for a reply_len-byte reply. */
+static char *floor_request(size_t len, size_t reply_len)
+{
+	char *req = calloc(1, len);
+	struct vfu_hdr h = { .command = 9, .msg_size = (uint32_t)len,
+			     .error = (uint32_t)reply_len };
+
+	if (req && len >= sizeof(h))
+		memcpy(req, &h, sizeof(h));
+	return req;
+}
+
+double bench_floor_pipelined_pair(const char *id, int sock, size_t a_len, size_t a_reply,
+				  int pass_fd, size_t b_len, size_t b_reply, uint64_t iters)
+{
+	char *a = floor_request(a_len, a_reply), *b = floor_request(b_len, b_reply);
+	char *reply = malloc(a_reply + b_reply);
+	struct bench_samples s;
+	uint64_t warm = iters / 10 + 1;
+
+	if (!a || !b || !reply || a_len < sizeof(struct vfu_hdr) ||
+	    b_len < sizeof(struct vfu_hdr))
+		bench_die(id, -EINVAL);
+	bench_samples_init(&s, iters);
+	for (uint64_t i = 0; i < warm + iters; i++) {
+		uint64_t t0 = bench_now_ns();
+		long rc = bench_pipelined_pair(sock, a, a_len, pass_fd, b, b_len, reply,
+					       a_reply + b_reply);
+		uint64_t t1 = bench_now_ns();
+		if (rc < 0)
+			bench_die(id, (int)rc);
+		if (i >= warm)
+			bench_samples_add(&s, t1 - t0);
+	}
+	double med = bench_report_latency(id, &s, 1);
+	bench_samples_free(&s);
+	free(a);
+	free(b);
+	free(reply);
+	return med;
+}
+
 void bench_floor_posted(const char *id, int sock, size_t msg_len, unsigned int batch,
 			uint64_t count)
 {

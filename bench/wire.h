@@ -44,4 +44,22 @@ long bench_recv_msg(int sock, void *buf, size_t cap, int *fd_out);
 long bench_roundtrip(int sock, const void *req, size_t req_len, int pass_fd,
 		     void *reply, size_t reply_cap, int *fd_out);
 
+/*
+ * Read exactly count whole messages (at most cap bytes together) into buf,
+ * back to back; the caller must have no further message coming. Replies
+ * carry no fds here (plain reads). Returns the total size, -EPIPE at end of
+ * stream, -EMSGSIZE when a header announces less than a header or more
+ * than fits, or -errno.
+ */
+long bench_recv_msgs(int sock, void *buf, size_t cap, unsigned int count);
+
+/*
+ * Two requests pipelined, as QEMU's vfio-user container sends DMA_MAP and
+ * DMA_UNMAP inside a memory transaction: write a (with pass_fd >= 0 as
+ * SCM_RIGHTS) and b without waiting, then read both replies into reply.
+ * Returns the replies' total size or -errno.
+ */
+long bench_pipelined_pair(int sock, const void *a, size_t a_len, int pass_fd,
+			  const void *b, size_t b_len, void *reply, size_t reply_cap);
+
 #endif
