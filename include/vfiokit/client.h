@@ -131,6 +131,30 @@ int vfk_client_dma_map(struct vfk_client *c, uint64_t iova, uint64_t size, void 
 /** Remove the mapping that is exactly [iova, iova + size). */
 int vfk_client_dma_unmap(struct vfk_client *c, uint64_t iova, uint64_t size);
 
+/** One DMA_MAP or DMA_UNMAP of vfk_client_dma_batch(). */
+struct vfk_client_dma_op {
+	bool unmap;            /* false: map as vfk_client_dma_map; true: unmap */
+	uint64_t iova;
+	uint64_t size;
+	void *vaddr;           /* map only */
+	int fd;                /* map only; -1 for none */
+	uint64_t fd_offset;    /* map only */
+	int result;            /* out: 0 or this operation's -errno */
+};
+
+/**
+ * Apply n maps and unmaps in order, each with the meaning of
+ * vfk_client_dma_map/unmap. vfio-user: the requests go out without
+ * waiting for each reply (up to 16 in flight, as QEMU sends DMA requests
+ * inside a memory transaction) and the replies are collected in order, so
+ * a batch costs about one round trip rather than n. Kernel: one ioctl
+ * after the other. Every op gets its result; returns 0 when all
+ * succeeded, else the first failure's -errno. -EINVAL, with nothing
+ * sent, when a map has neither vaddr nor fd or a range is empty or wraps.
+ * After a transport failure (timeout, closed stream) the later ops fail too.
+ */
+int vfk_client_dma_batch(struct vfk_client *c, struct vfk_client_dma_op *ops, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -252,3 +252,27 @@ int vfk_client_dma_unmap(struct vfk_client *c, uint64_t iova, uint64_t size)
 {
 	return c->ops->dma_unmap(c, iova, size);
 }
+
+int vfk_client_dma_batch(struct vfk_client *c, struct vfk_client_dma_op *ops, size_t n)
+{
+	int first = 0;
+
+	if (n && !ops)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!ops[i].size || ops[i].iova + ops[i].size < ops[i].iova ||
+		    (!ops[i].unmap && !ops[i].vaddr && ops[i].fd < 0))
+			return -EINVAL;
+	if (c->ops->dma_batch)
+		return c->ops->dma_batch(c, ops, n);
+	for (size_t i = 0; i < n; i++) {
+		struct vfk_client_dma_op *op = &ops[i];
+
+		op->result = op->unmap ? c->ops->dma_unmap(c, op->iova, op->size) :
+			     c->ops->dma_map(c, op->iova, op->size, op->vaddr, op->fd,
+					     op->fd_offset);
+		if (op->result && !first)
+			first = op->result;
+	}
+	return first;
+}

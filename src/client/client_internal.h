@@ -40,6 +40,9 @@ struct vfk_client_ops {
 	int (*dma_map)(struct vfk_client *c, uint64_t iova, uint64_t size, void *vaddr,
 		       int fd, uint64_t fd_offset);
 	int (*dma_unmap)(struct vfk_client *c, uint64_t iova, uint64_t size);
+	/* Optional: a pipelined vfk_client_dma_batch (checked ops); NULL
+	 * means one dma_map/dma_unmap after the other. */
+	int (*dma_batch)(struct vfk_client *c, struct vfk_client_dma_op *ops, size_t n);
 };
 
 /* Embedded first in each backend's own state. */

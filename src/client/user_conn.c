@@ -171,12 +171,25 @@ static int wait_reply(struct user_client *uc, uint16_t id, uint16_t command,
 	}
 }
 
-int user_call(struct user_client *uc, uint16_t command, const struct iovec *iov, int iovcnt,
-	      const int *fds, unsigned int nfds, bool no_reply, unsigned int max_fds,
-	      struct user_reply *reply)
+int user_send(struct user_client *uc, uint16_t command, const struct iovec *iov, int iovcnt,
+	      const int *fds, unsigned int nfds, bool no_reply, uint16_t *id)
 {
 	struct vfu_hdr hdr;
-	uint16_t id = uc->next_id++;
+	int ret;
+
+	if (uc->broken)
+		return -EPIPE;
+	*id = uc->next_id++;
+	vfu_hdr_init(&hdr, *id, command, 0, VFU_F_TYPE_COMMAND | (no_reply ? VFU_F_NO_REPLY : 0));
+	ret = send_msg(uc, &hdr, iov, iovcnt, fds, nfds);
+	if (ret)
+		uc->broken = true;
+	return ret;
+}
+
+int user_wait(struct user_client *uc, uint16_t id, uint16_t command, unsigned int max_fds,
+	      struct user_reply *reply)
+{
 	int ret;
 
 	reply->nfds = 0;
@@ -184,14 +197,27 @@ int user_call(struct user_client *uc, uint16_t command, const struct iovec *iov,
 	reply->server_error = false;
 	if (uc->broken)
 		return -EPIPE;
-	vfu_hdr_init(&hdr, id, command, 0, VFU_F_TYPE_COMMAND | (no_reply ? VFU_F_NO_REPLY : 0));
-	ret = send_msg(uc, &hdr, iov, iovcnt, fds, nfds);
-	if (!ret && !no_reply)
-		ret = wait_reply(uc, id, command, max_fds, reply);
+	ret = wait_reply(uc, id, command, max_fds, reply);
 	/* An errno from the server leaves the stream in step; anything else does not. */
 	if (ret && !reply->server_error)
 		uc->broken = true;
 	return ret;
+}
+
+int user_call(struct user_client *uc, uint16_t command, const struct iovec *iov, int iovcnt,
+	      const int *fds, unsigned int nfds, bool no_reply, unsigned int max_fds,
+	      struct user_reply *reply)
+{
+	uint16_t id;
+	int ret;
+
+	reply->nfds = 0;
+	reply->len = 0;
+	reply->server_error = false;
+	ret = user_send(uc, command, iov, iovcnt, fds, nfds, no_reply, &id);
+	if (ret || no_reply)
+		return ret;
+	return user_wait(uc, id, command, max_fds, reply);
 }
 
 static int connect_socket(const char *path, char *errmsg, size_t errmsg_len)

@@ -60,6 +60,17 @@ int user_call(struct user_client *uc, uint16_t command, const struct iovec *iov,
 	      const int *fds, unsigned int nfds, bool no_reply, unsigned int max_fds,
 	      struct user_reply *reply);
 
+/**
+ * The two halves of user_call, for requests kept in flight: user_send
+ * sends (*id gets the request's msg_id), user_wait waits for the reply to
+ * (id, command). Replies come in request order. Failures other than an
+ * error reply mark the connection broken, as in user_call.
+ */
+int user_send(struct user_client *uc, uint16_t command, const struct iovec *iov, int iovcnt,
+	      const int *fds, unsigned int nfds, bool no_reply, uint16_t *id);
+int user_wait(struct user_client *uc, uint16_t id, uint16_t command, unsigned int max_fds,
+	      struct user_reply *reply);
+
 /** Connect to path and negotiate VERSION; errmsg explains a failure. */
 int user_connect(struct user_client *uc, const char *path, char *errmsg, size_t errmsg_len);
 

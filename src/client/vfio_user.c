@@ -290,6 +290,82 @@ static int user_dma_unmap(struct vfk_client *c, uint64_t iova, uint64_t size)
 	return ret;
 }
 
+/* Requests of a vfk_client_dma_batch kept in flight at once. */
+#define USER_DMA_WINDOW 16u
+
+/* Drop the entry a failed map added (the latest with these fields). */
+static void forget_failed_map(struct user_client *uc, const struct vfk_client_dma_op *op)
+{
+	for (size_t i = uc->nr_dma; i-- > 0;) {
+		const struct user_dma *d = &uc->dma[i];
+
+		if (d->iova == op->iova && d->size == op->size && d->vaddr == op->vaddr) {
+			uc->dma[i] = uc->dma[--uc->nr_dma];
+			return;
+		}
+	}
+}
+
+/* Send one op of a batch without waiting; 0 or -errno. */
+static int batch_send(struct user_client *uc, const struct vfk_client_dma_op *op, uint16_t *id)
+{
+	struct vfu_dma_unmap un = { .argsz = sizeof(un), .address = op->iova, .size = op->size };
+	struct vfu_dma_map map = {
+		.argsz = sizeof(map), .flags = VFU_DMA_FLAG_READ | VFU_DMA_FLAG_WRITE,
+		.offset = op->fd >= 0 ? op->fd_offset : 0, .address = op->iova, .size = op->size,
+	};
+	int ret;
+
+	if (op->unmap)
+		return user_send(uc, VFU_CMD_DMA_UNMAP, &(struct iovec){ &un, sizeof(un) }, 1,
+				 NULL, 0, false, id);
+	/* Room first: once the server has the mapping, we must be able to serve it. */
+	if (op->vaddr && (ret = remember_dma(uc, op->iova, op->size, op->vaddr)))
+		return ret;
+	ret = user_send(uc, VFU_CMD_DMA_MAP, &(struct iovec){ &map, sizeof(map) }, 1,
+			op->fd >= 0 ? &op->fd : NULL, op->fd >= 0, false, id);
+	if (ret && op->vaddr)
+		forget_failed_map(uc, op);
+	return ret;
+}
+
+/* Collect the reply of a sent op; 0 or -errno. */
+static int batch_finish(struct user_client *uc, const struct vfk_client_dma_op *op,
+			uint16_t id)
+{
+	struct user_reply r;
+	int ret = user_wait(uc, id, op->unmap ? VFU_CMD_DMA_UNMAP : VFU_CMD_DMA_MAP, 0, &r);
+
+	if (op->unmap && !ret)
+		forget_dma(uc, op->iova, op->size);
+	else if (!op->unmap && ret && op->vaddr)
+		forget_failed_map(uc, op);
+	return ret;
+}
+
+static int user_dma_batch(struct vfk_client *c, struct vfk_client_dma_op *ops, size_t n)
+{
+	struct user_client *uc = to_user(c);
+	uint16_t ids[USER_DMA_WINDOW];
+	size_t sent = 0, done = 0;
+	int first = 0;
+
+	while (done < n) {
+		if (sent < n && sent - done < USER_DMA_WINDOW) {
+			ops[sent].result = batch_send(uc, &ops[sent], &ids[sent % USER_DMA_WINDOW]);
+			sent++;
+			continue;
+		}
+		if (!ops[done].result)   /* sent: its reply is due */
+			ops[done].result = batch_finish(uc, &ops[done],
+							ids[done % USER_DMA_WINDOW]);
+		if (ops[done].result && !first)
+			first = ops[done].result;
+		done++;
+	}
+	return first;
+}
+
 static const struct vfk_client_ops user_ops = {
 	.name = "vfio-user",
 	.close = user_close,
@@ -302,6 +378,7 @@ static const struct vfk_client_ops user_ops = {
 	.set_irqs = user_set_irqs,
 	.dma_map = user_dma_map,
 	.dma_unmap = user_dma_unmap,
+	.dma_batch = user_dma_batch,
 };
 
 int vfk_user_open(const char *socket_path, const struct vfk_client_opts *opts,

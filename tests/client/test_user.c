@@ -317,6 +317,63 @@ static void test_set_irqs_caps_fds_per_message(void **state)
 	unlink(sa.sun_path);
 }
 
+#define BATCH_PAGES 20   /* more maps than the client keeps in flight (16) */
+
+static struct vfk_client_dma_op page_op(bool unmap, uint64_t page, int fd)
+{
+	return (struct vfk_client_dma_op){ .unmap = unmap, .iova = page * 4096, .size = 4096,
+					   .fd = fd, .fd_offset = page * 4096 };
+}
+
+/* A pipelined batch: every op's own result, in order, across the window. */
+static void test_dma_batch_results_in_order(void **state)
+{
+	struct vfk_client *c = open_fixture(NULL);
+	struct vfk_client_dma_op ops[2 * BATCH_PAGES + 2];
+	int memfd = memfd_create("batch", MFD_CLOEXEC);
+	size_t n = 0;
+
+	assert_true(memfd >= 0);
+	assert_int_equal(ftruncate(memfd, BATCH_PAGES * 4096), 0);
+	for (uint64_t i = 0; i < BATCH_PAGES; i++)
+		ops[n++] = page_op(false, i, memfd);
+	ops[n++] = page_op(false, 3, memfd);            /* overlaps: -EEXIST */
+	for (uint64_t i = 0; i < BATCH_PAGES; i++)
+		ops[n++] = page_op(true, i, -1);
+	ops[n++] = page_op(true, 0, -1);                /* gone: -ENOENT */
+	assert_int_equal(vfk_client_dma_batch(c, ops, n), -EEXIST);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(ops[i].result, i == BATCH_PAGES ? -EEXIST :
+					       i == n - 1 ? -ENOENT : 0);
+	/* The stream is in step and every page was unmapped. */
+	assert_int_equal(vfk_client_dma_unmap(c, 5 * 4096, 4096), -ENOENT);
+	close(memfd);
+	vfk_client_close(c);
+}
+
+/* A bad op refuses the whole batch before anything is sent; fd-less
+ * memory (vaddr) is mapped and unmapped like a single call's. */
+static void test_dma_batch_checks_first(void **state)
+{
+	struct vfk_client *c = open_fixture(NULL);
+	static uint8_t mem[4096];
+	int memfd = memfd_create("batch", MFD_CLOEXEC);
+	struct vfk_client_dma_op bad[2] = { page_op(false, 0, memfd), page_op(false, 1, -1) };
+	struct vfk_client_dma_op vaddr[2] = { page_op(false, 2, -1), page_op(true, 2, -1) };
+
+	assert_true(memfd >= 0);
+	assert_int_equal(ftruncate(memfd, 4096), 0);
+	assert_int_equal(vfk_client_dma_batch(c, bad, 2), -EINVAL);
+	assert_int_equal(vfk_client_dma_unmap(c, 0, 4096), -ENOENT);
+	vaddr[0].vaddr = mem;
+	assert_int_equal(vfk_client_dma_batch(c, vaddr, 2), 0);
+	assert_int_equal(vaddr[0].result, 0);
+	assert_int_equal(vaddr[1].result, 0);
+	assert_int_equal(vfk_client_dma_batch(c, NULL, 0), 0);
+	close(memfd);
+	vfk_client_close(c);
+}
+
 static void test_other_protocol(void **state)
 {
 	char msg[256] = "";
@@ -347,6 +404,8 @@ int main(void)
 		cmocka_unit_test(test_silent_server_times_out),
 		cmocka_unit_test(test_flooding_server_times_out),
 		cmocka_unit_test(test_set_irqs_caps_fds_per_message),
+		cmocka_unit_test(test_dma_batch_results_in_order),
+		cmocka_unit_test(test_dma_batch_checks_first),
 		cmocka_unit_test(test_other_protocol),
 		cmocka_unit_test(test_no_such_socket),
 	};
