@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -470,6 +471,91 @@ static void test_many_mappings(void **state)
 	vfk_dma_set_limit(dev, 65535);
 }
 
+/* A mapping of the reference table of test_random_against_reference. */
+struct ref_range {
+	uint64_t iova, last;
+};
+
+static uint64_t test_xorshift(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* Index of the reference range holding [iova, last] whole, -1 if none. */
+static int ref_containing(const struct ref_range *ref, int n, uint64_t iova, uint64_t last)
+{
+	for (int i = 0; i < n; i++)
+		if (ref[i].iova <= iova && last <= ref[i].last)
+			return i;
+	return -1;
+}
+
+static bool ref_overlaps(const struct ref_range *ref, int n, uint64_t iova, uint64_t last)
+{
+	for (int i = 0; i < n; i++)
+		if (ref[i].iova <= last && iova <= ref[i].last)
+			return true;
+	return false;
+}
+
+/*
+ * Random fd-less maps, unmaps and 1-byte reads in three crowded windows
+ * (at 0, at 2^40 and ending at 2^64 - 1), checked against a plain list:
+ * overlap refusal, exact-range unmap, and which bytes are mapped (a read
+ * of a mapped byte fails with -ENOTCONN, there being no transport; of an
+ * unmapped one with -EFAULT).
+ */
+static void test_random_against_reference(void **state)
+{
+	struct fixture *f = *state;
+	struct vfk_device *dev = f->dev;
+	static const uint64_t windows[] = { 0, 1ull << 40, UINT64_MAX - 0xffff };
+	enum { MAX_REF = 512, OPS = 20000 };
+	struct ref_range *ref = calloc(MAX_REF, sizeof(*ref));
+	uint64_t seed = 0xdeadbeefcafef00dull;
+	int n = 0;
+
+	assert_non_null(ref);
+	for (int op = 0; op < OPS; op++) {
+		uint64_t r = test_xorshift(&seed);
+		uint64_t iova = windows[r % 3] + (test_xorshift(&seed) & 0xffff);
+		uint64_t size = 1 + test_xorshift(&seed) % 0x800;
+		uint8_t byte;
+
+		if (size - 1 > UINT64_MAX - iova)
+			size = UINT64_MAX - iova + 1;
+		if (r % 7 < 3 && n < MAX_REF) {
+			bool overlap = ref_overlaps(ref, n, iova, iova + (size - 1));
+
+			assert_int_equal(vfk_dma_map(dev, iova, size, -1, 0, RW),
+					 overlap ? -EEXIST : 0);
+			if (!overlap)
+				ref[n++] = (struct ref_range){ iova, iova + (size - 1) };
+		} else if (r % 7 < 5 && n) {
+			int i = (int)(test_xorshift(&seed) % (uint64_t)n);
+
+			/* One byte short first: only the exact range unmaps. */
+			assert_int_equal(vfk_dma_unmap(dev, ref[i].iova, ref[i].last - ref[i].iova),
+					 -ENOENT);
+			assert_int_equal(vfk_dma_unmap(dev, ref[i].iova,
+						       ref[i].last - ref[i].iova + 1), 0);
+			ref[i] = ref[--n];
+		} else {
+			bool mapped = ref_containing(ref, n, iova, iova) >= 0;
+
+			assert_int_equal(vfk_dma_read(dev, iova, &byte, 1),
+					 mapped ? -ENOTCONN : -EFAULT);
+		}
+		assert_int_equal(vfk_dma_count(dev), n);
+	}
+	vfk_dma_unmap_all(dev);
+	assert_int_equal(vfk_dma_count(dev), 0);
+	free(ref);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -486,6 +572,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_default_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_drops_mappings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_mappings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_random_against_reference, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
