@@ -12,10 +12,12 @@
  * levels deep at 1M mappings, and each level was two cache misses (the
  * glibc node, then the struct dma_map it points to for the comparator):
  * translate went from 7 ns at 1 mapping to 1.4 us at 1M. The B+-tree's
- * nodes hold 32 contiguous keys, so 1M mappings are 4-5 levels of one or
- * two misses each, and it costs ~17 bytes per mapping where glibc's node
- * cost 32 (with malloc's header). Judy arrays were rejected (unmaintained
- * upstream), glib's GTree is a node-per-entry AVL tree (same misses).
+ * nodes hold 32 contiguous keys, so 1M mappings are 4 levels, the upper
+ * ones cached, the lower ones one miss each (the node's lines are fetched
+ * together): translate at 1M is ~0.23 us. A leaf slot costs ~17 bytes per
+ * mapping where glibc's node cost 32 (with malloc's header): 65 bytes per
+ * mapping in all, down from 80. Judy arrays were rejected (unmaintained
+ * upstream); glib's GTree is a node-per-entry AVL tree (the same misses).
  *
  * Backing files are mmapped whole, once, and shared by every mapping
  * carved out of them: a file is known by (st_dev, st_ino) plus whether it
