@@ -10,5 +10,6 @@ set ylabel "GB/s"
 set yrange [0:*]
 plot dir."/bandwidth.dat" using 1:2 with linespoints title "REGION_READ", \
      "" using 1:3 with linespoints title "REGION_WRITE", \
-     "" using 1:4 with linespoints title "socket floor (same sizes)", \
+     "" using 1:4 with linespoints title "socket floor, zero-page reply (same sizes)", \
+     "" using 1:6 with linespoints title "socket floor, reply from written memory", \
      "" using 1:5 with linespoints title "memcpy"
