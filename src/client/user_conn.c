@@ -3,6 +3,8 @@
  * vfio-user client transport: connect, VERSION, request/reply with a
  * deadline, and the server's DMA_READ/DMA_WRITE commands answered from
  * the client's memory. Every message from the server is validated here.
+ * All the sends and receives of one API call share its deadline, so no
+ * number of DMA commands stretches a call past timeout_ms.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -33,6 +35,11 @@ static int remaining_ms(int64_t deadline)
 	return left > 0 ? (int)left : 0;
 }
 
+void user_begin(struct user_client *uc)
+{
+	uc->deadline = now_ms() + uc->timeout_ms;
+}
+
 static int send_msg(struct user_client *uc, struct vfu_hdr *hdr, const struct iovec *iov,
 		    int iovcnt, const int *fds, unsigned int nfds)
 {
@@ -49,19 +56,20 @@ static int send_msg(struct user_client *uc, struct vfu_hdr *hdr, const struct io
 	if (size > UINT32_MAX)
 		return -EMSGSIZE;
 	hdr->msg_size = (uint32_t)size;
-	return vfu_wire_send(uc->sock, all, 1 + iovcnt, fds, nfds, uc->timeout_ms);
+	return vfu_wire_send(uc->sock, all, 1 + iovcnt, fds, nfds, remaining_ms(uc->deadline));
 }
 
-static void send_error(struct user_client *uc, const struct vfu_hdr *cmd, int err)
+/* Answer cmd with the errno err; 0 or the send's -errno. */
+static int send_error(struct user_client *uc, const struct vfu_hdr *cmd, int err)
 {
 	struct vfu_hdr hdr;
 
 	if (cmd->flags & VFU_F_NO_REPLY)
-		return;
+		return 0;
 	vfu_hdr_init(&hdr, cmd->msg_id, cmd->command, VFU_HDR_SIZE,
 		     VFU_F_TYPE_REPLY | VFU_F_ERROR);
 	hdr.error = (uint32_t)err;
-	send_msg(uc, &hdr, NULL, 0, NULL, 0);
+	return send_msg(uc, &hdr, NULL, 0, NULL, 0);
 }
 
 /* The client memory behind [iova, iova + len), inside one mapping, or NULL. */
@@ -77,8 +85,9 @@ static uint8_t *dma_lookup(struct user_client *uc, uint64_t iova, uint64_t len)
 }
 
 /* DMA_READ/DMA_WRITE from the server: {u64 address; u64 count}, the layout
- * QEMU 11 uses on the wire (protocol.h). */
-static void serve_dma(struct user_client *uc, const struct vfu_hdr *cmd, size_t msg_size)
+ * QEMU 11 uses on the wire (protocol.h). A bad request gets an error
+ * answer; 0, or the -errno of an answer that could not be sent. */
+static int serve_dma(struct user_client *uc, const struct vfu_hdr *cmd, size_t msg_size)
 {
 	const uint8_t *payload = uc->buf + VFU_HDR_SIZE;
 	size_t len = msg_size - VFU_HDR_SIZE;
@@ -98,24 +107,21 @@ static void serve_dma(struct user_client *uc, const struct vfu_hdr *cmd, size_t 
 	if (write)
 		memcpy(mem, payload + sizeof(rw), rw.count);
 	if (cmd->flags & VFU_F_NO_REPLY)
-		return;
+		return 0;
 	vfu_hdr_init(&hdr, cmd->msg_id, cmd->command, 0, VFU_F_TYPE_REPLY);
-	if (write) {
-		send_msg(uc, &hdr, NULL, 0, NULL, 0);
-	} else {
-		struct iovec iov[2] = { { &rw, sizeof(rw) }, { mem, rw.count } };
-
-		send_msg(uc, &hdr, iov, 2, NULL, 0);
-	}
+	if (write)
+		return send_msg(uc, &hdr, NULL, 0, NULL, 0);
+	return send_msg(uc, &hdr, (struct iovec[]){ { &rw, sizeof(rw) }, { mem, rw.count } }, 2,
+			NULL, 0);
 }
 
-/* A command from the server while we wait: only DMA is expected. */
-static void serve_command(struct user_client *uc, const struct vfu_hdr *cmd, size_t msg_size)
+/* A command from the server while we wait: only DMA is expected. 0, or
+ * the -errno of an answer that could not be sent. */
+static int serve_command(struct user_client *uc, const struct vfu_hdr *cmd, size_t msg_size)
 {
 	if (cmd->command == VFU_CMD_DMA_READ || cmd->command == VFU_CMD_DMA_WRITE)
-		serve_dma(uc, cmd, msg_size);
-	else
-		send_error(uc, cmd, ENOTSUP);
+		return serve_dma(uc, cmd, msg_size);
+	return send_error(uc, cmd, ENOTSUP);
 }
 
 /* Check a reply's header against the request; the fds are closed on error. */
@@ -136,13 +142,11 @@ static int check_reply(const struct vfu_hdr *hdr, uint16_t id, uint16_t command,
 static int wait_reply(struct user_client *uc, uint16_t id, uint16_t command,
 		      unsigned int max_fds, struct user_reply *reply)
 {
-	int64_t deadline = now_ms() + uc->timeout_ms;
-
 	for (;;) {
 		struct vfu_hdr hdr;
 		ssize_t n = vfu_wire_recv_msg(uc->sock, uc->buf, uc->buf_size, reply->fds,
 					      VFU_WIRE_MAX_FDS, &reply->nfds,
-					      remaining_ms(deadline));
+					      remaining_ms(uc->deadline));
 		int ret;
 
 		if (n < 0)
@@ -150,11 +154,16 @@ static int wait_reply(struct user_client *uc, uint16_t id, uint16_t command,
 		memcpy(&hdr, uc->buf, sizeof(hdr));
 		if ((hdr.flags & VFU_F_TYPE_MASK) == VFU_F_TYPE_COMMAND) {
 			vfu_wire_close_fds(reply->fds, reply->nfds);
-			serve_command(uc, &hdr, (size_t)n);
+			/* An answer lost (or cut short) leaves the server
+			 * waiting for it, or the stream out of step: no
+			 * reply is worth waiting for after that. */
+			ret = serve_command(uc, &hdr, (size_t)n);
+			if (ret)
+				return ret;
 			/* The receive checks the deadline only when the socket
 			 * is empty: a server that keeps commands coming would
 			 * hold us here for good. */
-			if (now_ms() >= deadline)
+			if (now_ms() >= uc->deadline)
 				return -ETIMEDOUT;
 			continue;
 		}
@@ -292,6 +301,7 @@ static int negotiate(struct user_client *uc, char *err, size_t err_len)
 	len = vfu_version_build(&mine, json, sizeof(json));
 	if (len < 0)
 		return len;
+	user_begin(uc);
 	ret = user_call(uc, VFU_CMD_VERSION, (struct iovec[]){ { &v, sizeof(v) },
 			{ json, (size_t)len } }, 2, NULL, 0, false, 0, &r);
 	if (ret == -ETIMEDOUT)

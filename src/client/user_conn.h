@@ -32,6 +32,7 @@ struct user_client {
 	bool broken;             /* the stream is out of step: every call fails */
 	uint16_t next_id;
 	int timeout_ms;
+	int64_t deadline;        /* the current call's end, CLOCK_MONOTONIC ms */
 	struct vfu_caps server;  /* what the server accepted in VERSION */
 	uint64_t xfer_max;       /* chunk size for region accesses */
 	uint8_t *buf;            /* receive buffer, reused for every message */
@@ -50,11 +51,21 @@ struct user_reply {
 };
 
 /**
+ * Start an API call: every send and wait until the next user_begin, DMA
+ * answers included, must be done within timeout_ms from now.
+ */
+void user_begin(struct user_client *uc);
+
+/**
  * Send command with the payload in iov (iovcnt <= 4) and fds, and wait
  * for its reply: same msg_id and command, reply type, no more than
- * max_fds fds (extra fds are closed: -EPROTO). An error reply is its
- * -errno. With no_reply, send only. Any other failure (timeout, closed or
- * malformed stream) marks the connection broken: later calls are -EPIPE. On error no fd is left open.
+ * max_fds fds (extra fds are closed: -EPROTO), before the call's deadline
+ * (user_begin). The server's DMA_READ/DMA_WRITE commands that come first
+ * are answered; an answer that cannot be sent fails the call with the
+ * send's -errno (-EPIPE, -ETIMEDOUT, ...). An error reply is its -errno.
+ * With no_reply, send only. Any other failure (timeout, closed or
+ * malformed stream, an answer not sent) marks the connection broken:
+ * later calls are -EPIPE. On error no fd is left open.
  */
 int user_call(struct user_client *uc, uint16_t command, const struct iovec *iov, int iovcnt,
 	      const int *fds, unsigned int nfds, bool no_reply, unsigned int max_fds,
@@ -63,8 +74,9 @@ int user_call(struct user_client *uc, uint16_t command, const struct iovec *iov,
 /**
  * The two halves of user_call, for requests kept in flight: user_send
  * sends (*id gets the request's msg_id), user_wait waits for the reply to
- * (id, command). Replies come in request order. Failures other than an
- * error reply mark the connection broken, as in user_call.
+ * (id, command), both before the call's deadline. Replies come in
+ * request order. Failures other than an error reply mark the connection
+ * broken, as in user_call.
  */
 int user_send(struct user_client *uc, uint16_t command, const struct iovec *iov, int iovcnt,
 	      const int *fds, unsigned int nfds, bool no_reply, uint16_t *id);

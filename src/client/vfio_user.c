@@ -21,6 +21,15 @@ static struct user_client *to_user(struct vfk_client *c)
 	return (struct user_client *)c;
 }
 
+/* Every operation below is one API call: its messages share one deadline. */
+static struct user_client *start_call(struct vfk_client *c)
+{
+	struct user_client *uc = to_user(c);
+
+	user_begin(uc);
+	return uc;
+}
+
 static void user_close(struct vfk_client *c)
 {
 	struct user_client *uc = to_user(c);
@@ -36,7 +45,7 @@ static int user_device_info(struct vfk_client *c, struct vfio_device_info *info)
 {
 	struct vfu_device_info req = { .argsz = sizeof(req) }, rep;
 	struct user_reply r;
-	int ret = user_call(to_user(c), VFU_CMD_DEVICE_GET_INFO,
+	int ret = user_call(start_call(c), VFU_CMD_DEVICE_GET_INFO,
 			    &(struct iovec){ &req, sizeof(req) }, 1, NULL, 0, false, 0, &r);
 
 	if (ret)
@@ -60,7 +69,7 @@ static int user_region_info(struct vfk_client *c, uint32_t index, void *buf, uin
 {
 	struct vfio_region_info req = { .argsz = len, .index = index };
 	struct user_reply r;
-	int ret = user_call(to_user(c), VFU_CMD_DEVICE_GET_REGION_INFO,
+	int ret = user_call(start_call(c), VFU_CMD_DEVICE_GET_REGION_INFO,
 			    &(struct iovec){ &req, sizeof(req) }, 1, NULL, 0, false, 1, &r);
 
 	if (ret)
@@ -79,7 +88,7 @@ static int user_irq_info(struct vfk_client *c, struct vfio_irq_info *info)
 {
 	struct vfio_irq_info rep;
 	struct user_reply r;
-	int ret = user_call(to_user(c), VFU_CMD_DEVICE_GET_IRQ_INFO,
+	int ret = user_call(start_call(c), VFU_CMD_DEVICE_GET_IRQ_INFO,
 			    &(struct iovec){ info, sizeof(*info) }, 1, NULL, 0, false, 0, &r);
 
 	if (ret)
@@ -155,20 +164,20 @@ static ssize_t user_region_rw(struct user_client *uc, uint32_t index, uint64_t o
 static ssize_t user_region_read(struct vfk_client *c, uint32_t index, uint64_t offset,
 				void *buf, size_t count)
 {
-	return user_region_rw(to_user(c), index, offset, buf, count, false);
+	return user_region_rw(start_call(c), index, offset, buf, count, false);
 }
 
 static ssize_t user_region_write(struct vfk_client *c, uint32_t index, uint64_t offset,
 				 const void *buf, size_t count)
 {
-	return user_region_rw(to_user(c), index, offset, (uint8_t *)buf, count, true);
+	return user_region_rw(start_call(c), index, offset, (uint8_t *)buf, count, true);
 }
 
 static int user_reset(struct vfk_client *c)
 {
 	struct user_reply r;
 
-	return user_call(to_user(c), VFU_CMD_DEVICE_RESET, NULL, 0, NULL, 0, false, 0, &r);
+	return user_call(start_call(c), VFU_CMD_DEVICE_RESET, NULL, 0, NULL, 0, false, 0, &r);
 }
 
 /* One SET_IRQS: count fds, or none (fds NULL) to drop count vectors' eventfds. */
@@ -196,7 +205,7 @@ static int set_irqs_once(struct user_client *uc, uint32_t index, uint32_t start,
 static int user_set_irqs(struct vfk_client *c, uint32_t index, uint32_t start, uint32_t count,
 			 const int *fds)
 {
-	struct user_client *uc = to_user(c);
+	struct user_client *uc = start_call(c);
 	/* The server may offer more fds per message than the wire sends. */
 	uint32_t max_fds = uc->server.max_msg_fds < VFU_WIRE_MAX_FDS ?
 			   uc->server.max_msg_fds : VFU_WIRE_MAX_FDS;
@@ -240,7 +249,7 @@ static int remember_dma(struct user_client *uc, uint64_t iova, uint64_t size, vo
 static int user_dma_map(struct vfk_client *c, uint64_t iova, uint64_t size, void *vaddr,
 			int fd, uint64_t fd_offset)
 {
-	struct user_client *uc = to_user(c);
+	struct user_client *uc = start_call(c);
 	struct vfu_dma_map req = {
 		.argsz = sizeof(req),
 		.flags = VFU_DMA_FLAG_READ | VFU_DMA_FLAG_WRITE,
@@ -278,7 +287,7 @@ static void forget_dma(struct user_client *uc, uint64_t iova, uint64_t size)
 
 static int user_dma_unmap(struct vfk_client *c, uint64_t iova, uint64_t size)
 {
-	struct user_client *uc = to_user(c);
+	struct user_client *uc = start_call(c);
 	struct vfu_dma_unmap req = { .argsz = sizeof(req), .address = iova, .size = size };
 	struct user_reply r;
 	int ret = user_call(uc, VFU_CMD_DMA_UNMAP, &(struct iovec){ &req, sizeof(req) }, 1,
@@ -345,7 +354,7 @@ static int batch_finish(struct user_client *uc, const struct vfk_client_dma_op *
 
 static int user_dma_batch(struct vfk_client *c, struct vfk_client_dma_op *ops, size_t n)
 {
-	struct user_client *uc = to_user(c);
+	struct user_client *uc = start_call(c);
 	uint16_t ids[USER_DMA_WINDOW];
 	size_t sent = 0, done = 0;
 	int first = 0;
