@@ -2,8 +2,9 @@
 /*
  * The vfio-user client's answers to a server's DMA_READ/DMA_WRITE: an
  * answer that cannot be sent fails the waiting call and breaks the
- * connection, and answers share the call's deadline. A raw fake server in
- * a thread plays each script on a socket in a mkdtemp dir.
+ * connection, and answers (and the chunks of a split access) share the
+ * call's deadline. A raw fake server in a thread plays each script on a
+ * socket in a mkdtemp dir.
  *
  * SIGPIPE is left at its default on purpose: if the library ever sent
  * without MSG_NOSIGNAL, the answers these servers refuse would kill the
@@ -33,6 +34,8 @@
 #define IOVA        0x100000ull
 #define BIG         (1u << 20)     /* a whole max_data_xfer_size */
 #define MANY_READS  8              /* 8 MiB of answers: more than any socket buffer */
+#define CHUNK       4096u          /* the max_data_xfer_size SLOW_CHUNKS offers */
+#define CHUNKS      3
 
 /* What the fake server does once the client's DEVICE_GET_INFO arrives. */
 enum script {
@@ -40,6 +43,7 @@ enum script {
 	REFUSE_WRITE_ANSWER,    /* the same with DMA_WRITE */
 	REFUSE_ERROR_ANSWER,    /* the same with a DMA_READ of unmapped memory */
 	STALL_LATE,             /* wait half the timeout, send big DMA_READs, read nothing */
+	SLOW_CHUNKS,            /* answer each REGION_READ chunk after 0.4 timeouts */
 };
 
 struct fake {
@@ -52,17 +56,19 @@ struct fake {
 	char path[108];
 };
 
-/* Read one whole message, closing any fd that came along. */
-static bool read_msg(int fd, struct vfu_hdr *hdr)
+#define BODY_MAX 256
+
+/* Read one whole message, its payload into body; any fd that came along
+ * is closed. */
+static bool read_msg(int fd, struct vfu_hdr *hdr, uint8_t body[BODY_MAX])
 {
 	union { char buf[CMSG_SPACE(sizeof(int) * 16)]; struct cmsghdr align; } ctl;
 	struct iovec iov = { hdr, sizeof(*hdr) };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
 			      .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
-	uint8_t body[256];
 
 	if (recvmsg(fd, &msg, MSG_WAITALL) != sizeof(*hdr) || hdr->msg_size < sizeof(*hdr) ||
-	    hdr->msg_size - sizeof(*hdr) > sizeof(body))
+	    hdr->msg_size - sizeof(*hdr) > BODY_MAX)
 		return false;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
 		for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++)
@@ -85,7 +91,8 @@ static bool reply(int fd, const struct vfu_hdr *req, const void *payload, uint32
 			     .msg_size = VFU_HDR_SIZE + len, .flags = VFU_F_TYPE_REPLY };
 
 	memcpy(out, &h, sizeof(h));
-	memcpy(out + sizeof(h), payload, len);
+	if (len)   /* payload may be NULL then */
+		memcpy(out + sizeof(h), payload, len);
 	return send_all(fd, out, h.msg_size);
 }
 
@@ -104,14 +111,25 @@ static bool send_dma(int fd, uint16_t id, uint16_t command, uint64_t address, ui
 	return send_all(fd, &m, sizeof(m)) && (!write || send_all(fd, zeros, count));
 }
 
-/* VERSION 0.0 without JSON, then an empty success reply to DMA_MAP. */
-static bool handshake(int fd)
+/* VERSION 0.0 with json (NUL included; "" for none). */
+static bool answer_version(int fd, const char *json)
 {
-	struct { uint16_t major, minor; } v = { 0, 0 };
+	struct { uint16_t major, minor; char json[48]; } __attribute__((packed)) v = { 0, 0, "" };
+	uint8_t body[BODY_MAX];
 	struct vfu_hdr h;
 
-	return read_msg(fd, &h) && h.command == VFU_CMD_VERSION && reply(fd, &h, &v, sizeof(v)) &&
-	       read_msg(fd, &h) && h.command == VFU_CMD_DMA_MAP && reply(fd, &h, NULL, 0);
+	strcpy(v.json, json);
+	return read_msg(fd, &h, body) && h.command == VFU_CMD_VERSION &&
+	       reply(fd, &h, &v, (uint32_t)(4 + (*json ? strlen(json) + 1 : 0)));
+}
+
+/* An empty success reply to DMA_MAP. */
+static bool answer_dma_map(int fd)
+{
+	uint8_t body[BODY_MAX];
+	struct vfu_hdr h;
+
+	return read_msg(fd, &h, body) && h.command == VFU_CMD_DMA_MAP && reply(fd, &h, NULL, 0);
 }
 
 /* The client can no longer send: every answer it tries gets EPIPE. Then a
@@ -126,26 +144,65 @@ static bool refuse_answer(int fd, const struct vfu_hdr *req, enum script script)
 	       reply(fd, req, &info, sizeof(info));
 }
 
+static void sleep_ms(int ms)
+{
+	const struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
 /* Half the call's time passes, then answers the client cannot get rid of. */
 static bool stall_late(int fd, int timeout_ms)
 {
-	const struct timespec half = { timeout_ms / 2000, (timeout_ms / 2 % 1000) * 1000000L };
-
-	nanosleep(&half, NULL);
+	sleep_ms(timeout_ms / 2);
 	for (uint16_t i = 0; i < MANY_READS; i++)
 		if (!send_dma(fd, 0x100 + i, VFU_CMD_DMA_READ, IOVA, BIG))
 			return false;
 	return true;
 }
 
+/*
+ * Each REGION_READ of a split access answered 0.4 timeouts after it came:
+ * every chunk is in time, the whole is not. The last answer may find the
+ * client gone.
+ */
+static bool slow_chunks(int fd, int timeout_ms)
+{
+	static const uint8_t data[CHUNK];
+	uint8_t body[BODY_MAX];
+	struct vfu_hdr h;
+
+	for (int i = 0; i < CHUNKS; i++) {
+		if (!read_msg(fd, &h, body) || h.command != VFU_CMD_REGION_READ ||
+		    h.msg_size != VFU_HDR_SIZE + sizeof(struct vfu_region_rw))
+			return false;
+		sleep_ms(timeout_ms * 2 / 5);
+		h.msg_size += CHUNK;
+		h.flags = VFU_F_TYPE_REPLY;
+		if ((!send_all(fd, &h, sizeof(h)) ||
+		     !send_all(fd, body, sizeof(struct vfu_region_rw)) ||
+		     !send_all(fd, data, sizeof(data))) && i < CHUNKS - 1)
+			return false;
+	}
+	return true;
+}
+
 static void *fake_run(void *arg)
 {
 	struct fake *f = arg;
+	uint8_t body[BODY_MAX];
 	struct vfu_hdr req;
 
 	f->conn = accept(f->listen_fd, NULL, NULL);
-	if (f->conn < 0 || !handshake(f->conn) || !read_msg(f->conn, &req) ||
-	    req.command != VFU_CMD_DEVICE_GET_INFO)
+	if (f->conn < 0)
+		return NULL;
+	if (f->script == SLOW_CHUNKS) {
+		f->ok = answer_version(f->conn, "{\"capabilities\":{\"max_data_xfer_size\":4096}}") &&
+			slow_chunks(f->conn, f->timeout_ms);
+		return NULL;
+	}
+	if (!answer_version(f->conn, "") || !answer_dma_map(f->conn) ||
+	    !read_msg(f->conn, &req, body) || req.command != VFU_CMD_DEVICE_GET_INFO)
 		return NULL;
 	f->ok = f->script == STALL_LATE ? stall_late(f->conn, f->timeout_ms) :
 		refuse_answer(f->conn, &req, f->script);
@@ -261,6 +318,28 @@ static void test_dma_answers_share_the_call_deadline(void **state)
 	free(mem);
 }
 
+/* A read split in 3 chunks, each answered in 0.4 timeouts: the third
+ * comes after the call's deadline, so the read is -ETIMEDOUT (it took
+ * 1.2 timeouts when each chunk had a deadline of its own). */
+static void test_split_read_shares_the_call_deadline(void **state)
+{
+	struct fake f = { .script = SLOW_CHUNKS, .timeout_ms = 1000 };
+	struct vfk_client_opts opts = { .timeout_ms = f.timeout_ms };
+	int fds_before = test_count_open_fds();
+	static uint8_t buf[CHUNKS * CHUNK];
+	struct vfk_client *c = NULL;
+	char msg[256] = "";
+	pthread_t t;
+
+	fake_start(&f, &t);
+	assert_int_equal(vfk_client_open(f.path, &opts, &c, msg, sizeof(msg)), 0);
+	assert_int_equal(vfk_client_region_read(c, 0, 0, buf, sizeof(buf)), -ETIMEDOUT);
+	assert_int_equal(vfk_client_reset(c), -EPIPE);
+	vfk_client_close(c);
+	fake_stop(&f, t);
+	assert_int_equal(test_count_open_fds(), fds_before);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -268,6 +347,7 @@ int main(void)
 		cmocka_unit_test(test_failed_dma_write_answer_fails_the_call),
 		cmocka_unit_test(test_failed_dma_error_answer_fails_the_call),
 		cmocka_unit_test(test_dma_answers_share_the_call_deadline),
+		cmocka_unit_test(test_split_read_shares_the_call_deadline),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
