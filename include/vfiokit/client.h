@@ -27,6 +27,8 @@ extern "C" {
 struct vfk_client;
 
 struct vfk_client_opts {
+	/* vfio-user: one deadline per call for all its messages (chunks of a
+	 * split access, a batch's ops, answers to the server's DMA). */
 	int timeout_ms;          /* vfio-user reply timeout; 0 = 5000 */
 	bool posted_writes;      /* vfio-user: send region writes no-reply */
 };
