@@ -133,15 +133,19 @@ static bool answer_dma_map(int fd)
 }
 
 /* The client can no longer send: every answer it tries gets EPIPE. Then a
- * reply to the call, as a server might send that missed the refusal. */
+ * reply to the call, as a server might send that missed the refusal. A
+ * client that gave up at the failed answer may be gone by then: the
+ * reply's own send may fail. */
 static bool refuse_answer(int fd, const struct vfu_hdr *req, enum script script)
 {
 	struct vfu_device_info info = { .argsz = sizeof(info), .num_regions = 9 };
 	uint16_t command = script == REFUSE_WRITE_ANSWER ? VFU_CMD_DMA_WRITE : VFU_CMD_DMA_READ;
 	uint64_t address = script == REFUSE_ERROR_ANSWER ? IOVA + 0x10000000 : IOVA;
 
-	return !shutdown(fd, SHUT_RD) && send_dma(fd, 0x100, command, address, 4096) &&
-	       reply(fd, req, &info, sizeof(info));
+	if (shutdown(fd, SHUT_RD) || !send_dma(fd, 0x100, command, address, 4096))
+		return false;
+	reply(fd, req, &info, sizeof(info));
+	return true;
 }
 
 static void sleep_ms(int ms)
