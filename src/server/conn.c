@@ -342,7 +342,8 @@ static size_t rx_read_limit(const struct srv_slot *s)
 /*
  * One recvmsg into the free tail of rx (see rx_read_limit()). >0 bytes, 0 at EOF, -errno.
  * Most reads carry no fds: the kernel then reports an empty control
- * buffer, and only that length is looked at.
+ * buffer, and only that length is looked at. rx_read_cut tells whether
+ * this read ended at fds, with more bytes possibly behind them.
  */
 static ssize_t read_some(struct srv_slot *s)
 {
@@ -365,7 +366,8 @@ static ssize_t read_some(struct srv_slot *s)
 	if (n < 0)
 		return -errno;
 	s->rx_tail += (size_t)n;
-	if (msg.msg_controllen == 0 && !(msg.msg_flags & MSG_CTRUNC))
+	s->rx_read_cut = msg.msg_controllen != 0 || (msg.msg_flags & MSG_CTRUNC);
+	if (!s->rx_read_cut)
 		return n;
 	return keep_rx_fds(s, &msg, n);
 }
@@ -382,6 +384,14 @@ static void rx_compact(struct srv_slot *s)
 		s->rx_older[older_index(s, i)].at -= s->rx_head;
 	s->rx_tail -= s->rx_head;
 	s->rx_head = 0;
+}
+
+/* A read between messages: rx may move first, as no handler points into it. */
+static ssize_t read_between(struct srv_slot *s)
+{
+	if (s->rx_cap - s->rx_tail < SRV_MAX_MSG)
+		rx_compact(s);
+	return read_some(s);
 }
 
 /* Read more while handling a message (DMA reply wait): never moves bytes. */
@@ -543,6 +553,28 @@ static void after_batch(struct srv_slot *s)
 	}
 }
 
+/*
+ * Handle the messages read so far, and read on while the last read ended
+ * at fds: the kernel stops a stream read right after them, so what the
+ * client wrote behind (the DMA_UNMAP QEMU pipelines behind a DMA_MAP) is
+ * probably there already, and its reply can leave with the others in one
+ * send: the client wakes once. At most SRV_MAX_EXTRA_READS more reads, as
+ * the other connections wait meanwhile; none while output blocks reading.
+ * A read that finds nothing, the end or an error ends the batch: the
+ * socket stays readable and the next wake-up reads it again.
+ * false when the connection must close.
+ */
+static bool process_reading_on(struct srv_slot *s)
+{
+	for (unsigned int extra = 0;; extra++) {
+		if (!process(s))
+			return false;
+		if (!s->rx_read_cut || !s->reading || extra == SRV_MAX_EXTRA_READS ||
+		    read_between(s) <= 0)
+			return true;
+	}
+}
+
 void vfk_srv_conn_readable(struct srv_slot *s)
 {
 	ssize_t n;
@@ -550,16 +582,14 @@ void vfk_srv_conn_readable(struct srv_slot *s)
 	if (!s->reading)
 		return;
 	s->tracing = vfk_log_get_level() >= VFK_LOG_DEBUG;
-	if (s->rx_cap - s->rx_tail < SRV_MAX_MSG)
-		rx_compact(s);
-	n = read_some(s);
+	n = read_between(s);
 	if (n == -EAGAIN)
 		return;
 	if (n <= 0) {
 		vfk_srv_conn_close(s, n == 0 ? "end of stream" : strerror((int)-n));
 		return;
 	}
-	if (!process(s)) {
+	if (!process_reading_on(s)) {
 		/* Let the answers so far (e.g. the refusal) out first. */
 		vfk_srv_flush(s);
 		vfk_srv_conn_close(s, "protocol error");

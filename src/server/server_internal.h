@@ -53,6 +53,10 @@
  * and unmaps guest RAM asynchronously); past either cap it is dropped. */
 #define SRV_MAX_FD_SETS     16u
 #define SRV_MAX_HELD_FDS    64u
+/* Reads a wake-up may add, each after one that brought fds (the kernel
+ * ends a read there), before its replies go: QEMU's DMA_MAP+DMA_UNMAP
+ * then get one send. Few, as the other connections wait meanwhile. */
+#define SRV_MAX_EXTRA_READS 4u
 
 struct srv_slot;
 
@@ -110,6 +114,7 @@ struct srv_slot {
 	size_t rx_fds_at;
 	struct srv_fd_set rx_older[SRV_MAX_FD_SETS - 1];
 	unsigned int rx_older_first, rx_older_count;
+	bool rx_read_cut;           /* the last read ended at fds: more may wait */
 
 	/* Replies to send: [tx_head, tx_tail) of tx[tx_cap]; a reply that
 	 * carries an fd starts at tx_fd_at. */

@@ -1,0 +1,498 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A read that brings fds ends right after them, so a DMA_UNMAP that QEMU
+ * writes just behind its DMA_MAP (with a memfd) is read separately. The
+ * server reads on (a bounded number of times) before its replies go:
+ * both replies must leave in one send, in order, each message with its
+ * own fds, and a client that keeps sending fd messages still gets its
+ * replies after a few reads, not only once it stops.
+ *
+ * To see what one batch sent, the tests hold the server in a handler
+ * (GATE) while they write, and queue deferred work (DOORBELL) that sends a
+ * DMA_READ after the batch's replies and then waits for its answer:
+ * every reply before that DMA_READ belongs to the first batch.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <semaphore.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <cmocka.h>
+
+#include "../test_util.h"
+
+#include <vfiokit/vfiokit.h>
+#include "raw_client.h"
+#include "thread_server.h"
+#include "server/server_internal.h"
+#include "vfio-user/wire.h"
+
+#define GATE       0x00      /* posted write: the handler waits for the test */
+#define DOORBELL   0x10      /* write: deferred work reads 4 bytes at PLAIN_IOVA */
+#define PROBE_ADDR 0x20      /* write 8 bytes: the iova PROBE reads */
+#define PROBE      0x28      /* read: 4 bytes of client memory at PROBE_ADDR */
+#define STATUS     0x40      /* read: the deferred read's result */
+#define PLAIN_IOVA 0x1000u   /* mapped without an fd: reached by DMA_READ */
+#define MAP_IOVA   0x100000u /* maps with a memfd, MAP_SIZE apart */
+#define MAP_SIZE   0x1000u
+#define ANSWER     0x5a5aa5a5u
+#define UNMAP_REPLY_SIZE (VFU_HDR_SIZE + sizeof(struct vfu_dma_unmap))
+
+static struct thread_server ts;
+static int client = -1;          /* closed by close_client even when a test fails */
+static sem_t gate_entered, gate_open;
+static uint64_t probe_iova;
+static int dma_status = 1;
+
+static void read_later(struct vfk_device *d, void *arg)
+{
+	uint32_t v;
+
+	dma_status = vfk_dma_read(d, PLAIN_IOVA, &v, sizeof(v));
+}
+
+static ssize_t bar_write(struct vfk_device *d, struct vfk_region *r, const void *buf,
+			 size_t count, uint64_t off)
+{
+	int e;
+
+	if (off == PROBE_ADDR && count == 8) {
+		memcpy(&probe_iova, buf, 8);
+		return 8;
+	}
+	if (count != 4)
+		return -EINVAL;
+	if (off == GATE) {
+		sem_post(&gate_entered);
+		while (sem_wait(&gate_open) < 0 && errno == EINTR)
+			;
+		return 4;
+	}
+	if (off != DOORBELL)
+		return -EINVAL;
+	e = vfk_device_defer(d, read_later, NULL);
+	return e ? e : 4;
+}
+
+/* Runs in the server's thread: no race with the deferred read. */
+static ssize_t bar_read(struct vfk_device *d, struct vfk_region *r, void *buf,
+			size_t count, uint64_t off)
+{
+	if (count != 4)
+		return -EINVAL;
+	if (off == PROBE) {
+		int e = vfk_dma_read(d, probe_iova, buf, 4);
+
+		return e ? e : 4;
+	}
+	if (off != STATUS)
+		return -EINVAL;
+	memcpy(buf, &dma_status, 4);
+	return 4;
+}
+
+static const struct vfk_region_ops bar_ops = { .read = bar_read, .write = bar_write };
+
+static int setup(void **state)
+{
+	struct vfk_device_desc desc = { .name = "fdreread", .vendor_id = 0x1af4,
+					.device_id = 0x10f8, .class_code = 0xff0000 };
+	struct vfk_region_desc bar = { VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE,
+				       4096, &bar_ops, NULL };
+	struct vfk_device *dev;
+
+	assert_int_equal(sem_init(&gate_entered, 0, 0), 0);
+	assert_int_equal(sem_init(&gate_open, 0, 0), 0);
+	assert_int_equal(vfk_device_create(&desc, &dev), 0);
+	assert_int_equal(vfk_device_set_bar(dev, 0, &bar, 0), 0);
+	ts_start(&ts, dev, "fdreread");
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	ts_stop(&ts);
+	sem_destroy(&gate_entered);
+	sem_destroy(&gate_open);
+	return 0;
+}
+
+/* The server handles a disconnect asynchronously: one more connection
+ * that gets its VERSION answer comes after it. One that comes too early
+ * is refused as a second client (a failed test may leave the server in a
+ * DMA wait it leaves only when it sees the hang-up): try again. */
+static void sync_with_server(void)
+{
+	for (int tries = 0;; tries++) {
+		int sock = rc_connect(ts.path);
+		int r;
+
+		assert_true(sock >= 0);
+		r = rc_negotiate(sock);
+		close(sock);
+		if (r == 0)
+			break;
+		assert_true(tries < 100);
+		usleep(20000);
+	}
+	usleep(50000);
+}
+
+/* The test's client: gone, and the server done with it, before the next test. */
+static int close_client(void **state)
+{
+	if (client >= 0) {
+		close(client);
+		client = -1;
+		sync_with_server();
+	}
+	return 0;
+}
+
+/* A client with PLAIN_IOVA mapped without an fd (for the deferred read). */
+static int connect_client(void)
+{
+	struct vfu_dma_map map = { sizeof(map), VFU_DMA_FLAG_READ, 0, PLAIN_IOVA, MAP_SIZE };
+	int sock = rc_connect(ts.path);
+
+	assert_true(sock >= 0);
+	client = sock;
+	assert_int_equal(rc_negotiate(sock), 0);
+	assert_int_equal(rc_call(sock, VFU_CMD_DMA_MAP, &map, sizeof(map), NULL, 0, NULL, 0,
+				 NULL), 0);
+	return sock;
+}
+
+/* A memfd of MAP_SIZE whose first 4 bytes are tag, sealed against
+ * shrinking as QEMU's guest RAM is. */
+static int tagged_memfd(uint32_t tag)
+{
+	int fd = memfd_create("guest", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, MAP_SIZE), 0);
+	assert_int_equal(pwrite(fd, &tag, sizeof(tag), 0), (ssize_t)sizeof(tag));
+	assert_int_equal(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK), 0);
+	return fd;
+}
+
+static uint64_t iova_of(unsigned int i)
+{
+	return MAP_IOVA + (uint64_t)i * MAP_SIZE;
+}
+
+/* Each send below is one write of its own, as QEMU's are. */
+static void send_map(int sock, uint16_t id, uint64_t iova, int fd)
+{
+	struct vfu_dma_map map = { sizeof(map), VFU_DMA_FLAG_READ | VFU_DMA_FLAG_WRITE, 0,
+				   iova, MAP_SIZE };
+
+	assert_int_equal(rc_send(sock, id, VFU_CMD_DMA_MAP, 0, &map, sizeof(map), &fd, 1), 0);
+}
+
+static void send_unmap(int sock, uint16_t id, uint64_t iova)
+{
+	struct vfu_dma_unmap unmap = { sizeof(unmap), 0, iova, MAP_SIZE };
+
+	assert_int_equal(rc_send(sock, id, VFU_CMD_DMA_UNMAP, 0, &unmap, sizeof(unmap), NULL,
+				 0), 0);
+}
+
+/* A posted 4-byte write to the BAR at off. */
+static void post_write(int sock, uint64_t off)
+{
+	struct vfu_region_rw rw = { off, VFIO_PCI_BAR0_REGION_INDEX, 4 };
+	uint8_t w[sizeof(rw) + 4] = { 0 };
+
+	memcpy(w, &rw, sizeof(rw));
+	assert_int_equal(rc_send(sock, 1, VFU_CMD_REGION_WRITE, VFU_F_NO_REPLY, w, sizeof(w),
+				 NULL, 0), 0);
+}
+
+/* The server is inside the GATE handler: what is written now is all in
+ * its socket when it next reads. */
+static void hold_server(int sock)
+{
+	post_write(sock, GATE);
+	while (sem_wait(&gate_entered) < 0 && errno == EINTR)
+		;
+}
+
+static void release_server(void)
+{
+	assert_int_equal(sem_post(&gate_open), 0);
+}
+
+/* The next message is the reply to (id, cmd) of size bytes, with error
+ * err (0: none). */
+static void expect_reply(int sock, uint16_t id, uint16_t cmd, size_t size, uint32_t err)
+{
+	uint8_t buf[256];
+	struct vfu_hdr h;
+
+	assert_int_equal(rc_recv(sock, buf, sizeof(buf), NULL, NULL), (ssize_t)size);
+	memcpy(&h, buf, sizeof(h));
+	assert_int_equal(h.msg_id, id);
+	assert_int_equal(h.command, cmd);
+	assert_int_equal(h.flags & VFU_F_TYPE_MASK, VFU_F_TYPE_REPLY);
+	assert_int_equal(h.flags & VFU_F_ERROR ? h.error : 0, err);
+}
+
+static void expect_map_reply(int sock, uint16_t id)
+{
+	expect_reply(sock, id, VFU_CMD_DMA_MAP, VFU_HDR_SIZE, 0);
+}
+
+static void expect_unmap_reply(int sock, uint16_t id)
+{
+	expect_reply(sock, id, VFU_CMD_DMA_UNMAP, UNMAP_REPLY_SIZE, 0);
+}
+
+/*
+ * Complete replies in the socket at the moment its first byte can be
+ * read, counted up to the first server command: the replies the server
+ * sent together (peeked, nothing is consumed).
+ */
+static unsigned int replies_at_first_byte(int sock)
+{
+	static uint8_t buf[4096];
+	struct pollfd pfd = { .fd = sock, .events = POLLIN };
+	unsigned int count = 0;
+	size_t pos = 0;
+	ssize_t n;
+
+	assert_int_equal(poll(&pfd, 1, 10000), 1);
+	n = recv(sock, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
+	assert_true(n >= (ssize_t)VFU_HDR_SIZE);
+	while ((size_t)n - pos >= VFU_HDR_SIZE) {
+		struct vfu_hdr h;
+
+		memcpy(&h, buf + pos, sizeof(h));
+		if ((h.flags & VFU_F_TYPE_MASK) != VFU_F_TYPE_REPLY ||
+		    h.msg_size > (size_t)n - pos)
+			break;
+		count++;
+		pos += h.msg_size;
+	}
+	return count;
+}
+
+/* The deferred work's DMA_READ comes next: answer it with ANSWER. */
+static void answer_deferred_read(int sock)
+{
+	uint8_t req[256], out[VFU_HDR_SIZE + VFU_DMA_RW_HDR_SIZE + 4];
+	uint32_t v = ANSWER;
+	struct iovec iov = { out, sizeof(out) };
+	struct vfu_hdr h;
+
+	assert_int_equal(rc_recv(sock, req, sizeof(req), NULL, NULL),
+			 VFU_HDR_SIZE + VFU_DMA_RW_HDR_SIZE);
+	memcpy(&h, req, sizeof(h));
+	assert_int_equal(h.command, VFU_CMD_DMA_READ);
+	assert_int_equal(h.flags & VFU_F_TYPE_MASK, VFU_F_TYPE_COMMAND);
+	vfu_hdr_init(&h, h.msg_id, VFU_CMD_DMA_READ, sizeof(out), VFU_F_TYPE_REPLY);
+	memcpy(out, &h, sizeof(h));
+	memcpy(out + VFU_HDR_SIZE, req + VFU_HDR_SIZE, VFU_DMA_RW_HDR_SIZE);
+	memcpy(out + VFU_HDR_SIZE + VFU_DMA_RW_HDR_SIZE, &v, 4);
+	assert_int_equal(vfu_wire_sendmsg(sock, &iov, 1, NULL, 0), (ssize_t)sizeof(out));
+}
+
+/* The deferred read succeeded (asked once the other replies are in). */
+static void expect_deferred_done(int sock)
+{
+	struct vfu_region_rw rw = { STATUS, VFIO_PCI_BAR0_REGION_INDEX, 4 };
+	uint8_t st[sizeof(rw) + 4];
+	uint32_t status;
+
+	assert_int_equal(rc_call(sock, VFU_CMD_REGION_READ, &rw, sizeof(rw), NULL, 0, st,
+				 sizeof(st), NULL), (ssize_t)sizeof(st));
+	memcpy(&status, st + sizeof(rw), 4);
+	assert_int_equal(status, 0);
+}
+
+/* The device reads 4 bytes at iova through its mapping: the REGION_READ's
+ * result (payload length or -error), the value in *val. */
+static ssize_t try_probe(int sock, uint64_t iova, uint32_t *val)
+{
+	struct vfu_region_rw rw = { PROBE_ADDR, VFIO_PCI_BAR0_REGION_INDEX, 8 };
+	uint8_t w[sizeof(rw) + 8], out[sizeof(rw) + 4] = { 0 };
+	ssize_t n;
+
+	memcpy(w, &rw, sizeof(rw));
+	memcpy(w + sizeof(rw), &iova, 8);
+	assert_true(rc_call(sock, VFU_CMD_REGION_WRITE, w, sizeof(w), NULL, 0, NULL, 0,
+			    NULL) >= 0);
+	rw = (struct vfu_region_rw){ PROBE, VFIO_PCI_BAR0_REGION_INDEX, 4 };
+	n = rc_call(sock, VFU_CMD_REGION_READ, &rw, sizeof(rw), NULL, 0, out, sizeof(out),
+		    NULL);
+	memcpy(val, out + sizeof(rw), 4);
+	return n;
+}
+
+/* iova is mapped to the memfd tagged tag. */
+static void expect_mapped(int sock, uint64_t iova, uint32_t tag)
+{
+	uint32_t v;
+
+	assert_int_equal(try_probe(sock, iova, &v), (ssize_t)(sizeof(struct vfu_region_rw) + 4));
+	assert_int_equal(v, tag);
+}
+
+static void expect_unmapped(int sock, uint64_t iova)
+{
+	uint32_t v;
+
+	assert_true(try_probe(sock, iova, &v) < 0);
+}
+
+/* No fd left behind by the client or the server. */
+static void finish(int before)
+{
+	close_client(NULL);
+	assert_int_equal(test_count_open_fds(), before);
+}
+
+/* DMA_MAP with a memfd and DMA_UNMAP in two writes, back to back, many
+ * times: the server's own pace decides how they are read. */
+static void test_map_unmap_back_to_back(void **state)
+{
+	int before = test_count_open_fds();
+	int sock = connect_client();
+	int fd = tagged_memfd(0x1111);
+
+	for (uint16_t i = 0; i < 200; i++) {
+		send_map(sock, (uint16_t)(1000 + 2 * i), iova_of(i % 8), fd);
+		send_unmap(sock, (uint16_t)(1001 + 2 * i), iova_of(i % 8));
+		expect_map_reply(sock, (uint16_t)(1000 + 2 * i));
+		expect_unmap_reply(sock, (uint16_t)(1001 + 2 * i));
+	}
+	send_map(sock, 5, iova_of(0), fd);
+	expect_map_reply(sock, 5);
+	expect_mapped(sock, iova_of(0), 0x1111);
+	close(fd);
+	finish(before);
+}
+
+/* Both requests are in the socket before the server reads: the two
+ * replies leave in one send, before the batch's deferred work runs. */
+static void test_map_unmap_replies_leave_together(void **state)
+{
+	int before = test_count_open_fds();
+	int sock = connect_client();
+	int fd = tagged_memfd(0x2222);
+
+	hold_server(sock);
+	post_write(sock, DOORBELL);
+	send_map(sock, 10, iova_of(0), fd);
+	send_unmap(sock, 11, iova_of(0));
+	release_server();
+	assert_int_equal(replies_at_first_byte(sock), 2);
+	expect_map_reply(sock, 10);
+	expect_unmap_reply(sock, 11);
+	answer_deferred_read(sock);
+	expect_deferred_done(sock);
+	expect_unmapped(sock, iova_of(0));
+	close(fd);
+	finish(before);
+}
+
+/* A third message with fds behind the pair: it comes with the DMA_UNMAP
+ * in the second read, and its reply leaves with theirs. Each map has its
+ * own memfd. */
+static void test_map_unmap_map_replies_leave_together(void **state)
+{
+	int before = test_count_open_fds();
+	int sock = connect_client();
+	int fa = tagged_memfd(0xaaaa), fb = tagged_memfd(0xbbbb);
+
+	hold_server(sock);
+	post_write(sock, DOORBELL);
+	send_map(sock, 20, iova_of(0), fa);
+	send_unmap(sock, 21, iova_of(0));
+	send_map(sock, 22, iova_of(1), fb);
+	release_server();
+	assert_int_equal(replies_at_first_byte(sock), 3);
+	expect_map_reply(sock, 20);
+	expect_unmap_reply(sock, 21);
+	expect_map_reply(sock, 22);
+	answer_deferred_read(sock);
+	expect_deferred_done(sock);
+	expect_unmapped(sock, iova_of(0));
+	expect_mapped(sock, iova_of(1), 0xbbbb);
+	close(fa);
+	close(fb);
+	finish(before);
+}
+
+/* A stream of maps, each with its fd: the server reads at most
+ * SRV_MAX_EXTRA_READS more times before it answers and serves others;
+ * the rest is answered, in order, in the next wake-up. */
+static void test_extra_reads_are_bounded(void **state)
+{
+	enum { NMAPS = SRV_MAX_EXTRA_READS + 3 };
+	int before = test_count_open_fds();
+	int sock = connect_client();
+	int fd[NMAPS];
+
+	for (unsigned int i = 0; i < NMAPS; i++)
+		fd[i] = tagged_memfd(0x3000u + i);
+	hold_server(sock);
+	post_write(sock, DOORBELL);
+	for (unsigned int i = 0; i < NMAPS; i++)
+		send_map(sock, (uint16_t)(30 + i), iova_of(i), fd[i]);
+	release_server();
+	/* The first read holds the doorbell and the first map. */
+	assert_int_equal(replies_at_first_byte(sock), SRV_MAX_EXTRA_READS + 1);
+	for (unsigned int i = 0; i <= SRV_MAX_EXTRA_READS; i++)
+		expect_map_reply(sock, (uint16_t)(30 + i));
+	answer_deferred_read(sock);
+	for (unsigned int i = SRV_MAX_EXTRA_READS + 1; i < NMAPS; i++)
+		expect_map_reply(sock, (uint16_t)(30 + i));
+	expect_deferred_done(sock);
+	for (unsigned int i = 0; i < NMAPS; i++) {
+		expect_mapped(sock, iova_of(i), 0x3000u + i);
+		close(fd[i]);
+	}
+	finish(before);
+}
+
+/* The client writes a map and shuts its side: the read after the map's
+ * finds the end of the stream, and the map's reply still comes. */
+static void test_reply_before_end_of_stream(void **state)
+{
+	int before = test_count_open_fds();
+	int sock = connect_client();
+	int fd = tagged_memfd(0x4444);
+	uint8_t buf[64];
+
+	hold_server(sock);
+	send_map(sock, 40, iova_of(0), fd);
+	assert_int_equal(shutdown(sock, SHUT_WR), 0);
+	release_server();
+	expect_map_reply(sock, 40);
+	assert_int_equal(rc_recv(sock, buf, sizeof(buf), NULL, NULL), -ECONNRESET);
+	close(fd);
+	finish(before);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_map_unmap_back_to_back, close_client),
+		cmocka_unit_test_teardown(test_map_unmap_replies_leave_together, close_client),
+		cmocka_unit_test_teardown(test_map_unmap_map_replies_leave_together,
+					  close_client),
+		cmocka_unit_test_teardown(test_extra_reads_are_bounded, close_client),
+		cmocka_unit_test_teardown(test_reply_before_end_of_stream, close_client),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
