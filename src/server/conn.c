@@ -560,8 +560,10 @@ static void after_batch(struct srv_slot *s)
  * probably there already, and its reply can leave with the others in one
  * send: the client wakes once. At most SRV_MAX_EXTRA_READS more reads, as
  * the other connections wait meanwhile; none while output blocks reading.
- * A read that finds nothing, the end or an error ends the batch: the
- * socket stays readable and the next wake-up reads it again.
+ * A read that finds nothing, the end or an error ends the batch, whose
+ * replies still go (a half-closed client reads them): the end stays, an
+ * AF_UNIX reset leaves the end behind, and the next wake-up reads that.
+ * The last read may also be one a handler made waiting for a DMA reply.
  * false when the connection must close.
  */
 static bool process_reading_on(struct srv_slot *s)

@@ -114,7 +114,7 @@ struct srv_slot {
 	size_t rx_fds_at;
 	struct srv_fd_set rx_older[SRV_MAX_FD_SETS - 1];
 	unsigned int rx_older_first, rx_older_count;
-	bool rx_read_cut;           /* the last read ended at fds: more may wait */
+	bool rx_read_cut;           /* the last read (a DMA wait's too) ended at fds: more may wait */
 
 	/* Replies to send: [tx_head, tx_tail) of tx[tx_cap]; a reply that
 	 * carries an fd starts at tx_fd_at. */
