@@ -159,28 +159,35 @@ void bench_floor_stop(int sock, pid_t pid)
 	waitpid(pid, &status, 0);
 }
 
-/* bench_floor_roundtrip() with the request's msg_id (FLOOR_ID_*) given. */
-static double floor_roundtrip(const char *id, int sock, size_t req_len, size_t reply_len,
-			      int pass_fd, uint16_t msg_id, uint64_t iters)
+/* A floor request of len bytes with msg_id (FLOOR_ID_* or 0) asking for a
+ * reply_len-byte reply; NULL when it cannot be made (len under a header). */
+static char *floor_request(size_t len, size_t reply_len, uint16_t msg_id)
 {
-	const bool reply_fd = msg_id == FLOOR_ID_REPLY_FD;
-	char *req = calloc(1, req_len), *reply = malloc(reply_len);
-	struct vfu_hdr h = { .msg_id = msg_id, .command = 9,
-			     .msg_size = (uint32_t)req_len, .error = (uint32_t)reply_len };
-	int got_fd;
+	struct vfu_hdr h = { .msg_id = msg_id, .command = 9, .msg_size = (uint32_t)len,
+			     .error = (uint32_t)reply_len };
+	char *req = len >= sizeof(h) ? calloc(1, len) : NULL;
+
+	if (req)
+		memcpy(req, &h, sizeof(h));
+	return req;
+}
+
+/*
+ * Time exchange(arg) iters times after iters / 10 + 1 untimed warm-up
+ * calls, dying under id on the first negative result, and report the
+ * latencies under id: their median in ns. One loop for every floor, so
+ * they all warm up and sample alike.
+ */
+static double floor_time(const char *id, uint64_t iters, long (*exchange)(void *arg),
+			 void *arg)
+{
 	struct bench_samples s;
 	uint64_t warm = iters / 10 + 1;
 
-	if (!req || !reply || req_len < sizeof(h))
-		bench_die(id, -EINVAL);
-	memcpy(req, &h, sizeof(h));
 	bench_samples_init(&s, iters);
 	for (uint64_t i = 0; i < warm + iters; i++) {
 		uint64_t t0 = bench_now_ns();
-		long rc = bench_roundtrip(sock, req, req_len, pass_fd, reply, reply_len,
-					  reply_fd ? &got_fd : NULL);
-		if (reply_fd && got_fd >= 0)
-			close(got_fd);
+		long rc = exchange(arg);
 		uint64_t t1 = bench_now_ns();
 		if (rc < 0)
 			bench_die(id, (int)rc);
@@ -189,8 +196,44 @@ static double floor_roundtrip(const char *id, int sock, size_t req_len, size_t r
 	}
 	double med = bench_report_latency(id, &s, 1);
 	bench_samples_free(&s);
-	free(req);
-	free(reply);
+	return med;
+}
+
+struct roundtrip_args {
+	int sock, pass_fd;
+	bool reply_fd;
+	char *req, *reply;
+	size_t req_len, reply_len;
+};
+
+/* One request/reply; a received fd is closed inside the timed exchange. */
+static long roundtrip_once(void *arg)
+{
+	const struct roundtrip_args *a = arg;
+	int got_fd;
+	long rc = bench_roundtrip(a->sock, a->req, a->req_len, a->pass_fd, a->reply,
+				  a->reply_len, a->reply_fd ? &got_fd : NULL);
+
+	if (a->reply_fd && got_fd >= 0)
+		close(got_fd);
+	return rc;
+}
+
+/* bench_floor_roundtrip() with the request's msg_id (FLOOR_ID_*) given. */
+static double floor_roundtrip(const char *id, int sock, size_t req_len, size_t reply_len,
+			      int pass_fd, uint16_t msg_id, uint64_t iters)
+{
+	struct roundtrip_args a = {
+		.sock = sock, .pass_fd = pass_fd, .reply_fd = msg_id == FLOOR_ID_REPLY_FD,
+		.req = floor_request(req_len, reply_len, msg_id), .reply = malloc(reply_len),
+		.req_len = req_len, .reply_len = reply_len,
+	};
+
+	if (!a.req || !a.reply)
+		bench_die(id, -EINVAL);
+	double med = floor_time(id, iters, roundtrip_once, &a);
+	free(a.req);
+	free(a.reply);
 	return med;
 }
 
@@ -207,45 +250,36 @@ double bench_floor_roundtrip_written(const char *id, int sock, size_t req_len,
 	return floor_roundtrip(id, sock, req_len, reply_len, -1, FLOOR_ID_REPLY_WRITTEN, iters);
 }
 
-/* A floor request of len bytes asking for a reply_len-byte reply. */
-static char *floor_request(size_t len, size_t reply_len)
-{
-	char *req = calloc(1, len);
-	struct vfu_hdr h = { .command = 9, .msg_size = (uint32_t)len,
-			     .error = (uint32_t)reply_len };
+struct pair_args {
+	int sock, pass_fd;
+	char *a, *b, *reply;
+	size_t a_len, b_len, reply_len;
+};
 
-	if (req && len >= sizeof(h))
-		memcpy(req, &h, sizeof(h));
-	return req;
+static long pair_once(void *arg)
+{
+	const struct pair_args *p = arg;
+
+	return bench_pipelined_pair(p->sock, p->a, p->a_len, p->pass_fd, p->b, p->b_len,
+				    p->reply, p->reply_len);
 }
 
 double bench_floor_pipelined_pair(const char *id, int sock, size_t a_len, size_t a_reply,
 				  int pass_fd, size_t b_len, size_t b_reply, uint64_t iters)
 {
-	char *a = floor_request(a_len, a_reply), *b = floor_request(b_len, b_reply);
-	char *reply = malloc(a_reply + b_reply);
-	struct bench_samples s;
-	uint64_t warm = iters / 10 + 1;
+	struct pair_args p = {
+		.sock = sock, .pass_fd = pass_fd,
+		.a = floor_request(a_len, a_reply, 0), .b = floor_request(b_len, b_reply, 0),
+		.reply = malloc(a_reply + b_reply),
+		.a_len = a_len, .b_len = b_len, .reply_len = a_reply + b_reply,
+	};
 
-	if (!a || !b || !reply || a_len < sizeof(struct vfu_hdr) ||
-	    b_len < sizeof(struct vfu_hdr))
+	if (!p.a || !p.b || !p.reply)
 		bench_die(id, -EINVAL);
-	bench_samples_init(&s, iters);
-	for (uint64_t i = 0; i < warm + iters; i++) {
-		uint64_t t0 = bench_now_ns();
-		long rc = bench_pipelined_pair(sock, a, a_len, pass_fd, b, b_len, reply,
-					       a_reply + b_reply);
-		uint64_t t1 = bench_now_ns();
-		if (rc < 0)
-			bench_die(id, (int)rc);
-		if (i >= warm)
-			bench_samples_add(&s, t1 - t0);
-	}
-	double med = bench_report_latency(id, &s, 1);
-	bench_samples_free(&s);
-	free(a);
-	free(b);
-	free(reply);
+	double med = floor_time(id, iters, pair_once, &p);
+	free(p.a);
+	free(p.b);
+	free(p.reply);
 	return med;
 }
 

@@ -88,6 +88,23 @@ ssize_t bench_recv_fds(int sock, void *buf, size_t len, int *fd_out)
 	return n;
 }
 
+/* One read (recvmsg taking fds into *fd_out when fd_out is not NULL) of
+ * up to len bytes, again when a signal cut it: the byte count, -EPIPE at
+ * end of stream, or -errno. */
+static long read_some(int sock, char *p, size_t len, int *fd_out)
+{
+	for (;;) {
+		ssize_t n = fd_out ? bench_recv_fds(sock, p, len, fd_out) : read(sock, p, len);
+
+		if (n > 0)
+			return n;
+		if (n == 0)
+			return -EPIPE;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
 long bench_recv_msg(int sock, void *buf, size_t cap, int *fd_out)
 {
 	size_t have = 0, want = sizeof(struct vfu_hdr);
@@ -102,15 +119,10 @@ long bench_recv_msg(int sock, void *buf, size_t cap, int *fd_out)
 	 * follows the reply, and a small reply then costs a single read.
 	 */
 	while (have < want) {
-		ssize_t n = fd_out ? bench_recv_fds(sock, p + have, cap - have, fd_out)
-				   : read(sock, p + have, cap - have);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EPIPE;
+		long n = read_some(sock, p + have, cap - have, fd_out);
+
+		if (n < 0)
+			return n;
 		have += (size_t)n;
 		if (have >= sizeof(struct vfu_hdr) && want == sizeof(struct vfu_hdr)) {
 			struct vfu_hdr h;
@@ -152,14 +164,10 @@ long bench_recv_msgs(int sock, void *buf, size_t cap, unsigned int count)
 		}
 		if (have == cap)
 			return -EMSGSIZE;
-		ssize_t n = read(sock, p + have, cap - have);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EPIPE;
+		long n = read_some(sock, p + have, cap - have, NULL);
+
+		if (n < 0)
+			return n;
 		have += (size_t)n;
 	}
 	return have == start ? (long)have : -EPROTO;
