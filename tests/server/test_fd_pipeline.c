@@ -8,7 +8,6 @@
  * is left behind either way.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -17,13 +16,13 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <cmocka.h>
 
 #include "../test_util.h"
 
 #include <vfiokit/vfiokit.h>
+#include "fd_fixture.h"
 #include "raw_client.h"
 #include "thread_server.h"
 #include "server/server_internal.h"
@@ -39,7 +38,6 @@
 #define MAP_IOVA   0x100000u /* the pipelined maps, MAP_SIZE apart */
 #define MAP_SIZE   0x1000u
 #define MSI_VECS   4u
-#define MANY_FDS   20u       /* more than a message may carry */
 #define ANSWER     0x5a5aa5a5u
 
 static struct thread_server ts;
@@ -117,31 +115,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* The server handles a disconnect asynchronously: one more connection
- * that gets its VERSION answer comes after it. */
-static void sync_with_server(void)
-{
-	int sock = rc_connect(ts.path);
-
-	assert_true(sock >= 0);
-	assert_int_equal(rc_negotiate(sock), 0);
-	close(sock);
-	usleep(50000);
-}
-
-/* A memfd of MAP_SIZE whose first 4 bytes are tag, sealed against
- * shrinking as QEMU's guest RAM is. */
-static int tagged_memfd(uint32_t tag)
-{
-	int fd = memfd_create("guest", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-
-	assert_true(fd >= 0);
-	assert_int_equal(ftruncate(fd, MAP_SIZE), 0);
-	assert_int_equal(pwrite(fd, &tag, sizeof(tag), 0), (ssize_t)sizeof(tag));
-	assert_int_equal(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK), 0);
-	return fd;
-}
-
 static uint32_t tag_of(unsigned int i)
 {
 	return 0x1000u + i * 0x11u;
@@ -154,10 +127,7 @@ static uint64_t iova_of(unsigned int i)
 
 static void send_map(int sock, uint16_t id, uint64_t iova, const int *fds, unsigned int nfds)
 {
-	struct vfu_dma_map map = { sizeof(map), VFU_DMA_FLAG_READ | VFU_DMA_FLAG_WRITE, 0,
-				   iova, MAP_SIZE };
-
-	assert_int_equal(rc_send(sock, id, VFU_CMD_DMA_MAP, 0, &map, sizeof(map), fds, nfds), 0);
+	ff_send_map(sock, id, iova, MAP_SIZE, fds, nfds);
 }
 
 static void send_set_irqs(int sock, uint16_t id, const int *fds)
@@ -172,80 +142,23 @@ static void send_set_irqs(int sock, uint16_t id, const int *fds)
 				 MSI_VECS), 0);
 }
 
-/* The next message is the reply to (id, cmd), with error err (0: none). */
-static void expect_reply(int sock, uint16_t id, uint16_t cmd, uint32_t err)
-{
-	uint8_t buf[256];
-	struct vfu_hdr h;
-
-	assert_true(rc_recv(sock, buf, sizeof(buf), NULL, NULL) >= VFU_HDR_SIZE);
-	memcpy(&h, buf, sizeof(h));
-	assert_int_equal(h.msg_id, id);
-	assert_int_equal(h.command, cmd);
-	assert_int_equal(h.flags & VFU_F_TYPE_MASK, VFU_F_TYPE_REPLY);
-	assert_int_equal(h.flags & VFU_F_ERROR ? h.error : 0, err);
-}
-
 static void bar_write32(int sock, uint64_t off, uint32_t v)
 {
-	struct vfu_region_rw rw = { off, VFIO_PCI_BAR0_REGION_INDEX, 4 };
-	uint8_t w[sizeof(rw) + 4];
-
-	memcpy(w, &rw, sizeof(rw));
-	memcpy(w + sizeof(rw), &v, 4);
-	assert_int_equal(rc_call(sock, VFU_CMD_REGION_WRITE, w, sizeof(w), NULL, 0, NULL, 0,
-				 NULL), (ssize_t)sizeof(rw));
+	ff_bar_write(sock, off, &v, 4);
 }
 
-static uint32_t bar_read32(int sock, uint64_t off)
-{
-	struct vfu_region_rw rw = { off, VFIO_PCI_BAR0_REGION_INDEX, 4 };
-	uint8_t out[sizeof(rw) + 4];
-	uint32_t v;
-
-	assert_int_equal(rc_call(sock, VFU_CMD_REGION_READ, &rw, sizeof(rw), NULL, 0, out,
-				 sizeof(out), NULL), (ssize_t)sizeof(out));
-	memcpy(&v, out + sizeof(rw), 4);
-	return v;
-}
-
-/* The device reads 4 bytes at iova through its DMA mapping into *val:
- * the REGION_READ's result (its payload length, or -error). */
-static ssize_t try_probe(int sock, uint64_t iova, uint32_t *val)
-{
-	struct vfu_region_rw rw = { PROBE_ADDR, VFIO_PCI_BAR0_REGION_INDEX, 8 };
-	uint8_t w[sizeof(rw) + 8], out[sizeof(rw) + 4];
-	ssize_t n;
-
-	memcpy(w, &rw, sizeof(rw));
-	memcpy(w + sizeof(rw), &iova, 8);
-	assert_true(rc_call(sock, VFU_CMD_REGION_WRITE, w, sizeof(w), NULL, 0, NULL, 0,
-			    NULL) >= 0);
-	rw = (struct vfu_region_rw){ PROBE, VFIO_PCI_BAR0_REGION_INDEX, 4 };
-	n = rc_call(sock, VFU_CMD_REGION_READ, &rw, sizeof(rw), NULL, 0, out, sizeof(out),
-		    NULL);
-	memcpy(val, out + sizeof(rw), 4);
-	return n;
-}
-
+/* The device reads 4 bytes at iova through its DMA mapping. */
 static uint32_t probe(int sock, uint64_t iova)
 {
-	uint32_t v;
-
-	assert_int_equal(try_probe(sock, iova, &v), (ssize_t)(sizeof(struct vfu_region_rw) + 4));
-	return v;
+	return ff_probe(sock, PROBE_ADDR, PROBE, iova);
 }
 
 /* A client with PLAIN_IOVA mapped without an fd. */
 static int connect_client(void)
 {
-	struct vfu_dma_map map = { sizeof(map), VFU_DMA_FLAG_READ, 0, PLAIN_IOVA, MAP_SIZE };
-	int sock = rc_connect(ts.path);
+	int sock;
 
-	assert_true(sock >= 0);
-	assert_int_equal(rc_negotiate(sock), 0);
-	assert_int_equal(rc_call(sock, VFU_CMD_DMA_MAP, &map, sizeof(map), NULL, 0, NULL, 0,
-				 NULL), 0);
+	ff_connect_plain_map(ts.path, PLAIN_IOVA, MAP_SIZE, &sock);
 	return sock;
 }
 
@@ -253,43 +166,21 @@ static int connect_client(void)
  * which req receives; the server now waits for its answer. */
 static void start_dma_wait(int sock, uint8_t *req, size_t cap)
 {
-	struct vfu_hdr h;
-
 	dma_status = 1;
 	bar_write32(sock, DOORBELL, 1);
-	assert_int_equal(rc_recv(sock, req, cap, NULL, NULL),
-			 VFU_HDR_SIZE + VFU_DMA_RW_HDR_SIZE);
-	memcpy(&h, req, sizeof(h));
-	assert_int_equal(h.command, VFU_CMD_DMA_READ);
-	assert_int_equal(h.flags & VFU_F_TYPE_MASK, VFU_F_TYPE_COMMAND);
+	ff_expect_dma_read(sock, req, cap);
 }
 
-/* Answer the DMA_READ in req with ANSWER, fd (-1: none) along; the
- * result of the send. */
-static ssize_t answer_dma_with(int sock, const uint8_t *req, int fd)
-{
-	uint8_t out[VFU_HDR_SIZE + VFU_DMA_RW_HDR_SIZE + 4];
-	uint32_t v = ANSWER;
-	struct vfu_hdr h;
-	struct iovec iov = { out, sizeof(out) };
-
-	memcpy(&h, req, sizeof(h));
-	vfu_hdr_init(&h, h.msg_id, VFU_CMD_DMA_READ, sizeof(out), VFU_F_TYPE_REPLY);
-	memcpy(out, &h, sizeof(h));
-	memcpy(out + VFU_HDR_SIZE, req + VFU_HDR_SIZE, VFU_DMA_RW_HDR_SIZE);
-	memcpy(out + VFU_HDR_SIZE + VFU_DMA_RW_HDR_SIZE, &v, 4);
-	return vfu_wire_sendmsg(sock, &iov, 1, fd >= 0 ? &fd : NULL, fd >= 0);
-}
-
+/* Answer the DMA_READ in req with ANSWER: the result of the send. */
 static ssize_t answer_dma(int sock, const uint8_t *req)
 {
-	return answer_dma_with(sock, req, -1);
+	return ff_answer_dma_read(sock, req, ANSWER, -1);
 }
 
 static void expect_dma_done(int sock)
 {
-	assert_int_equal(bar_read32(sock, STATUS), 0);
-	assert_int_equal(bar_read32(sock, VALUE), ANSWER);
+	assert_int_equal(ff_bar_read32(sock, STATUS), 0);
+	assert_int_equal(ff_bar_read32(sock, VALUE), ANSWER);
 }
 
 /* The server dropped the connection without another reply. */
@@ -318,7 +209,7 @@ static void test_pipelined_fd_messages_during_dma_wait(void **state)
 	uint64_t count;
 
 	for (unsigned int i = 0; i < NMAPS; i++)
-		mem[i] = tagged_memfd(tag_of(i));
+		mem[i] = ff_tagged_memfd(tag_of(i), MAP_SIZE);
 	for (unsigned int v = 0; v < MSI_VECS; v++) {
 		efd[v] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		assert_true(efd[v] >= 0);
@@ -327,11 +218,11 @@ static void test_pipelined_fd_messages_during_dma_wait(void **state)
 	for (unsigned int i = 0; i < NMAPS; i++)
 		send_map(sock, (uint16_t)(10 + i), iova_of(i), &mem[i], 1);
 	send_set_irqs(sock, 50, efd);
-	assert_int_equal(answer_dma(sock, req), VFU_HDR_SIZE + VFU_DMA_RW_HDR_SIZE + 4);
+	assert_int_equal(answer_dma(sock, req), FF_DMA_READ4_REPLY_SIZE);
 
 	for (unsigned int i = 0; i < NMAPS; i++)
-		expect_reply(sock, (uint16_t)(10 + i), VFU_CMD_DMA_MAP, 0);
-	expect_reply(sock, 50, VFU_CMD_DEVICE_SET_IRQS, 0);
+		ff_expect_reply(sock, (uint16_t)(10 + i), VFU_CMD_DMA_MAP, 0);
+	ff_expect_reply(sock, 50, VFU_CMD_DEVICE_SET_IRQS, 0);
 	expect_dma_done(sock);
 	/* Each mapping is its own file, each vector its own eventfd. */
 	for (unsigned int i = 0; i < NMAPS; i++)
@@ -352,9 +243,7 @@ static void test_pipelined_fd_messages_during_dma_wait(void **state)
 	}
 	close_all(mem, NMAPS);
 	close_all(efd, MSI_VECS);
-	close(sock);
-	sync_with_server();
-	assert_int_equal(test_count_open_fds(), before);
+	ff_finish(ts.path, sock, before);
 }
 
 /* The DMA_READ comes from an access handler this time: the REGION_READ
@@ -363,35 +252,24 @@ static void test_pipelined_fd_messages_during_dma_wait(void **state)
  * bytes. The read's reply comes first, then theirs, in order. */
 static void test_pipelined_behind_a_handler_waiting(void **state)
 {
-	struct vfu_region_rw rw = { PROBE_ADDR, VFIO_PCI_BAR0_REGION_INDEX, 8 };
+	struct vfu_region_rw rw = { PROBE, VFIO_PCI_BAR0_REGION_INDEX, 4 };
 	uint64_t plain = PLAIN_IOVA;
 	int before = test_count_open_fds();
 	int sock = connect_client();
 	int mem[3];
-	uint8_t w[sizeof(rw) + 8], req[256], out[256];
-	struct vfu_dma_map map = { sizeof(map), VFU_DMA_FLAG_READ | VFU_DMA_FLAG_WRITE, 0,
-				   iova_of(1), MAP_SIZE };
-	uint8_t split[VFU_HDR_SIZE + sizeof(map)];
+	uint8_t req[256], out[256];
+	uint8_t split[FF_DMA_MAP_MSG_SIZE];
 	struct iovec iov[2] = { { split, 8 }, { split + 8, sizeof(split) - 8 } };
 	struct vfu_hdr h;
 
 	for (unsigned int i = 0; i < 3; i++)
-		mem[i] = tagged_memfd(tag_of(i));
-	memcpy(w, &rw, sizeof(rw));
-	memcpy(w + sizeof(rw), &plain, 8);
-	assert_int_equal(rc_call(sock, VFU_CMD_REGION_WRITE, w, sizeof(w), NULL, 0, NULL, 0,
-				 NULL), (ssize_t)sizeof(rw));
-	rw = (struct vfu_region_rw){ PROBE, VFIO_PCI_BAR0_REGION_INDEX, 4 };
+		mem[i] = ff_tagged_memfd(tag_of(i), MAP_SIZE);
+	ff_bar_write(sock, PROBE_ADDR, &plain, 8);
 	assert_int_equal(rc_send(sock, 5, VFU_CMD_REGION_READ, 0, &rw, sizeof(rw), NULL, 0), 0);
-	assert_int_equal(rc_recv(sock, req, sizeof(req), NULL, NULL),
-			 VFU_HDR_SIZE + VFU_DMA_RW_HDR_SIZE);
-	memcpy(&h, req, sizeof(h));
-	assert_int_equal(h.command, VFU_CMD_DMA_READ);
+	ff_expect_dma_read(sock, req, sizeof(req));
 
 	send_map(sock, 10, iova_of(0), &mem[0], 1);
-	vfu_hdr_init(&h, 11, VFU_CMD_DMA_MAP, sizeof(split), 0);
-	memcpy(split, &h, sizeof(h));
-	memcpy(split + VFU_HDR_SIZE, &map, sizeof(map));
+	ff_dma_map_msg(split, 11, iova_of(1), MAP_SIZE);
 	assert_int_equal(vfu_wire_sendmsg(sock, &iov[0], 1, &mem[1], 1), 8);
 	assert_int_equal(vfu_wire_sendmsg(sock, &iov[1], 1, NULL, 0), (ssize_t)iov[1].iov_len);
 	send_map(sock, 12, iova_of(2), &mem[2], 1);
@@ -404,13 +282,11 @@ static void test_pipelined_behind_a_handler_waiting(void **state)
 	assert_false(h.flags & VFU_F_ERROR);
 	assert_memory_equal(out + VFU_HDR_SIZE + sizeof(rw), &(uint32_t){ ANSWER }, 4);
 	for (unsigned int i = 0; i < 3; i++)
-		expect_reply(sock, (uint16_t)(10 + i), VFU_CMD_DMA_MAP, 0);
+		ff_expect_reply(sock, (uint16_t)(10 + i), VFU_CMD_DMA_MAP, 0);
 	for (unsigned int i = 0; i < 3; i++)
 		assert_int_equal(probe(sock, iova_of(i)), tag_of(i));
 	close_all(mem, 3);
-	close(sock);
-	sync_with_server();
-	assert_int_equal(test_count_open_fds(), before);
+	ff_finish(ts.path, sock, before);
 }
 
 /* The answer itself carries an fd, behind queued messages with theirs:
@@ -419,55 +295,32 @@ static void test_fd_on_the_answer_behind_queued_sets(void **state)
 {
 	int before = test_count_open_fds();
 	int sock = connect_client();
-	int mem[2], stray = tagged_memfd(0xdead);
+	int mem[2], stray = ff_tagged_memfd(0xdead, MAP_SIZE);
 	uint8_t req[256];
 
 	for (unsigned int i = 0; i < 2; i++)
-		mem[i] = tagged_memfd(tag_of(i));
+		mem[i] = ff_tagged_memfd(tag_of(i), MAP_SIZE);
 	start_dma_wait(sock, req, sizeof(req));
 	send_map(sock, 10, iova_of(0), &mem[0], 1);
 	send_map(sock, 11, iova_of(1), &mem[1], 1);
-	assert_true(answer_dma_with(sock, req, stray) > 0);
-	expect_reply(sock, 10, VFU_CMD_DMA_MAP, 0);
-	expect_reply(sock, 11, VFU_CMD_DMA_MAP, 0);
+	assert_true(ff_answer_dma_read(sock, req, ANSWER, stray) > 0);
+	ff_expect_reply(sock, 10, VFU_CMD_DMA_MAP, 0);
+	ff_expect_reply(sock, 11, VFU_CMD_DMA_MAP, 0);
 	expect_dma_done(sock);
 	assert_int_equal(probe(sock, iova_of(0)), tag_of(0));
 	assert_int_equal(probe(sock, iova_of(1)), tag_of(1));
 	close_all(mem, 2);
 	close(stray);
-	close(sock);
-	sync_with_server();
-	assert_int_equal(test_count_open_fds(), before);
+	ff_finish(ts.path, sock, before);
 }
 
-/* One sendmsg of a DMA_MAP with nfds copies of fd, past the wire layer's cap. */
-static void send_map_many_fds(int sock, uint16_t id, uint64_t iova, int fd,
-			      unsigned int nfds)
+/* One sendmsg of a DMA_MAP with FF_MANY_FDS copies of fd, past the wire layer's cap. */
+static void send_map_many_fds(int sock, uint16_t id, uint64_t iova, int fd)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * MANY_FDS)];
-		struct cmsghdr align;
-	} ctl;
-	struct vfu_dma_map map = { sizeof(map), VFU_DMA_FLAG_READ | VFU_DMA_FLAG_WRITE, 0,
-				   iova, MAP_SIZE };
-	uint8_t m[VFU_HDR_SIZE + sizeof(map)];
-	struct iovec iov = { m, sizeof(m) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-			      .msg_controllen = CMSG_SPACE(sizeof(int) * nfds) };
-	struct cmsghdr *cmsg;
-	struct vfu_hdr h;
+	uint8_t m[FF_DMA_MAP_MSG_SIZE];
 
-	vfu_hdr_init(&h, id, VFU_CMD_DMA_MAP, sizeof(m), 0);
-	memcpy(m, &h, sizeof(h));
-	memcpy(m + VFU_HDR_SIZE, &map, sizeof(map));
-	memset(&ctl, 0, sizeof(ctl));
-	cmsg = CMSG_FIRSTHDR(&msg);
-	cmsg->cmsg_level = SOL_SOCKET;
-	cmsg->cmsg_type = SCM_RIGHTS;
-	cmsg->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-	for (unsigned int i = 0; i < nfds; i++)
-		memcpy(CMSG_DATA(cmsg) + i * sizeof(int), &fd, sizeof(int));
-	assert_int_equal(sendmsg(sock, &msg, MSG_NOSIGNAL), (ssize_t)sizeof(m));
+	ff_dma_map_msg(m, id, iova, MAP_SIZE);
+	ff_send_many_fds(sock, m, sizeof(m), fd);
 }
 
 /* The middle message of three carries more fds than fit: it alone is
@@ -481,25 +334,23 @@ static void test_truncated_set_in_the_queue(void **state)
 	uint32_t tag;
 
 	for (unsigned int i = 0; i < 3; i++)
-		mem[i] = tagged_memfd(tag_of(i));
+		mem[i] = ff_tagged_memfd(tag_of(i), MAP_SIZE);
 	start_dma_wait(sock, req, sizeof(req));
 	send_map(sock, 10, iova_of(0), &mem[0], 1);
-	send_map_many_fds(sock, 11, iova_of(1), mem[1], MANY_FDS);
+	send_map_many_fds(sock, 11, iova_of(1), mem[1]);
 	send_map(sock, 12, iova_of(2), &mem[2], 1);
 	assert_true(answer_dma(sock, req) > 0);
 
-	expect_reply(sock, 10, VFU_CMD_DMA_MAP, 0);
-	expect_reply(sock, 11, VFU_CMD_DMA_MAP, EINVAL);
-	expect_reply(sock, 12, VFU_CMD_DMA_MAP, 0);
+	ff_expect_reply(sock, 10, VFU_CMD_DMA_MAP, 0);
+	ff_expect_reply(sock, 11, VFU_CMD_DMA_MAP, EINVAL);
+	ff_expect_reply(sock, 12, VFU_CMD_DMA_MAP, 0);
 	expect_dma_done(sock);
 	assert_int_equal(probe(sock, iova_of(0)), tag_of(0));
 	assert_int_equal(probe(sock, iova_of(2)), tag_of(2));
 	/* Nothing was mapped for the refused message. */
-	assert_int_equal(try_probe(sock, iova_of(1), &tag), -EFAULT);
+	assert_int_equal(ff_try_probe(sock, PROBE_ADDR, PROBE, iova_of(1), &tag), -EFAULT);
 	close_all(mem, 3);
-	close(sock);
-	sync_with_server();
-	assert_int_equal(test_count_open_fds(), before);
+	ff_finish(ts.path, sock, before);
 }
 
 /* One fd set more than a connection may hold: the client is dropped and
@@ -513,16 +364,14 @@ static void test_one_set_too_many_disconnects(void **state)
 	uint8_t req[256];
 
 	for (unsigned int i = 0; i < NMAPS; i++)
-		mem[i] = tagged_memfd(tag_of(i));
+		mem[i] = ff_tagged_memfd(tag_of(i), MAP_SIZE);
 	start_dma_wait(sock, req, sizeof(req));
 	for (unsigned int i = 0; i < NMAPS; i++)
 		send_map(sock, (uint16_t)(10 + i), iova_of(i), &mem[i], 1);
 	answer_dma(sock, req);   /* may find the socket closed */
 	expect_dropped(sock);
 	close_all(mem, NMAPS);
-	close(sock);
-	sync_with_server();
-	assert_int_equal(test_count_open_fds(), before);
+	ff_finish(ts.path, sock, before);
 }
 
 /* Messages with the most fds each: SRV_MAX_HELD_FDS in all are held (the
@@ -536,7 +385,7 @@ static void test_too_many_fds_held_disconnects(void **state)
 	int fds[VFU_WIRE_MAX_FDS];
 	uint8_t req[256];
 
-	fds[0] = tagged_memfd(0);
+	fds[0] = ff_tagged_memfd(0, MAP_SIZE);
 	for (unsigned int i = 1; i < VFU_WIRE_MAX_FDS; i++)
 		fds[i] = fds[0];
 	start_dma_wait(sock, req, sizeof(req));
@@ -544,7 +393,7 @@ static void test_too_many_fds_held_disconnects(void **state)
 		send_map(sock, (uint16_t)(10 + i), iova_of(i), fds, VFU_WIRE_MAX_FDS);
 	assert_true(answer_dma(sock, req) > 0);
 	for (unsigned int i = 0; i < FULL; i++)
-		expect_reply(sock, (uint16_t)(10 + i), VFU_CMD_DMA_MAP, EINVAL);
+		ff_expect_reply(sock, (uint16_t)(10 + i), VFU_CMD_DMA_MAP, EINVAL);
 	expect_dma_done(sock);
 
 	start_dma_wait(sock, req, sizeof(req));
@@ -553,9 +402,7 @@ static void test_too_many_fds_held_disconnects(void **state)
 	answer_dma(sock, req);   /* may find the socket closed */
 	expect_dropped(sock);
 	close(fds[0]);
-	close(sock);
-	sync_with_server();
-	assert_int_equal(test_count_open_fds(), before);
+	ff_finish(ts.path, sock, before);
 }
 
 int main(void)

@@ -13,7 +13,6 @@
  * every reply before that DMA_READ belongs to the first batch.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <semaphore.h>
 #include <setjmp.h>
@@ -23,13 +22,13 @@
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <cmocka.h>
 
 #include "../test_util.h"
 
 #include <vfiokit/vfiokit.h>
+#include "fd_fixture.h"
 #include "raw_client.h"
 #include "thread_server.h"
 #include "server/server_internal.h"
@@ -125,34 +124,13 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* The server handles a disconnect asynchronously: one more connection
- * that gets its VERSION answer comes after it. One that comes too early
- * is refused as a second client (a failed test may leave the server in a
- * DMA wait it leaves only when it sees the hang-up): try again. */
-static void sync_with_server(void)
-{
-	for (int tries = 0;; tries++) {
-		int sock = rc_connect(ts.path);
-		int r;
-
-		assert_true(sock >= 0);
-		r = rc_negotiate(sock);
-		close(sock);
-		if (r == 0)
-			break;
-		assert_true(tries < 100);
-		usleep(20000);
-	}
-	usleep(50000);
-}
-
 /* The test's client: gone, and the server done with it, before the next test. */
 static int close_client(void **state)
 {
 	if (client >= 0) {
 		close(client);
 		client = -1;
-		sync_with_server();
+		ff_sync_with_server(ts.path);
 	}
 	return 0;
 }
@@ -160,28 +138,8 @@ static int close_client(void **state)
 /* A client with PLAIN_IOVA mapped without an fd (for the deferred read). */
 static int connect_client(void)
 {
-	struct vfu_dma_map map = { sizeof(map), VFU_DMA_FLAG_READ, 0, PLAIN_IOVA, MAP_SIZE };
-	int sock = rc_connect(ts.path);
-
-	assert_true(sock >= 0);
-	client = sock;
-	assert_int_equal(rc_negotiate(sock), 0);
-	assert_int_equal(rc_call(sock, VFU_CMD_DMA_MAP, &map, sizeof(map), NULL, 0, NULL, 0,
-				 NULL), 0);
-	return sock;
-}
-
-/* A memfd of MAP_SIZE whose first 4 bytes are tag, sealed against
- * shrinking as QEMU's guest RAM is. */
-static int tagged_memfd(uint32_t tag)
-{
-	int fd = memfd_create("guest", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-
-	assert_true(fd >= 0);
-	assert_int_equal(ftruncate(fd, MAP_SIZE), 0);
-	assert_int_equal(pwrite(fd, &tag, sizeof(tag), 0), (ssize_t)sizeof(tag));
-	assert_int_equal(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK), 0);
-	return fd;
+	ff_connect_plain_map(ts.path, PLAIN_IOVA, MAP_SIZE, &client);
+	return client;
 }
 
 static uint64_t iova_of(unsigned int i)
@@ -192,10 +150,7 @@ static uint64_t iova_of(unsigned int i)
 /* Each send below is one write of its own, as QEMU's are. */
 static void send_map(int sock, uint16_t id, uint64_t iova, int fd)
 {
-	struct vfu_dma_map map = { sizeof(map), VFU_DMA_FLAG_READ | VFU_DMA_FLAG_WRITE, 0,
-				   iova, MAP_SIZE };
-
-	assert_int_equal(rc_send(sock, id, VFU_CMD_DMA_MAP, 0, &map, sizeof(map), &fd, 1), 0);
+	ff_send_map(sock, id, iova, MAP_SIZE, &fd, 1);
 }
 
 static void send_unmap(int sock, uint16_t id, uint64_t iova)
@@ -209,12 +164,7 @@ static void send_unmap(int sock, uint16_t id, uint64_t iova)
 /* A posted 4-byte write to the BAR at off. */
 static void post_write(int sock, uint64_t off)
 {
-	struct vfu_region_rw rw = { off, VFIO_PCI_BAR0_REGION_INDEX, 4 };
-	uint8_t w[sizeof(rw) + 4] = { 0 };
-
-	memcpy(w, &rw, sizeof(rw));
-	assert_int_equal(rc_send(sock, 1, VFU_CMD_REGION_WRITE, VFU_F_NO_REPLY, w, sizeof(w),
-				 NULL, 0), 0);
+	ff_bar_post_write32(sock, 1, off);
 }
 
 /* The server is inside the GATE handler: what is written now is all in
@@ -231,29 +181,14 @@ static void release_server(void)
 	assert_int_equal(sem_post(&gate_open), 0);
 }
 
-/* The next message is the reply to (id, cmd) of size bytes, with error
- * err (0: none). */
-static void expect_reply(int sock, uint16_t id, uint16_t cmd, size_t size, uint32_t err)
-{
-	uint8_t buf[256];
-	struct vfu_hdr h;
-
-	assert_int_equal(rc_recv(sock, buf, sizeof(buf), NULL, NULL), (ssize_t)size);
-	memcpy(&h, buf, sizeof(h));
-	assert_int_equal(h.msg_id, id);
-	assert_int_equal(h.command, cmd);
-	assert_int_equal(h.flags & VFU_F_TYPE_MASK, VFU_F_TYPE_REPLY);
-	assert_int_equal(h.flags & VFU_F_ERROR ? h.error : 0, err);
-}
-
 static void expect_map_reply(int sock, uint16_t id)
 {
-	expect_reply(sock, id, VFU_CMD_DMA_MAP, VFU_HDR_SIZE, 0);
+	assert_int_equal(ff_expect_reply(sock, id, VFU_CMD_DMA_MAP, 0), VFU_HDR_SIZE);
 }
 
 static void expect_unmap_reply(int sock, uint16_t id)
 {
-	expect_reply(sock, id, VFU_CMD_DMA_UNMAP, UNMAP_REPLY_SIZE, 0);
+	assert_int_equal(ff_expect_reply(sock, id, VFU_CMD_DMA_UNMAP, 0), UNMAP_REPLY_SIZE);
 }
 
 /*
@@ -288,69 +223,29 @@ static unsigned int replies_at_first_byte(int sock)
 /* The deferred work's DMA_READ comes next: answer it with ANSWER. */
 static void answer_deferred_read(int sock)
 {
-	uint8_t req[256], out[VFU_HDR_SIZE + VFU_DMA_RW_HDR_SIZE + 4];
-	uint32_t v = ANSWER;
-	struct iovec iov = { out, sizeof(out) };
-	struct vfu_hdr h;
+	uint8_t req[256];
 
-	assert_int_equal(rc_recv(sock, req, sizeof(req), NULL, NULL),
-			 VFU_HDR_SIZE + VFU_DMA_RW_HDR_SIZE);
-	memcpy(&h, req, sizeof(h));
-	assert_int_equal(h.command, VFU_CMD_DMA_READ);
-	assert_int_equal(h.flags & VFU_F_TYPE_MASK, VFU_F_TYPE_COMMAND);
-	vfu_hdr_init(&h, h.msg_id, VFU_CMD_DMA_READ, sizeof(out), VFU_F_TYPE_REPLY);
-	memcpy(out, &h, sizeof(h));
-	memcpy(out + VFU_HDR_SIZE, req + VFU_HDR_SIZE, VFU_DMA_RW_HDR_SIZE);
-	memcpy(out + VFU_HDR_SIZE + VFU_DMA_RW_HDR_SIZE, &v, 4);
-	assert_int_equal(vfu_wire_sendmsg(sock, &iov, 1, NULL, 0), (ssize_t)sizeof(out));
+	ff_expect_dma_read(sock, req, sizeof(req));
+	assert_int_equal(ff_answer_dma_read(sock, req, ANSWER, -1), FF_DMA_READ4_REPLY_SIZE);
 }
 
 /* The deferred read succeeded (asked once the other replies are in). */
 static void expect_deferred_done(int sock)
 {
-	struct vfu_region_rw rw = { STATUS, VFIO_PCI_BAR0_REGION_INDEX, 4 };
-	uint8_t st[sizeof(rw) + 4];
-	uint32_t status;
-
-	assert_int_equal(rc_call(sock, VFU_CMD_REGION_READ, &rw, sizeof(rw), NULL, 0, st,
-				 sizeof(st), NULL), (ssize_t)sizeof(st));
-	memcpy(&status, st + sizeof(rw), 4);
-	assert_int_equal(status, 0);
-}
-
-/* The device reads 4 bytes at iova through its mapping: the REGION_READ's
- * result (payload length or -error), the value in *val. */
-static ssize_t try_probe(int sock, uint64_t iova, uint32_t *val)
-{
-	struct vfu_region_rw rw = { PROBE_ADDR, VFIO_PCI_BAR0_REGION_INDEX, 8 };
-	uint8_t w[sizeof(rw) + 8], out[sizeof(rw) + 4] = { 0 };
-	ssize_t n;
-
-	memcpy(w, &rw, sizeof(rw));
-	memcpy(w + sizeof(rw), &iova, 8);
-	assert_true(rc_call(sock, VFU_CMD_REGION_WRITE, w, sizeof(w), NULL, 0, NULL, 0,
-			    NULL) >= 0);
-	rw = (struct vfu_region_rw){ PROBE, VFIO_PCI_BAR0_REGION_INDEX, 4 };
-	n = rc_call(sock, VFU_CMD_REGION_READ, &rw, sizeof(rw), NULL, 0, out, sizeof(out),
-		    NULL);
-	memcpy(val, out + sizeof(rw), 4);
-	return n;
+	assert_int_equal(ff_bar_read32(sock, STATUS), 0);
 }
 
 /* iova is mapped to the memfd tagged tag. */
 static void expect_mapped(int sock, uint64_t iova, uint32_t tag)
 {
-	uint32_t v;
-
-	assert_int_equal(try_probe(sock, iova, &v), (ssize_t)(sizeof(struct vfu_region_rw) + 4));
-	assert_int_equal(v, tag);
+	assert_int_equal(ff_probe(sock, PROBE_ADDR, PROBE, iova), tag);
 }
 
 static void expect_unmapped(int sock, uint64_t iova)
 {
 	uint32_t v;
 
-	assert_true(try_probe(sock, iova, &v) < 0);
+	assert_true(ff_try_probe(sock, PROBE_ADDR, PROBE, iova, &v) < 0);
 }
 
 /* No fd left behind by the client or the server. */
@@ -366,7 +261,7 @@ static void test_map_unmap_back_to_back(void **state)
 {
 	int before = test_count_open_fds();
 	int sock = connect_client();
-	int fd = tagged_memfd(0x1111);
+	int fd = ff_tagged_memfd(0x1111, MAP_SIZE);
 
 	for (uint16_t i = 0; i < 200; i++) {
 		send_map(sock, (uint16_t)(1000 + 2 * i), iova_of(i % 8), fd);
@@ -387,7 +282,7 @@ static void test_map_unmap_replies_leave_together(void **state)
 {
 	int before = test_count_open_fds();
 	int sock = connect_client();
-	int fd = tagged_memfd(0x2222);
+	int fd = ff_tagged_memfd(0x2222, MAP_SIZE);
 
 	hold_server(sock);
 	post_write(sock, DOORBELL);
@@ -411,7 +306,7 @@ static void test_map_unmap_map_replies_leave_together(void **state)
 {
 	int before = test_count_open_fds();
 	int sock = connect_client();
-	int fa = tagged_memfd(0xaaaa), fb = tagged_memfd(0xbbbb);
+	int fa = ff_tagged_memfd(0xaaaa, MAP_SIZE), fb = ff_tagged_memfd(0xbbbb, MAP_SIZE);
 
 	hold_server(sock);
 	post_write(sock, DOORBELL);
@@ -443,7 +338,7 @@ static void test_extra_reads_are_bounded(void **state)
 	int fd[NMAPS];
 
 	for (unsigned int i = 0; i < NMAPS; i++)
-		fd[i] = tagged_memfd(0x3000u + i);
+		fd[i] = ff_tagged_memfd(0x3000u + i, MAP_SIZE);
 	hold_server(sock);
 	post_write(sock, DOORBELL);
 	for (unsigned int i = 0; i < NMAPS; i++)
@@ -470,7 +365,7 @@ static void test_reply_before_end_of_stream(void **state)
 {
 	int before = test_count_open_fds();
 	int sock = connect_client();
-	int fd = tagged_memfd(0x4444);
+	int fd = ff_tagged_memfd(0x4444, MAP_SIZE);
 	uint8_t buf[64];
 
 	hold_server(sock);

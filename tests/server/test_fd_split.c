@@ -12,13 +12,13 @@
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <cmocka.h>
 
 #include "../test_util.h"
 
 #include <vfiokit/vfiokit.h>
+#include "fd_fixture.h"
 #include "raw_client.h"
 #include "thread_server.h"
 #include "vfio-user/wire.h"
@@ -27,7 +27,6 @@
 #define SLOW     0x0         /* a posted write here takes 200 ms */
 #define DMA_DOOR 0x8         /* a write here reads 4 bytes at DMA_IOVA */
 #define DMA_IOVA 0x300000u
-#define MANY_FDS 20          /* more than a message may carry */
 
 static struct thread_server ts;
 
@@ -69,37 +68,9 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* The server handles a disconnect asynchronously: one more connection
- * that gets its VERSION answer comes after it. */
-static void sync_with_server(void)
-{
-	int sock = rc_connect(ts.path);
-
-	assert_true(sock >= 0);
-	assert_int_equal(rc_negotiate(sock), 0);
-	close(sock);
-	usleep(50000);
-}
-
 static int guest_memfd(void)
 {
-	int fd = memfd_create("guest", MFD_CLOEXEC);
-
-	assert_true(fd >= 0);
-	assert_int_equal(ftruncate(fd, MAP_SIZE), 0);
-	return fd;
-}
-
-/* A DMA_MAP of MAP_SIZE at iova, as bytes on the wire. */
-static void dma_map_msg(uint8_t *msg, uint16_t id, uint64_t iova)
-{
-	struct vfu_dma_map map = { sizeof(map), VFU_DMA_FLAG_READ | VFU_DMA_FLAG_WRITE, 0,
-				   iova, MAP_SIZE };
-	struct vfu_hdr h;
-
-	vfu_hdr_init(&h, id, VFU_CMD_DMA_MAP, VFU_HDR_SIZE + sizeof(map), 0);
-	memcpy(msg, &h, sizeof(h));
-	memcpy(msg + VFU_HDR_SIZE, &map, sizeof(map));
+	return ff_tagged_memfd(0, MAP_SIZE);
 }
 
 static void send_chunk(int sock, const void *buf, size_t len, const int *fd)
@@ -111,14 +82,7 @@ static void send_chunk(int sock, const void *buf, size_t len, const int *fd)
 
 static void expect_reply(int sock, uint16_t id)
 {
-	uint8_t buf[256];
-	struct vfu_hdr h;
-
-	assert_int_equal(rc_recv(sock, buf, sizeof(buf), NULL, NULL), VFU_HDR_SIZE);
-	memcpy(&h, buf, sizeof(h));
-	assert_int_equal(h.msg_id, id);
-	assert_int_equal(h.command, VFU_CMD_DMA_MAP);
-	assert_false(h.flags & VFU_F_ERROR);
+	assert_int_equal(ff_expect_reply(sock, id, VFU_CMD_DMA_MAP, 0), VFU_HDR_SIZE);
 }
 
 /* Message A's fd comes with its first 8 bytes, the rest of A arrives with
@@ -127,20 +91,15 @@ static void expect_reply(int sock, uint16_t id)
 static void test_split_message_then_next_with_fds(void **state)
 {
 	int before = test_count_open_fds();
-	int sock = rc_connect(ts.path);
 	int fa = guest_memfd(), fb = guest_memfd();
-	struct vfu_region_rw rw = { 0, VFIO_PCI_BAR0_REGION_INDEX, 4 };
-	uint8_t w[sizeof(rw) + 4] = { 0 };
-	uint8_t a[VFU_HDR_SIZE + sizeof(struct vfu_dma_map)];
+	uint8_t a[FF_DMA_MAP_MSG_SIZE];
 	uint8_t b[sizeof(a)];
+	int sock;
 
-	assert_true(sock >= 0);
-	assert_int_equal(rc_negotiate(sock), 0);
-	memcpy(w, &rw, sizeof(rw));
-	dma_map_msg(a, 10, 0x100000);
-	dma_map_msg(b, 11, 0x200000);
-	assert_int_equal(rc_send(sock, 9, VFU_CMD_REGION_WRITE, VFU_F_NO_REPLY, w, sizeof(w),
-				 NULL, 0), 0);
+	ff_connect(ts.path, &sock);
+	ff_dma_map_msg(a, 10, 0x100000, MAP_SIZE);
+	ff_dma_map_msg(b, 11, 0x200000, MAP_SIZE);
+	ff_bar_post_write32(sock, 9, SLOW);
 	send_chunk(sock, a, 8, &fa);
 	send_chunk(sock, a + 8, sizeof(a) - 8, NULL);
 	send_chunk(sock, b, sizeof(b), &fb);
@@ -148,31 +107,7 @@ static void test_split_message_then_next_with_fds(void **state)
 	expect_reply(sock, 11);
 	close(fa);
 	close(fb);
-	close(sock);
-	sync_with_server();
-	assert_int_equal(test_count_open_fds(), before);
-}
-
-/* One sendmsg of len bytes with nfds copies of fd, past the wire layer's cap. */
-static void send_many_fds(int sock, const void *buf, size_t len, int fd, unsigned int nfds)
-{
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * MANY_FDS)];
-		struct cmsghdr align;
-	} ctl;
-	struct iovec iov = { (void *)buf, len };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-			      .msg_controllen = CMSG_SPACE(sizeof(int) * nfds) };
-	struct cmsghdr *cmsg;
-
-	memset(&ctl, 0, sizeof(ctl));
-	cmsg = CMSG_FIRSTHDR(&msg);
-	cmsg->cmsg_level = SOL_SOCKET;
-	cmsg->cmsg_type = SCM_RIGHTS;
-	cmsg->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-	for (unsigned int i = 0; i < nfds; i++)
-		memcpy(CMSG_DATA(cmsg) + i * sizeof(int), &fd, sizeof(int));
-	assert_int_equal(sendmsg(sock, &msg, MSG_NOSIGNAL), (ssize_t)len);
+	ff_finish(ts.path, sock, before);
 }
 
 /* Too many fds on the client's reply to a DMA_READ: they are dropped with
@@ -180,41 +115,27 @@ static void send_many_fds(int sock, const void *buf, size_t len, int fd, unsigne
 static void test_truncated_fds_on_dma_reply_stay_with_it(void **state)
 {
 	int before = test_count_open_fds();
-	int sock = rc_connect(ts.path);
 	int fd = guest_memfd();
-	struct vfu_dma_map map = { sizeof(map), VFU_DMA_FLAG_READ, 0, DMA_IOVA, 0x1000 };
 	struct vfu_region_rw rw = { DMA_DOOR, VFIO_PCI_BAR0_REGION_INDEX, 4 };
 	uint8_t w[sizeof(rw) + 4] = { 0 }, req[256];
-	uint8_t reply[VFU_HDR_SIZE + VFU_DMA_RW_HDR_SIZE + 4] = { 0 };
-	uint8_t m[VFU_HDR_SIZE + sizeof(struct vfu_dma_map)];
-	struct vfu_hdr h;
+	uint8_t reply[FF_DMA_READ4_REPLY_SIZE];
+	uint8_t m[FF_DMA_MAP_MSG_SIZE];
+	int sock;
 
-	assert_true(sock >= 0);
-	assert_int_equal(rc_negotiate(sock), 0);
 	/* Memory without an fd: the server reads it with DMA_READ messages. */
-	assert_int_equal(rc_call(sock, VFU_CMD_DMA_MAP, &map, sizeof(map), NULL, 0, NULL, 0,
-				 NULL), 0);
+	ff_connect_plain_map(ts.path, DMA_IOVA, 0x1000, &sock);
 	memcpy(w, &rw, sizeof(rw));
 	assert_int_equal(rc_send(sock, 1, VFU_CMD_REGION_WRITE, 0, w, sizeof(w), NULL, 0), 0);
-	assert_true(rc_recv(sock, req, sizeof(req), NULL, NULL) >= VFU_HDR_SIZE);
-	memcpy(&h, req, sizeof(h));
-	assert_int_equal(h.command, VFU_CMD_DMA_READ);
-	vfu_hdr_init(&h, h.msg_id, VFU_CMD_DMA_READ, sizeof(reply), VFU_F_TYPE_REPLY);
-	memcpy(reply, &h, sizeof(h));
-	memcpy(reply + VFU_HDR_SIZE, req + VFU_HDR_SIZE, VFU_DMA_RW_HDR_SIZE);
-	send_many_fds(sock, reply, sizeof(reply), fd, MANY_FDS);
-	assert_true(rc_recv(sock, req, sizeof(req), NULL, NULL) >= VFU_HDR_SIZE);
-	memcpy(&h, req, sizeof(h));
-	assert_int_equal(h.command, VFU_CMD_REGION_WRITE);
-	assert_false(h.flags & VFU_F_ERROR);
+	ff_expect_dma_read(sock, req, sizeof(req));
+	ff_dma_read_reply(req, 0, reply);
+	ff_send_many_fds(sock, reply, sizeof(reply), fd);
+	ff_expect_reply(sock, 1, VFU_CMD_REGION_WRITE, 0);
 	/* A well-formed DMA_MAP with one fd is taken. */
-	dma_map_msg(m, 2, 0x100000);
+	ff_dma_map_msg(m, 2, 0x100000, MAP_SIZE);
 	send_chunk(sock, m, sizeof(m), &fd);
 	expect_reply(sock, 2);
 	close(fd);
-	close(sock);
-	sync_with_server();
-	assert_int_equal(test_count_open_fds(), before);
+	ff_finish(ts.path, sock, before);
 }
 
 int main(void)
