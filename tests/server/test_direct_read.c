@@ -30,7 +30,6 @@
 static uint8_t mem[MEM_SIZE];
 static int direct_calls;       /* bumped from the server thread, read after replies */
 static struct thread_server ts;
-static struct vfk_device *dev;
 
 static ssize_t mem_read(struct vfk_device *d, struct vfk_region *r, void *buf,
 			size_t count, uint64_t off)
@@ -65,17 +64,8 @@ static void fill_pattern(void)
 
 static int setup(void **state)
 {
-	const struct vfk_device_desc desc = {
-		.name = "direct", .vendor_id = 0x1af4, .device_id = 0x10f0,
-		.class_code = 0xff0000,
-	};
-	struct vfk_region_desc bar0 = { VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE,
-					MEM_SIZE, &mem_ops, NULL };
-
 	fill_pattern();
-	assert_int_equal(vfk_device_create(&desc, &dev), 0);
-	assert_int_equal(vfk_device_set_bar(dev, 0, &bar0, 0), 0);
-	ts_start(&ts, dev, "direct");
+	ts_start(&ts, ts_bar0_device("direct", 0x10f0, TS_BAR_RW, MEM_SIZE, &mem_ops), "direct");
 	return 0;
 }
 

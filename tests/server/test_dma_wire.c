@@ -32,7 +32,6 @@
 #define COPY_LEN   100u      /* not a multiple of 8: catches any shift */
 
 static struct thread_server ts;
-static struct vfk_device *dev;
 static uint32_t copy_len;
 static int copy_status = 1;
 
@@ -72,14 +71,7 @@ static const struct vfk_region_ops bar_ops = { .read = bar_read, .write = bar_wr
 
 static int setup(void **state)
 {
-	struct vfk_device_desc desc = { .name = "wire", .vendor_id = 0x1af4,
-					.device_id = 0x10f8, .class_code = 0xff0000 };
-	struct vfk_region_desc bar = { VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE,
-				       4096, &bar_ops, NULL };
-
-	assert_int_equal(vfk_device_create(&desc, &dev), 0);
-	assert_int_equal(vfk_device_set_bar(dev, 0, &bar, 0), 0);
-	ts_start(&ts, dev, "dmawire");
+	ts_start(&ts, ts_bar0_device("wire", 0x10f8, TS_BAR_RW, 4096, &bar_ops), "dmawire");
 	return 0;
 }
 

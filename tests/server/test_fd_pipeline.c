@@ -96,14 +96,8 @@ static const struct vfk_region_ops bar_ops = { .read = bar_read, .write = bar_wr
 
 static int setup(void **state)
 {
-	struct vfk_device_desc desc = { .name = "fdpipe", .vendor_id = 0x1af4,
-					.device_id = 0x10f8, .class_code = 0xff0000 };
-	struct vfk_region_desc bar = { VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE,
-				       4096, &bar_ops, NULL };
-	struct vfk_device *dev;
+	struct vfk_device *dev = ts_bar0_device("fdpipe", 0x10f8, TS_BAR_RW, 4096, &bar_ops);
 
-	assert_int_equal(vfk_device_create(&desc, &dev), 0);
-	assert_int_equal(vfk_device_set_bar(dev, 0, &bar, 0), 0);
 	assert_int_equal(vfk_pci_add_msi_cap(dev, MSI_VECS, true, false), 0);
 	ts_start(&ts, dev, "fdpipe");
 	return 0;

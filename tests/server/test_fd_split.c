@@ -50,15 +50,9 @@ static const struct vfk_region_ops bar_ops = { .write = slow_write };
 
 static int setup(void **state)
 {
-	struct vfk_device_desc desc = { .name = "fdsplit", .vendor_id = 0x1af4,
-					.device_id = 0x10f8, .class_code = 0xff0000 };
-	struct vfk_region_desc bar = { VFIO_REGION_INFO_FLAG_WRITE, 4096, &bar_ops, NULL };
-	struct vfk_device *dev;
-
 	signal(SIGPIPE, SIG_IGN);
-	assert_int_equal(vfk_device_create(&desc, &dev), 0);
-	assert_int_equal(vfk_device_set_bar(dev, 0, &bar, 0), 0);
-	ts_start(&ts, dev, "fdsplit");
+	ts_start(&ts, ts_bar0_device("fdsplit", 0x10f8, VFIO_REGION_INFO_FLAG_WRITE, 4096,
+				     &bar_ops), "fdsplit");
 	return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <vfiokit/device.h>
+#include <vfiokit/region.h>
 #include <vfiokit/server.h>
 
 #include "thread_server.h"
@@ -19,6 +20,19 @@ static void *serve(void *arg)
 
 	vfk_server_run(ts->srv);
 	return NULL;
+}
+
+struct vfk_device *ts_bar0_device(const char *name, uint16_t device_id, uint32_t flags,
+				  uint64_t size, const struct vfk_region_ops *ops)
+{
+	struct vfk_device_desc desc = { .name = name, .vendor_id = 0x1af4,
+					.device_id = device_id, .class_code = 0xff0000 };
+	struct vfk_region_desc bar = { flags, size, ops, NULL };
+	struct vfk_device *dev;
+
+	assert_int_equal(vfk_device_create(&desc, &dev), 0);
+	assert_int_equal(vfk_device_set_bar(dev, 0, &bar, 0), 0);
+	return dev;
 }
 
 void ts_start(struct thread_server *ts, struct vfk_device *dev, const char *tag)
