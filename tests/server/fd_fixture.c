@@ -12,6 +12,7 @@
 #include <linux/vfio.h>
 #include <cmocka.h>
 
+#include <vfiokit/vfiokit.h>
 #include "../test_util.h"
 #include "raw_client.h"
 #include "vfio-user/wire.h"
@@ -212,18 +213,38 @@ uint32_t ff_bar_read32(int sock, uint64_t off)
 	return v;
 }
 
-ssize_t ff_try_probe(int sock, uint64_t addr_reg, uint64_t data_reg, uint64_t iova,
-		     uint32_t *val)
+/* Written and read in the server's thread only (BAR handlers). */
+static uint64_t probe_iova;
+
+ssize_t ff_probe_bar_write(uint64_t off, const void *buf, size_t count)
 {
-	ff_bar_write(sock, addr_reg, &iova, 8);
-	return try_read32(sock, data_reg, val);
+	if (off != FF_PROBE_ADDR || count != 8)
+		return 0;
+	memcpy(&probe_iova, buf, 8);
+	return 8;
 }
 
-uint32_t ff_probe(int sock, uint64_t addr_reg, uint64_t data_reg, uint64_t iova)
+ssize_t ff_probe_bar_read(struct vfk_device *d, uint64_t off, void *buf, size_t count)
+{
+	int e;
+
+	if (off != FF_PROBE || count != 4)
+		return 0;
+	e = vfk_dma_read(d, probe_iova, buf, 4);
+	return e ? e : 4;
+}
+
+ssize_t ff_try_probe(int sock, uint64_t iova, uint32_t *val)
+{
+	ff_bar_write(sock, FF_PROBE_ADDR, &iova, 8);
+	return try_read32(sock, FF_PROBE, val);
+}
+
+uint32_t ff_probe(int sock, uint64_t iova)
 {
 	uint32_t v;
 
-	assert_int_equal(ff_try_probe(sock, addr_reg, data_reg, iova, &v),
+	assert_int_equal(ff_try_probe(sock, iova, &v),
 			 (ssize_t)(sizeof(struct vfu_region_rw) + 4));
 	return v;
 }

@@ -83,13 +83,30 @@ void ff_bar_post_write32(int sock, uint16_t id, uint64_t off);
 /* The 4 bytes at off in BAR0. */
 uint32_t ff_bar_read32(int sock, uint64_t off);
 
-/* A device whose BAR0 reads 4 bytes of client memory at data_reg from the
- * iova written (8 bytes) at addr_reg: write iova there, then read. The
- * REGION_READ's result (payload length, or -error); the value in *val. */
-ssize_t ff_try_probe(int sock, uint64_t addr_reg, uint64_t data_reg, uint64_t iova,
-		     uint32_t *val);
+/*
+ * The probe registers, which a test device's BAR0 handlers hand to
+ * ff_probe_bar_write/read: write an iova (8 bytes) at FF_PROBE_ADDR, then
+ * a 4-byte read at FF_PROBE reads client memory there through the
+ * device's DMA mappings. They tell which file an iova is mapped to.
+ */
+#define FF_PROBE_ADDR 0x20
+#define FF_PROBE      0x28
+
+struct vfk_device;
+
+/* In a BAR0 write handler: an 8-byte write at FF_PROBE_ADDR is taken
+ * (8); any other access is not a probe access (0). */
+ssize_t ff_probe_bar_write(uint64_t off, const void *buf, size_t count);
+
+/* In a BAR0 read handler: a 4-byte read at FF_PROBE reads client memory
+ * (4, or the DMA's -errno); any other access is not a probe access (0). */
+ssize_t ff_probe_bar_read(struct vfk_device *d, uint64_t off, void *buf, size_t count);
+
+/* The client side: the device reads 4 bytes at iova. The REGION_READ's
+ * result (payload length, or -error); the value in *val. */
+ssize_t ff_try_probe(int sock, uint64_t iova, uint32_t *val);
 
 /* ff_try_probe that must succeed: the value read. */
-uint32_t ff_probe(int sock, uint64_t addr_reg, uint64_t data_reg, uint64_t iova);
+uint32_t ff_probe(int sock, uint64_t iova);
 
 #endif

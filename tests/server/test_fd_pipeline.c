@@ -29,8 +29,7 @@
 #include "vfio-user/wire.h"
 
 #define DOORBELL   0x10      /* write: deferred work reads 4 bytes at PLAIN_IOVA */
-#define PROBE_ADDR 0x20      /* write 8 bytes: the iova PROBE reads */
-#define PROBE      0x28      /* read: 4 bytes of client memory at PROBE_ADDR */
+/* 0x20, 0x28: FF_PROBE_ADDR, FF_PROBE (fd_fixture.h) */
 #define IRQ_FIRE   0x30      /* write a vector: raise it on MSI */
 #define STATUS     0x40      /* read: the deferred read's result */
 #define VALUE      0x44      /* read: what it read */
@@ -41,7 +40,6 @@
 #define ANSWER     0x5a5aa5a5u
 
 static struct thread_server ts;
-static uint64_t probe_iova;
 static int dma_status = 1;
 static uint32_t dma_value;
 
@@ -53,13 +51,12 @@ static void read_later(struct vfk_device *d, void *arg)
 static ssize_t bar_write(struct vfk_device *d, struct vfk_region *r, const void *buf,
 			 size_t count, uint64_t off)
 {
+	ssize_t probed = ff_probe_bar_write(off, buf, count);
 	uint32_t v;
 	int e;
 
-	if (off == PROBE_ADDR && count == 8) {
-		memcpy(&probe_iova, buf, 8);
-		return 8;
-	}
+	if (probed)
+		return probed;
 	if (count != 4)
 		return -EINVAL;
 	memcpy(&v, buf, 4);
@@ -76,13 +73,12 @@ static ssize_t bar_write(struct vfk_device *d, struct vfk_region *r, const void 
 static ssize_t bar_read(struct vfk_device *d, struct vfk_region *r, void *buf,
 			size_t count, uint64_t off)
 {
+	ssize_t probed = ff_probe_bar_read(d, off, buf, count);
+
+	if (probed)
+		return probed;
 	if (count != 4)
 		return -EINVAL;
-	if (off == PROBE) {
-		int e = vfk_dma_read(d, probe_iova, buf, 4);
-
-		return e ? e : 4;
-	}
 	if (off == STATUS)
 		memcpy(buf, &dma_status, 4);
 	else if (off == VALUE)
@@ -139,12 +135,6 @@ static void send_set_irqs(int sock, uint16_t id, const int *fds)
 static void bar_write32(int sock, uint64_t off, uint32_t v)
 {
 	ff_bar_write(sock, off, &v, 4);
-}
-
-/* The device reads 4 bytes at iova through its DMA mapping. */
-static uint32_t probe(int sock, uint64_t iova)
-{
-	return ff_probe(sock, PROBE_ADDR, PROBE, iova);
 }
 
 /* A client with PLAIN_IOVA mapped without an fd. */
@@ -220,7 +210,7 @@ static void test_pipelined_fd_messages_during_dma_wait(void **state)
 	expect_dma_done(sock);
 	/* Each mapping is its own file, each vector its own eventfd. */
 	for (unsigned int i = 0; i < NMAPS; i++)
-		assert_int_equal(probe(sock, iova_of(i)), tag_of(i));
+		assert_int_equal(ff_probe(sock, iova_of(i)), tag_of(i));
 	for (unsigned int v = 0; v < MSI_VECS; v++) {
 		bar_write32(sock, IRQ_FIRE, v);
 		for (unsigned int w = 0; w < MSI_VECS; w++) {
@@ -246,7 +236,7 @@ static void test_pipelined_fd_messages_during_dma_wait(void **state)
  * bytes. The read's reply comes first, then theirs, in order. */
 static void test_pipelined_behind_a_handler_waiting(void **state)
 {
-	struct vfu_region_rw rw = { PROBE, VFIO_PCI_BAR0_REGION_INDEX, 4 };
+	struct vfu_region_rw rw = { FF_PROBE, VFIO_PCI_BAR0_REGION_INDEX, 4 };
 	uint64_t plain = PLAIN_IOVA;
 	int before = test_count_open_fds();
 	int sock = connect_client();
@@ -258,7 +248,7 @@ static void test_pipelined_behind_a_handler_waiting(void **state)
 
 	for (unsigned int i = 0; i < 3; i++)
 		mem[i] = ff_tagged_memfd(tag_of(i), MAP_SIZE);
-	ff_bar_write(sock, PROBE_ADDR, &plain, 8);
+	ff_bar_write(sock, FF_PROBE_ADDR, &plain, 8);
 	assert_int_equal(rc_send(sock, 5, VFU_CMD_REGION_READ, 0, &rw, sizeof(rw), NULL, 0), 0);
 	ff_expect_dma_read(sock, req, sizeof(req));
 
@@ -278,7 +268,7 @@ static void test_pipelined_behind_a_handler_waiting(void **state)
 	for (unsigned int i = 0; i < 3; i++)
 		ff_expect_reply(sock, (uint16_t)(10 + i), VFU_CMD_DMA_MAP, 0);
 	for (unsigned int i = 0; i < 3; i++)
-		assert_int_equal(probe(sock, iova_of(i)), tag_of(i));
+		assert_int_equal(ff_probe(sock, iova_of(i)), tag_of(i));
 	close_all(mem, 3);
 	ff_finish(ts.path, sock, before);
 }
@@ -301,8 +291,8 @@ static void test_fd_on_the_answer_behind_queued_sets(void **state)
 	ff_expect_reply(sock, 10, VFU_CMD_DMA_MAP, 0);
 	ff_expect_reply(sock, 11, VFU_CMD_DMA_MAP, 0);
 	expect_dma_done(sock);
-	assert_int_equal(probe(sock, iova_of(0)), tag_of(0));
-	assert_int_equal(probe(sock, iova_of(1)), tag_of(1));
+	assert_int_equal(ff_probe(sock, iova_of(0)), tag_of(0));
+	assert_int_equal(ff_probe(sock, iova_of(1)), tag_of(1));
 	close_all(mem, 2);
 	close(stray);
 	ff_finish(ts.path, sock, before);
@@ -339,10 +329,10 @@ static void test_truncated_set_in_the_queue(void **state)
 	ff_expect_reply(sock, 11, VFU_CMD_DMA_MAP, EINVAL);
 	ff_expect_reply(sock, 12, VFU_CMD_DMA_MAP, 0);
 	expect_dma_done(sock);
-	assert_int_equal(probe(sock, iova_of(0)), tag_of(0));
-	assert_int_equal(probe(sock, iova_of(2)), tag_of(2));
+	assert_int_equal(ff_probe(sock, iova_of(0)), tag_of(0));
+	assert_int_equal(ff_probe(sock, iova_of(2)), tag_of(2));
 	/* Nothing was mapped for the refused message. */
-	assert_int_equal(ff_try_probe(sock, PROBE_ADDR, PROBE, iova_of(1), &tag), -EFAULT);
+	assert_int_equal(ff_try_probe(sock, iova_of(1), &tag), -EFAULT);
 	close_all(mem, 3);
 	ff_finish(ts.path, sock, before);
 }

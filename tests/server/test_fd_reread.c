@@ -36,8 +36,7 @@
 
 #define GATE       0x00      /* posted write: the handler waits for the test */
 #define DOORBELL   0x10      /* write: deferred work reads 4 bytes at PLAIN_IOVA */
-#define PROBE_ADDR 0x20      /* write 8 bytes: the iova PROBE reads */
-#define PROBE      0x28      /* read: 4 bytes of client memory at PROBE_ADDR */
+/* 0x20, 0x28: FF_PROBE_ADDR, FF_PROBE (fd_fixture.h) */
 #define STATUS     0x40      /* read: the deferred read's result */
 #define PLAIN_IOVA 0x1000u   /* mapped without an fd: reached by DMA_READ */
 #define MAP_IOVA   0x100000u /* maps with a memfd, MAP_SIZE apart */
@@ -48,7 +47,6 @@
 static struct thread_server ts;
 static int client = -1;          /* closed by close_client even when a test fails */
 static sem_t gate_entered, gate_open;
-static uint64_t probe_iova;
 static int dma_status = 1;
 
 static void read_later(struct vfk_device *d, void *arg)
@@ -61,12 +59,11 @@ static void read_later(struct vfk_device *d, void *arg)
 static ssize_t bar_write(struct vfk_device *d, struct vfk_region *r, const void *buf,
 			 size_t count, uint64_t off)
 {
+	ssize_t probed = ff_probe_bar_write(off, buf, count);
 	int e;
 
-	if (off == PROBE_ADDR && count == 8) {
-		memcpy(&probe_iova, buf, 8);
-		return 8;
-	}
+	if (probed)
+		return probed;
 	if (count != 4)
 		return -EINVAL;
 	if (off == GATE) {
@@ -85,14 +82,11 @@ static ssize_t bar_write(struct vfk_device *d, struct vfk_region *r, const void 
 static ssize_t bar_read(struct vfk_device *d, struct vfk_region *r, void *buf,
 			size_t count, uint64_t off)
 {
-	if (count != 4)
-		return -EINVAL;
-	if (off == PROBE) {
-		int e = vfk_dma_read(d, probe_iova, buf, 4);
+	ssize_t probed = ff_probe_bar_read(d, off, buf, count);
 
-		return e ? e : 4;
-	}
-	if (off != STATUS)
+	if (probed)
+		return probed;
+	if (count != 4 || off != STATUS)
 		return -EINVAL;
 	memcpy(buf, &dma_status, 4);
 	return 4;
@@ -230,14 +224,14 @@ static void expect_deferred_done(int sock)
 /* iova is mapped to the memfd tagged tag. */
 static void expect_mapped(int sock, uint64_t iova, uint32_t tag)
 {
-	assert_int_equal(ff_probe(sock, PROBE_ADDR, PROBE, iova), tag);
+	assert_int_equal(ff_probe(sock, iova), tag);
 }
 
 static void expect_unmapped(int sock, uint64_t iova)
 {
 	uint32_t v;
 
-	assert_true(ff_try_probe(sock, PROBE_ADDR, PROBE, iova, &v) < 0);
+	assert_true(ff_try_probe(sock, iova, &v) < 0);
 }
 
 /* No fd left behind by the client or the server. */
