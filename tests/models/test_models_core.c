@@ -6,6 +6,7 @@
  * BAR0 register file, a zero-size ATSD region, and option handling.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -263,6 +264,44 @@ static void test_direct_reads(void **state)
 	vfk_device_destroy(npu);
 }
 
+/*
+ * GPU RAM and ATSD answer direct reads by one rule: a range once found
+ * written is remembered, so a hole the peer punches through the region's
+ * fd afterwards is not seen (the read goes through the mapping and gets
+ * the zeros the hole holds). A region checking with mincore() alone would
+ * answer NULL here.
+ */
+static void check_direct_remembered(struct vfk_device *dev, uint32_t argsz)
+{
+	static uint8_t data[65536], copy[65536];
+	const uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	struct info_view v = info(dev, FIRST_EXTRA, argsz);
+	const uint8_t *p;
+
+	assert_true(page <= sizeof(data));
+	memset(data, 0x5a, page);
+	assert_int_equal(vfk_region_write(dev, FIRST_EXTRA, data, page, 0), (ssize_t)page);
+	assert_non_null(vfk_region_direct_read(dev, FIRST_EXTRA, 0, page));
+	assert_int_equal(fallocate(v.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+				   (off_t)page), 0);
+	p = vfk_region_direct_read(dev, FIRST_EXTRA, 0, page);
+	assert_non_null(p);
+	assert_int_equal(vfk_region_read(dev, FIRST_EXTRA, copy, page, 0), (ssize_t)page);
+	assert_memory_equal(p, copy, page);
+	assert_int_equal(copy[0], 0);
+}
+
+static void test_direct_reads_remember_written(void **state)
+{
+	struct vfk_device *gpu = make("v100", NULL, 0), *npu = make("npu2", NULL, 0);
+
+	if (can_map_aperture(128 * GIB))
+		check_direct_remembered(gpu, 64);
+	check_direct_remembered(npu, 80);
+	vfk_device_destroy(gpu);
+	vfk_device_destroy(npu);
+}
+
 static void test_bar0_registers(void **state)
 {
 	struct vfk_device *dev = make("v100", NULL, 0);
@@ -368,6 +407,7 @@ int main(void)
 		cmocka_unit_test(test_atsd_zero_size),
 		cmocka_unit_test(test_gpu_ram_coherent),
 		cmocka_unit_test(test_direct_reads),
+		cmocka_unit_test(test_direct_reads_remember_written),
 		cmocka_unit_test(test_bar0_registers),
 		cmocka_unit_test(test_v100_identity_and_bars),
 		cmocka_unit_test(test_options),
