@@ -17,7 +17,6 @@
 #include <vfiokit/region.h>
 
 #include "dmaengine.h"
-#include "model_args.h"
 
 #define DMAE_CLASS_SYSTEM_OTHER 0x088000u
 #define DMAE_CHUNK              4096u
@@ -242,16 +241,6 @@ void vfk_dmaengine_params_default(struct vfk_dmaengine_params *p)
 {
 	p->vendor_id = VFK_DMAE_VENDOR;
 	p->device_id = VFK_DMAE_DEVICE;
-}
-
-int vfk_dmaengine_params_set(struct vfk_dmaengine_params *p, const char *key,
-			     const char *value)
-{
-	if (!strcmp(key, "vendor"))
-		return vfk_parse_u16(value, &p->vendor_id);
-	if (!strcmp(key, "device"))
-		return vfk_parse_u16(value, &p->device_id);
-	return -ENOENT;
 }
 
 static int dmae_build(struct vfk_device *dev)

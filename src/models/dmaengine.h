@@ -54,10 +54,6 @@ struct vfk_dmaengine_params {
 /** Defaults: VFK_DMAE_VENDOR:VFK_DMAE_DEVICE. */
 void vfk_dmaengine_params_default(struct vfk_dmaengine_params *p);
 
-/** Set one option ("vendor", "device") from text; -ENOENT for an unknown key. */
-int vfk_dmaengine_params_set(struct vfk_dmaengine_params *p, const char *key,
-			     const char *value);
-
 /** Build the device; vfk_device_destroy() frees it. */
 int vfk_dmaengine_create(const char *name, const struct vfk_dmaengine_params *p,
 			 struct vfk_device **out);

@@ -41,30 +41,34 @@ int vfk_parse_u64(const char *text, uint64_t *out)
 	return 0;
 }
 
-int vfk_parse_u32(const char *text, uint32_t *out)
+/* A number no larger than max; errors as vfk_parse_u64(). */
+static int parse_at_most(const char *text, uint64_t max, uint64_t *out)
 {
-	uint64_t v;
-	int ret = vfk_parse_u64(text, &v);
+	int ret = vfk_parse_u64(text, out);
 
 	if (ret)
 		return ret;
-	if (v > UINT32_MAX)
-		return -ERANGE;
-	*out = (uint32_t)v;
-	return 0;
+	return *out > max ? -ERANGE : 0;
+}
+
+int vfk_parse_u32(const char *text, uint32_t *out)
+{
+	uint64_t v;
+	int ret = parse_at_most(text, UINT32_MAX, &v);
+
+	if (!ret)
+		*out = (uint32_t)v;
+	return ret;
 }
 
 int vfk_parse_u16(const char *text, uint16_t *out)
 {
 	uint64_t v;
-	int ret = vfk_parse_u64(text, &v);
+	int ret = parse_at_most(text, UINT16_MAX, &v);
 
-	if (ret)
-		return ret;
-	if (v > UINT16_MAX)
-		return -ERANGE;
-	*out = (uint16_t)v;
-	return 0;
+	if (!ret)
+		*out = (uint16_t)v;
+	return ret;
 }
 
 int vfk_parse_bool(const char *text, bool *out)
@@ -99,4 +103,28 @@ int vfk_split_kv(const char *arg, char *key_buf, unsigned int key_len, const cha
 	key_buf[len] = '\0';
 	*value = eq + 1;
 	return 0;
+}
+
+/* The row's field inside params is of the row's type (VFK_OPTION checks it). */
+static int option_parse(const struct vfk_model_option *o, void *params, const char *value)
+{
+	void *field = (uint8_t *)params + o->offset;
+
+	switch (o->type) {
+	case VFK_OPTION_U16:  return vfk_parse_u16(value, field);
+	case VFK_OPTION_U32:  return vfk_parse_u32(value, field);
+	case VFK_OPTION_U64:  return vfk_parse_u64(value, field);
+	case VFK_OPTION_BOOL: return vfk_parse_bool(value, field);
+	}
+	return -EINVAL;
+}
+
+int vfk_option_set(const struct vfk_model_option *options, void *params, const char *key,
+		   const char *value)
+{
+	for (const struct vfk_model_option *o = options; o->key; o++) {
+		if (!strcmp(o->key, key))
+			return option_parse(o, params, value);
+	}
+	return -ENOENT;
 }

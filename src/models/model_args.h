@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Parsing of model option values given as text ("key=value" on the
- * command line, strings in a machine file).
+ * command line, strings in a machine file), and the table of a model's
+ * options that says which field of its params each one sets.
  */
 #ifndef VFIOKIT_MODELS_MODEL_ARGS_H
 #define VFIOKIT_MODELS_MODEL_ARGS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /**
@@ -31,5 +33,43 @@ int vfk_parse_bool(const char *text, bool *out);
  * or too long key.
  */
 int vfk_split_kv(const char *arg, char *key_buf, unsigned int key_len, const char **value);
+
+/* The type of an option's field, which says how its text is parsed. */
+enum vfk_option_type {
+	VFK_OPTION_U16,
+	VFK_OPTION_U32,
+	VFK_OPTION_U64,
+	VFK_OPTION_BOOL,
+};
+
+/** One option of a model: listed by `vfiokit serve --list`, set from "key=value". */
+struct vfk_model_option {
+	const char *key;
+	const char *def;       /* the default, as text */
+	const char *help;
+	enum vfk_option_type type;
+	size_t offset;         /* of its field in the model's params struct */
+};
+
+/*
+ * The row of an option setting `field` of struct type `params`; its type
+ * is taken from the field's own, so a row cannot parse into a field of
+ * another width. A field of any other type does not compile.
+ */
+#define VFK_OPTION(params, field, key, def, help)                                  \
+	{ key, def, help,                                                          \
+	  _Generic(((params *)0)->field, uint16_t: VFK_OPTION_U16,                \
+		   uint32_t: VFK_OPTION_U32, uint64_t: VFK_OPTION_U64,             \
+		   bool: VFK_OPTION_BOOL),                                          \
+	  offsetof(params, field) }
+
+/**
+ * Set the option called key of `options` (a table ending with key NULL)
+ * in params, the struct the table's rows were made for, from value.
+ * -ENOENT for a key not in the table, else as the field type's parser;
+ * on error the field is unchanged.
+ */
+int vfk_option_set(const struct vfk_model_option *options, void *params, const char *key,
+		   const char *value);
 
 #endif

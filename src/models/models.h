@@ -11,11 +11,7 @@
 
 #include <vfiokit/device.h>
 
-struct vfk_model_option {
-	const char *key;
-	const char *def;       /* the default, as text */
-	const char *help;
-};
+#include "model_args.h"
 
 struct vfk_model {
 	const char *name;

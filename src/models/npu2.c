@@ -1,12 +1,9 @@
 // SPDX-License-Identifier: MIT
-#include <errno.h>
-#include <string.h>
 
 #include <vfiokit/pci_config.h>
 #include <vfiokit/region.h>
 
 #include "atsd.h"
-#include "model_args.h"
 #include "npu2.h"
 #include "regfile.h"
 
@@ -23,21 +20,6 @@ void vfk_npu2_params_default(struct vfk_npu2_params *p)
 		.link_speed = 0x9,
 		.atsd = true,
 	};
-}
-
-int vfk_npu2_params_set(struct vfk_npu2_params *p, const char *key, const char *value)
-{
-	if (!strcmp(key, "vendor"))
-		return vfk_parse_u16(value, &p->vendor_id);
-	if (!strcmp(key, "device"))
-		return vfk_parse_u16(value, &p->device_id);
-	if (!strcmp(key, "tgt"))
-		return vfk_parse_u64(value, &p->tgt);
-	if (!strcmp(key, "link_speed"))
-		return vfk_parse_u32(value, &p->link_speed);
-	if (!strcmp(key, "atsd"))
-		return vfk_parse_bool(value, &p->atsd);
-	return -ENOENT;
 }
 
 /* The NTL and GENID windows firmware exposes; the model implements no

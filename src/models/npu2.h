@@ -26,9 +26,6 @@ struct vfk_npu2_params {
 /** Defaults: a Witherspoon link to GPU 0 (tgt 0x3e000000000, speed 0x9, ATSD assigned). */
 void vfk_npu2_params_default(struct vfk_npu2_params *p);
 
-/** Set one option by name from text; -EINVAL / -ERANGE / -ENOENT for an unknown key. */
-int vfk_npu2_params_set(struct vfk_npu2_params *p, const char *key, const char *value);
-
 /** Build the device; vfk_device_destroy() releases it. */
 int vfk_npu2_create(const char *name, const struct vfk_npu2_params *p, struct vfk_device **out);
 

@@ -1,14 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include <vfiokit/pci_config.h>
 #include <vfiokit/region.h>
 
 #include "gpu_ram.h"
 #include "memfd_backing.h"
-#include "model_args.h"
 #include "regfile.h"
 #include "v100.h"
 
@@ -42,25 +40,6 @@ void vfk_v100_params_default(struct vfk_v100_params *p)
 		/* A 16 GB V100 shows its whole memory through BAR1. */
 		.bar1_size = 16ull << 30,
 	};
-}
-
-int vfk_v100_params_set(struct vfk_v100_params *p, const char *key, const char *value)
-{
-	if (!strcmp(key, "vendor"))
-		return vfk_parse_u16(value, &p->vendor_id);
-	if (!strcmp(key, "device"))
-		return vfk_parse_u16(value, &p->device_id);
-	if (!strcmp(key, "subsys_vendor"))
-		return vfk_parse_u16(value, &p->subsys_vendor_id);
-	if (!strcmp(key, "subsys"))
-		return vfk_parse_u16(value, &p->subsys_id);
-	if (!strcmp(key, "tgt"))
-		return vfk_parse_u64(value, &p->tgt);
-	if (!strcmp(key, "aperture"))
-		return vfk_parse_u64(value, &p->aperture);
-	if (!strcmp(key, "bar1"))
-		return vfk_parse_u64(value, &p->bar1_size);
-	return -ENOENT;
 }
 
 static int v100_check(const struct vfk_v100_params *p)

@@ -31,9 +31,6 @@ struct vfk_v100_params {
 /** Defaults: GPU 0 of a Witherspoon (tgt 0x3e000000000, 128 GiB aperture, 16 GiB BAR1). */
 void vfk_v100_params_default(struct vfk_v100_params *p);
 
-/** Set one option by name from text (see docs/models.md); -EINVAL / -ERANGE / -ENOENT for an unknown key. */
-int vfk_v100_params_set(struct vfk_v100_params *p, const char *key, const char *value);
-
 /** Build the device; vfk_device_destroy() releases it and its memfd. */
 int vfk_v100_create(const char *name, const struct vfk_v100_params *p, struct vfk_device **out);
 

@@ -69,6 +69,52 @@ static void test_split_kv(void **state)
 	assert_int_equal(vfk_split_kv("muchtoolongkey=1", key, sizeof(key), &value), -EINVAL);
 }
 
+struct opts {
+	uint16_t a16;
+	uint64_t a64;
+	bool flag;
+	uint32_t a32;
+	uint16_t after;
+};
+
+static const struct vfk_model_option opt_table[] = {
+	VFK_OPTION(struct opts, a16, "a16", "0", "a 16-bit field"),
+	VFK_OPTION(struct opts, a64, "a64", "0", "a 64-bit field"),
+	VFK_OPTION(struct opts, flag, "flag", "no", "a bool"),
+	VFK_OPTION(struct opts, a32, "a32", "0", "a 32-bit field"),
+	{ NULL },
+};
+
+/* Each row parses as its field's type into its field, and only there. */
+static void test_option_table(void **state)
+{
+	struct opts o = { .after = 0x7777 };
+
+	assert_int_equal(opt_table[0].type, VFK_OPTION_U16);
+	assert_int_equal(opt_table[1].type, VFK_OPTION_U64);
+	assert_int_equal(opt_table[2].type, VFK_OPTION_BOOL);
+	assert_int_equal(opt_table[3].type, VFK_OPTION_U32);
+	assert_int_equal(vfk_option_set(opt_table, &o, "a16", "0xffff"), 0);
+	assert_int_equal(vfk_option_set(opt_table, &o, "a64", "4T"), 0);
+	assert_int_equal(vfk_option_set(opt_table, &o, "flag", "on"), 0);
+	assert_int_equal(vfk_option_set(opt_table, &o, "a32", "0xfffffffe"), 0);
+	assert_int_equal(o.a16, 0xffff);
+	assert_true(o.a64 == 4ull << 40);
+	assert_true(o.flag);
+	assert_int_equal(o.a32, 0xfffffffe);
+	assert_int_equal(o.after, 0x7777);
+	/* Out of the field's range, or not its type: refused, field unchanged. */
+	assert_int_equal(vfk_option_set(opt_table, &o, "a16", "0x10000"), -ERANGE);
+	assert_int_equal(vfk_option_set(opt_table, &o, "a32", "4G"), -ERANGE);
+	assert_int_equal(vfk_option_set(opt_table, &o, "flag", "7"), -EINVAL);
+	assert_int_equal(o.a16, 0xffff);
+	assert_int_equal(o.a32, 0xfffffffe);
+	assert_true(o.flag);
+	assert_int_equal(vfk_option_set(opt_table, &o, "after", "1"), -ENOENT);
+	assert_int_equal(vfk_option_set(opt_table, &o, "a1", "1"), -ENOENT);
+	assert_int_equal(o.after, 0x7777);
+}
+
 static void test_default_machine(void **state)
 {
 	struct vfk_machine m;
@@ -168,6 +214,7 @@ int main(void)
 		cmocka_unit_test(test_parse_u64),
 		cmocka_unit_test(test_parse_narrow),
 		cmocka_unit_test(test_split_kv),
+		cmocka_unit_test(test_option_table),
 		cmocka_unit_test(test_default_machine),
 		cmocka_unit_test(test_json_machine),
 		cmocka_unit_test(test_json_errors),

@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -387,6 +388,32 @@ static void test_options(void **state)
 	assert_null(dev);
 }
 
+/* Every option a model lists is one it takes, with its listed default. */
+static void test_listed_options_taken(void **state)
+{
+	size_t n;
+	const struct vfk_model *m = vfk_models(&n);
+
+	for (size_t i = 0; i < n; i++) {
+		char kv[16][96];
+		const char *args[16];
+		size_t nkv = 0;
+		struct vfk_device *dev = NULL;
+		char err[128] = "";
+
+		for (const struct vfk_model_option *o = m[i].options; o->key; o++) {
+			assert_true(nkv < 16);
+			snprintf(kv[nkv], sizeof(kv[nkv]), "%s=%s", o->key, o->def);
+			args[nkv] = kv[nkv];
+			nkv++;
+		}
+		assert_true(nkv > 0);
+		assert_int_equal(vfk_model_create(m[i].name, "x", args, nkv, &dev, err,
+						  sizeof(err)), 0);
+		vfk_device_destroy(dev);
+	}
+}
+
 static void test_registry(void **state)
 {
 	size_t n;
@@ -411,6 +438,7 @@ int main(void)
 		cmocka_unit_test(test_bar0_registers),
 		cmocka_unit_test(test_v100_identity_and_bars),
 		cmocka_unit_test(test_options),
+		cmocka_unit_test(test_listed_options_taken),
 		cmocka_unit_test(test_registry),
 	};
 
