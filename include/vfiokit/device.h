@@ -86,7 +86,8 @@ int vfk_device_reset(struct vfk_device *dev);
 
 /**
  * The peer is gone: close every IRQ eventfd it set, remove its DMA
- * mappings, then vfk_device_reset(). The device is ready for a new peer.
+ * mappings, call each region's peer_gone op (device memory is scrubbed
+ * there), then vfk_device_reset(). The device is ready for a new peer.
  */
 int vfk_device_release_peer(struct vfk_device *dev);
 

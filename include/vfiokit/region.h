@@ -72,6 +72,11 @@ struct vfk_mmap_desc {
  * when that range is not plain memory (the caller then uses read). The
  * memory must stay mapped until release; reads through it must return
  * what the read op would. Used by vfk_region_direct_read().
+ * peer_gone: from vfk_device_release_peer(), before the device reset: the
+ * peer left, the next one may be another tenant. Drop what this peer left
+ * in the region and whatever of it the peer may still hold, e.g. scrub
+ * device memory (vfk_shmem_scrub) and give the next peer a new fd. Not
+ * called on a guest reset (vfk_device_reset): the peer stays.
  */
 struct vfk_region_ops {
 	ssize_t (*read)(struct vfk_device *dev, struct vfk_region *region,
@@ -85,6 +90,7 @@ struct vfk_region_ops {
 			      struct vfk_caps *caps);
 	const void *(*direct)(struct vfk_device *dev, struct vfk_region *region,
 			      uint64_t offset, size_t count);
+	void (*peer_gone)(struct vfk_device *dev, struct vfk_region *region);
 };
 
 /**

@@ -6,6 +6,7 @@
 #include <vfiokit/log.h>
 #include <vfiokit/device.h>
 #include <vfiokit/region.h>
+#include <vfiokit/shmem.h>
 #include <vfiokit/caps.h>
 #include <vfiokit/pci_config.h>
 #include <vfiokit/irq.h>

@@ -115,5 +115,6 @@ int vfk_device_release_peer(struct vfk_device *dev)
 {
 	vfk_irqs_release(dev);
 	vfk_dma_unmap_all(dev);
+	vfk_regions_peer_gone(dev);
 	return vfk_device_reset(dev);
 }

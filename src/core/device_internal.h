@@ -81,6 +81,7 @@ struct vfk_device {
 /* region.c */
 void vfk_regions_init(struct vfk_device *dev);
 void vfk_regions_release(struct vfk_device *dev);
+void vfk_regions_peer_gone(struct vfk_device *dev);   /* each region's peer_gone op */
 /* The table slot of index (present or not), or NULL past the table. */
 struct vfk_region *vfk_region_slot(struct vfk_device *dev, uint32_t index);
 

@@ -54,6 +54,20 @@ void vfk_regions_release(struct vfk_device *dev)
 	dev->nr_extra = 0;
 }
 
+static void region_peer_gone(struct vfk_device *dev, struct vfk_region *region)
+{
+	if (region->present && region->ops && region->ops->peer_gone)
+		region->ops->peer_gone(dev, region);
+}
+
+void vfk_regions_peer_gone(struct vfk_device *dev)
+{
+	for (uint32_t i = 0; i < VFIO_PCI_NUM_REGIONS; i++)
+		region_peer_gone(dev, &dev->fixed[i]);
+	for (uint32_t i = 0; i < dev->nr_extra; i++)
+		region_peer_gone(dev, dev->extra[i]);
+}
+
 /* Static, so the per-access path inlines it rather than calling the
  * exported functions below through the library's PLT. */
 static struct vfk_region *slot_at(struct vfk_device *dev, uint32_t index)

@@ -29,6 +29,7 @@ struct trace {
 	struct vfk_device *dev;
 	uint16_t command_at_reset;
 	uint64_t dma_at_reset;
+	uint64_t dma_at_gone;
 };
 
 static struct trace tr;
@@ -71,6 +72,16 @@ static void fake_release(struct vfk_device *dev, struct vfk_region *r)
 	trace_add(s);
 }
 
+static void fake_peer_gone(struct vfk_device *dev, struct vfk_region *r)
+{
+	char s[16];
+
+	snprintf(s, sizeof(s), "gone%u,", vfk_region_index(r));
+	trace_add(s);
+	/* Before the reset: the peer's DMA mappings are gone already. */
+	tr.dma_at_gone = vfk_dma_count(dev);
+}
+
 static void model_destroy(struct vfk_device *dev)
 {
 	assert_ptr_equal(vfk_device_priv(dev), &tr);
@@ -94,6 +105,9 @@ static const struct vfk_region_ops rw_ops = {
 };
 static const struct vfk_region_ops mmap_ops = {
 	.read = fake_read, .mmap = fake_mmap, .release = fake_release,
+};
+static const struct vfk_region_ops gone_ops = {
+	.read = fake_read, .peer_gone = fake_peer_gone,
 };
 static const struct vfk_device_ops model_ops = {
 	.reset = model_reset, .destroy = model_destroy,
@@ -214,6 +228,27 @@ static void test_reset_order_and_effects(void **state)
 
 	tr.reset_ret = -EBUSY;
 	assert_int_equal(vfk_device_reset(dev), -EBUSY);
+}
+
+/* Only a departing peer reaches the regions' peer_gone op; a guest reset does not. */
+static void test_peer_gone_op(void **state)
+{
+	struct vfk_device *dev = *state;
+	struct vfk_region_desc gone = rdesc(VFIO_REGION_INFO_FLAG_READ, 0x1000, &gone_ops);
+	struct vfk_region_desc plain = rdesc(RW, 0x1000, &rw_ops);
+
+	assert_int_equal(vfk_device_set_bar(dev, 2, &gone, 0), 0);
+	assert_int_equal(vfk_device_add_region(dev, 1, 1, &plain, NULL), 0);
+	assert_int_equal(vfk_device_add_region(dev, 1, 2, &gone, NULL), 0);
+	assert_int_equal(vfk_dma_map(dev, 0x100000, 0x1000, -1, 0, VFK_DMA_READ), 0);
+
+	assert_int_equal(vfk_device_reset(dev), 0);
+	assert_string_equal(tr.log, "reset,");
+	tr.log[0] = '\0';
+	tr.dma_at_gone = 1;
+	assert_int_equal(vfk_device_release_peer(dev), 0);
+	assert_string_equal(tr.log, "gone2,gone10,reset,");
+	assert_int_equal(tr.dma_at_gone, 0);
 }
 
 static void test_set_bar_rules(void **state)
@@ -407,6 +442,7 @@ int main(void)
 		T(test_destroy_hook_then_release),
 		T(test_device_info),
 		T(test_reset_order_and_effects),
+		T(test_peer_gone_op),
 		T(test_set_bar_rules),
 		T(test_rom_and_vga),
 		T(test_region_accessors),
