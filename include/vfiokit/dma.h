@@ -25,10 +25,20 @@ struct vfk_device;
 #define VFK_DMA_READ   (1u << 0)   /* device may read the memory */
 #define VFK_DMA_WRITE  (1u << 1)   /* device may write the memory */
 
-/** How a transport reaches client memory that came without an fd. */
+/** Per-connection defaults: the kernel's type1 default dma_entry_limit, and
+ * 1 TiB of address space (64 devices at the limit still fit in x86-64's
+ * 128 TiB of user address space). */
+#define VFK_DMA_DEFAULT_MAX_MAPS  65535u
+#define VFK_DMA_DEFAULT_MAX_BYTES (1ull << 40)
+
+/** How a transport reaches client memory, and hears that it is gone. */
 struct vfk_dma_transport {
-	/* Copy len bytes between buf and the client's iova; 0 or -errno. */
+	/* Copy len bytes between buf and the client's iova (memory that
+	 * came without an fd); 0 or -errno. */
 	int (*rw)(void *ctx, uint64_t iova, void *buf, size_t len, bool write);
+	/* The client took away memory behind an fd-backed mapping (it
+	 * shrank the file): drop that client. May be NULL. */
+	void (*memory_lost)(void *ctx);
 	void *ctx;
 };
 
@@ -40,15 +50,19 @@ void vfk_dma_set_transport(struct vfk_device *dev, const struct vfk_dma_transpor
  * fd_offset give the backing memory; prot is VFK_DMA_READ|VFK_DMA_WRITE.
  * The core requires no alignment of iova, size or fd_offset: the
  * transport enforces the page sizes it advertised. The fd is not kept:
- * its file is mmapped whole (shared with every other mapping of the same
- * file) and the caller may close it at once. A client that truncates the
- * file under a live mapping makes device accesses fault (SIGBUS), as with
- * any shared mmap.
+ * only the window of its file that the range needs is mmapped (aligned to
+ * 2 MiB, or to the file's huge page size, and shared with other mappings
+ * of the same file that fit in it), and the caller may close it at once.
+ * A client that truncates the file under a live mapping makes
+ * vfk_dma_read/write fail with -EFAULT and its transport's memory_lost
+ * run; the process gets no SIGBUS from them. Accesses through pointers
+ * from vfk_dma_translate() are not guarded (see there).
  * -EINVAL for size 0, iova + size past 2^64, prot 0 or unknown bits, an fd
  * that is not a regular file, or a range past the end of fd (overflow-safe);
  * -EBADF for a bad fd; -EACCES for WRITE on a read-only fd (or a write-only
- * fd); -EEXIST when it overlaps an existing mapping; -ENOSPC past the limit
- * set by vfk_dma_set_limit(); -ENOMEM, or mmap's error.
+ * fd); -EEXIST when it overlaps an existing mapping; -ENOSPC past the
+ * limits of vfk_dma_set_limit() or vfk_dma_set_byte_limit(); -ENOMEM, or
+ * mmap's error.
  */
 int vfk_dma_map(struct vfk_device *dev, uint64_t iova, uint64_t size, int fd,
 		uint64_t fd_offset, uint32_t prot);
@@ -60,19 +74,32 @@ int vfk_dma_unmap(struct vfk_device *dev, uint64_t iova, uint64_t size);
 void vfk_dma_unmap_all(struct vfk_device *dev);
 
 /**
- * Limit on live mappings (default 65535 as vfio-user's max_dma_maps).
- * Lowering it below the current count keeps the mappings; only new ones
- * fail.
+ * Limit on live mappings (default VFK_DMA_DEFAULT_MAX_MAPS). Lowering it
+ * below the current count keeps the mappings; only new ones fail.
  */
 void vfk_dma_set_limit(struct vfk_device *dev, uint64_t max_mappings);
 
+/**
+ * Limit on the address space the mapped windows of client files take in
+ * this process (default VFK_DMA_DEFAULT_MAX_BYTES); see
+ * vfk_dma_mapped_bytes(). Lowering it keeps the mappings.
+ */
+void vfk_dma_set_byte_limit(struct vfk_device *dev, uint64_t max_bytes);
+
 /** Number of live mappings. */
 uint64_t vfk_dma_count(const struct vfk_device *dev);
+
+/** Address space taken by the windows of fd-backed mappings now. */
+uint64_t vfk_dma_mapped_bytes(const struct vfk_device *dev);
 
 /**
  * A pointer to len bytes at iova when they lie inside one fd-backed
  * mapping that allows prot; NULL otherwise (also for len 0 or a span past
  * 2^64). Valid until that mapping is removed. Never allocates.
+ * Accesses through it are not guarded: if the client truncates its file,
+ * touching a lost page raises SIGBUS and ends the process. Use it only
+ * for memory the client cannot shrink (a memfd it sealed with
+ * F_SEAL_SHRINK), or copy through vfk_dma_read/write, which fail instead.
  */
 void *vfk_dma_translate(struct vfk_device *dev, uint64_t iova, size_t len, uint32_t prot);
 

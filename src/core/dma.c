@@ -19,16 +19,28 @@
  * mapping in all, down from 80. Judy arrays were rejected (unmaintained
  * upstream); glib's GTree is a node-per-entry AVL tree (the same misses).
  *
- * Backing files are mmapped whole, once, and shared by every mapping
- * carved out of them: a file is known by (st_dev, st_ino) plus whether it
- * was mapped writable, and is unmapped when its last mapping goes. The fd
- * itself is never kept.
+ * Backing memory: a mapping mmaps only a window of its file, the range it
+ * needs widened to DMA_WINDOW_ALIGN (and to the file's block size:
+ * hugetlbfs maps whole huge pages only). Mapping whole files let a client
+ * reserve the process's address space with a few 4 KiB mappings of huge
+ * sparse files. Windows are shared: a mapping that fits in a window of
+ * the same file (st_dev, st_ino, writable) already mapped uses it, so the
+ * many small mappings of a vIOMMU guest cost one mmap per 2 MiB of guest
+ * memory, not one each (the process has ~65530 mmaps in all). A window is
+ * unmapped with its last mapping. Each window's length is charged to the
+ * connection (max_bytes), as is each mapping (max_maps). fds are never
+ * kept.
+ *
+ * Copies to and from windows are guarded (fault_guard.h): a client that
+ * shrinks its file gets -EFAULT and its transport is told to drop it.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <search.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
@@ -36,28 +48,42 @@
 #include <vfiokit/log.h>
 
 #include "core/device_internal.h"
+#include "core/fault_guard.h"
 #include "core/range_tree.h"
 
-#define DMA_DEFAULT_LIMIT 65535   /* vfio-user's default max_dma_maps */
+/* A window is at least this aligned: neighbouring small mappings share it. */
+#define DMA_WINDOW_ALIGN (2u << 20)
+/* Freeing this many mappings at once is worth giving the heap back. */
+#define DMA_TRIM_MIN_MAPS 4096u
 
 struct vfk_dma {
 	struct vfk_range_tree maps; /* struct dma_map by iova */
 	void *files;                /* tsearch root of struct dma_file: a few entries */
-	uint64_t limit;
+	uint64_t max_maps;
+	uint64_t max_bytes;         /* address space all windows may take */
+	uint64_t window_bytes;      /* address space they take now */
 	struct vfk_dma_transport transport;   /* rw NULL when none */
 	struct dma_map *last_hit;   /* where the previous access landed, or NULL */
 };
 
-/* One whole-file mmap shared by the mappings carved from it. */
+/* A backing file and the windows of it that are mapped. */
 struct dma_file {
 	dev_t st_dev;
 	ino_t st_ino;
-	bool writable;              /* mapped PROT_WRITE (the fd was O_RDWR) */
-	bool in_tree;               /* false once a larger mmap replaced it */
+	bool writable;              /* windows mapped PROT_WRITE (the fd was O_RDWR) */
+	struct vfk_range_tree windows;   /* struct dma_window by file offset */
+	uint64_t nwindows;          /* live windows, in the tree or not */
+	struct vfk_dma *dma;
+};
+
+/* One mmap of [offset, offset + len) of a file. */
+struct dma_window {
+	struct dma_file *file;
+	uint64_t offset;
+	uint64_t len;
 	uint8_t *base;
-	size_t len;
 	uint64_t refs;              /* mappings using it */
-	struct vfk_dma *dma;        /* to leave the files tree from unmap_all */
+	bool in_tree;               /* false once a longer window took its key */
 };
 
 /* One mapping: 40 bytes, plus its 16-byte slot in a tree leaf. */
@@ -65,7 +91,7 @@ struct dma_map {
 	uint64_t iova;
 	uint64_t last;              /* inclusive: a range may end at 2^64 */
 	uint8_t *host;              /* iova's bytes; NULL for fd-less mappings */
-	struct dma_file *file;      /* NULL for fd-less mappings */
+	struct dma_window *window;  /* NULL for fd-less mappings */
 	uint32_t prot;
 };
 
@@ -108,56 +134,35 @@ static struct dma_map *map_containing(struct vfk_dma *dma, uint64_t iova, uint64
 	return map;
 }
 
-/* ---- backing files ---- */
+/* ---- backing files and their windows ---- */
 
+/* Free a file entry that has no window left. */
 static void file_put(struct dma_file *file)
 {
-	if (--file->refs)
+	if (file->nwindows)
 		return;
-	munmap(file->base, file->len);
-	if (file->in_tree)
-		tdelete(file, &file->dma->files, file_cmp);
+	tdelete(file, &file->dma->files, file_cmp);
 	free(file);
 }
 
-/*
- * The mapping outlives the peer's control of the file: if the peer
- * truncates it, the device's next access to the lost pages raises SIGBUS
- * in this process. QEMU's memfd backend seals its RAM against shrinking
- * (seal=on, the default); say so once per file when memory comes unsealed.
- */
-static void warn_if_shrinkable(int fd)
+/* The entry of key's file, created (with no window yet) if missing. */
+static int file_lookup(struct vfk_dma *dma, const struct dma_file *key, struct dma_file **out)
 {
-	int seals = fcntl(fd, F_GET_SEALS);
+	struct dma_file *file;
+	void *node = tfind(key, &dma->files, file_cmp);
 
-	if (seals < 0 || !(seals & F_SEAL_SHRINK))
-		vfk_warn("DMA memory fd is not sealed against shrinking: a peer that "
-			 "truncates it can crash this process (use a sealed memfd)");
-}
-
-/* mmap the whole file behind fd and enter it in the files tree. */
-static int file_open(struct vfk_dma *dma, int fd, const struct stat *st, bool writable,
-		     struct dma_file **out)
-{
-	int prot = PROT_READ | (writable ? PROT_WRITE : 0);
-	struct dma_file *file = malloc(sizeof(*file));
-	void *base;
-
+	if (node) {
+		*out = *(struct dma_file **)node;
+		return 0;
+	}
+	file = malloc(sizeof(*file));
 	if (!file)
 		return -ENOMEM;
-	base = mmap(NULL, (size_t)st->st_size, prot, MAP_SHARED, fd, 0);
-	if (base == MAP_FAILED) {
-		int err = -errno;
-
-		free(file);
-		return err;
-	}
-	warn_if_shrinkable(fd);
-	*file = (struct dma_file){ .st_dev = st->st_dev, .st_ino = st->st_ino,
-				   .writable = writable, .in_tree = true, .base = base,
-				   .len = (size_t)st->st_size, .dma = dma };
+	*file = *key;
+	file->windows = (struct vfk_range_tree)VFK_RANGE_TREE_INIT;
+	file->nwindows = 0;
+	file->dma = dma;
 	if (!tsearch(file, &dma->files, file_cmp)) {
-		munmap(base, file->len);
 		free(file);
 		return -ENOMEM;
 	}
@@ -165,11 +170,109 @@ static int file_open(struct vfk_dma *dma, int fd, const struct stat *st, bool wr
 	return 0;
 }
 
-/* Take a file that no longer covers what is asked out of the lookup tree. */
-static void file_retire(struct dma_file *file)
+static void window_put(struct dma_window *w)
 {
-	tdelete(file, &file->dma->files, file_cmp);
-	file->in_tree = false;
+	struct dma_file *file = w->file;
+
+	if (--w->refs)
+		return;
+	munmap(w->base, w->len);
+	file->dma->window_bytes -= w->len;
+	if (w->in_tree)
+		vfk_range_tree_remove(&file->windows, w->offset, NULL);
+	file->nwindows--;
+	file_put(file);
+	free(w);
+}
+
+/* A window of file holding [offset, offset + size), or NULL. */
+static struct dma_window *window_find(const struct dma_file *file, uint64_t offset,
+				      uint64_t size)
+{
+	struct dma_window *w = vfk_range_tree_floor(&file->windows, offset, NULL);
+
+	return w && size <= w->offset + w->len - offset ? w : NULL;
+}
+
+static uint64_t align_up(uint64_t v, uint64_t align)
+{
+	return (v + align - 1) & ~(align - 1);
+}
+
+/*
+ * The window [*start, *start + *len) that [offset, offset + size) needs:
+ * widened to DMA_WINDOW_ALIGN, or to the file's block size when that is a
+ * larger power of two (a hugetlbfs page), and cut at the file's last page.
+ * The caller checked that the range lies inside the file.
+ */
+static void window_span(const struct stat *st, uint64_t offset, uint64_t size,
+			uint64_t *start, uint64_t *len)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t align = DMA_WINDOW_ALIGN, blk = (uint64_t)st->st_blksize, end;
+
+	if (blk > align && !(blk & (blk - 1)))
+		align = blk;
+	*start = offset & ~(align - 1);
+	end = align_up(offset + size, align);
+	if (end > align_up((uint64_t)st->st_size, page))
+		end = align_up((uint64_t)st->st_size, page);
+	*len = end - *start;
+}
+
+/* Enter w in its file's tree; a window with the same start is shorter
+ * (it did not hold the range) and leaves the tree, living on for its
+ * own mappings. */
+static int window_enter(struct dma_file *file, struct dma_window *w)
+{
+	struct dma_window *old = NULL;
+	int ret = vfk_range_tree_insert(&file->windows, w->offset, w);
+
+	if (ret != -EEXIST)
+		return ret;
+	vfk_range_tree_remove(&file->windows, w->offset, (void **)&old);
+	old->in_tree = false;
+	return vfk_range_tree_insert(&file->windows, w->offset, w);
+}
+
+/* mmap the window of fd that [offset, offset + size) needs. */
+static int window_open(struct dma_file *file, int fd, const struct stat *st,
+		       uint64_t offset, uint64_t size, struct dma_window **out)
+{
+	struct vfk_dma *dma = file->dma;
+	int prot = PROT_READ | (file->writable ? PROT_WRITE : 0);
+	struct dma_window *w;
+	uint64_t start, len;
+	void *base;
+	int ret;
+
+	window_span(st, offset, size, &start, &len);
+	if (len > dma->max_bytes - dma->window_bytes)
+		return -ENOSPC;
+	ret = vfk_fault_guard_install();
+	if (ret)
+		return ret;
+	w = malloc(sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	base = mmap(NULL, (size_t)len, prot, MAP_SHARED, fd, (off_t)start);
+	if (base == MAP_FAILED) {
+		ret = -errno;
+		free(w);
+		return ret;
+	}
+	*w = (struct dma_window){ .file = file, .offset = start, .len = len,
+				  .base = base, .in_tree = true };
+	ret = window_enter(file, w);
+	if (ret) {
+		munmap(base, (size_t)len);
+		free(w);
+		return ret;
+	}
+	dma->window_bytes += len;
+	file->nwindows++;
+	*out = w;
+	return 0;
 }
 
 /* The fd's access mode decides the mmap's protection. */
@@ -185,17 +288,13 @@ static int fd_writable(int fd, uint32_t prot, bool *writable)
 	return (prot & VFK_DMA_WRITE) && !*writable ? -EACCES : 0;
 }
 
-/*
- * A reference to the mmap of fd's file covering [fd_offset, fd_offset +
- * size). A file that grew since it was mapped gets a new, larger mmap;
- * the old one stays until its own mappings are gone.
- */
-static int file_get(struct vfk_dma *dma, int fd, uint64_t fd_offset, uint64_t size,
-		    uint32_t prot, struct dma_file **out)
+/* A reference to a window of fd's file holding [offset, offset + size). */
+static int window_get(struct vfk_dma *dma, int fd, uint64_t offset, uint64_t size,
+		      uint32_t prot, struct dma_window **out)
 {
-	struct dma_file key = { 0 }, *file = NULL;
+	struct dma_file key = { 0 }, *file;
+	struct dma_window *w;
 	struct stat st;
-	void *node;
 	int ret = fd_writable(fd, prot, &key.writable);
 
 	if (ret)
@@ -204,24 +303,23 @@ static int file_get(struct vfk_dma *dma, int fd, uint64_t fd_offset, uint64_t si
 		return -errno;
 	if (!S_ISREG(st.st_mode) || st.st_size < 0 || (uint64_t)st.st_size > SIZE_MAX)
 		return -EINVAL;
-	if (fd_offset > (uint64_t)st.st_size || size > (uint64_t)st.st_size - fd_offset)
+	if (offset > (uint64_t)st.st_size || size > (uint64_t)st.st_size - offset)
 		return -EINVAL;
 	key.st_dev = st.st_dev;
 	key.st_ino = st.st_ino;
-	node = tfind(&key, &dma->files, file_cmp);
-	if (node)
-		file = *(struct dma_file **)node;
-	if (file && (fd_offset > file->len || size > file->len - fd_offset)) {
-		file_retire(file);
-		file = NULL;
-	}
-	if (!file) {
-		ret = file_open(dma, fd, &st, key.writable, &file);
-		if (ret)
+	ret = file_lookup(dma, &key, &file);
+	if (ret)
+		return ret;
+	w = window_find(file, offset, size);
+	if (!w) {
+		ret = window_open(file, fd, &st, offset, size, &w);
+		if (ret) {
+			file_put(file);
 			return ret;
+		}
 	}
-	file->refs++;
-	*out = file;
+	w->refs++;
+	*out = w;
 	return 0;
 }
 
@@ -231,8 +329,10 @@ struct vfk_dma *vfk_dma_new(void)
 {
 	struct vfk_dma *dma = calloc(1, sizeof(*dma));
 
-	if (dma)
-		dma->limit = DMA_DEFAULT_LIMIT;
+	if (dma) {
+		dma->max_maps = VFK_DMA_DEFAULT_MAX_MAPS;
+		dma->max_bytes = VFK_DMA_DEFAULT_MAX_BYTES;
+	}
 	return dma;
 }
 
@@ -240,15 +340,24 @@ static void map_destroy(void *value)
 {
 	struct dma_map *map = value;
 
-	if (map->file)
-		file_put(map->file);
+	if (map->window)
+		window_put(map->window);
 	free(map);
 }
 
+/*
+ * Many small frees leave the heap's pages with glibc: a client that made
+ * us hold a million mappings would leave ~65 MB behind it. Give them back
+ * when a large table goes (the client left, or unmapped everything).
+ */
 static void dma_clear(struct vfk_dma *dma)
 {
+	size_t count = vfk_range_tree_count(&dma->maps);
+
 	vfk_range_tree_destroy(&dma->maps, map_destroy);
 	dma->last_hit = NULL;
+	if (count >= DMA_TRIM_MIN_MAPS)
+		malloc_trim(0);
 }
 
 void vfk_dma_free(struct vfk_dma *dma)
@@ -273,7 +382,7 @@ int vfk_dma_map(struct vfk_device *dev, uint64_t iova, uint64_t size, int fd,
 		uint64_t fd_offset, uint32_t prot)
 {
 	struct vfk_dma *dma = dev->dma;
-	struct dma_file *file = NULL;
+	struct dma_window *window = NULL;
 	struct dma_map *map;
 	int ret;
 
@@ -281,28 +390,29 @@ int vfk_dma_map(struct vfk_device *dev, uint64_t iova, uint64_t size, int fd,
 		return -EINVAL;
 	if (fd < -1)
 		return -EBADF;
-	if (vfk_range_tree_count(&dma->maps) >= dma->limit)
+	if (vfk_range_tree_count(&dma->maps) >= dma->max_maps)
 		return -ENOSPC;
 	/* Before touching the file, so an overlap never costs an mmap. */
 	if (map_find(dma, iova, iova + (size - 1)))
 		return -EEXIST;
 	if (fd >= 0) {
-		ret = file_get(dma, fd, fd_offset, size, prot, &file);
+		ret = window_get(dma, fd, fd_offset, size, prot, &window);
 		if (ret)
 			return ret;
 	}
 	map = malloc(sizeof(*map));
 	if (map) {
-		*map = (struct dma_map){ .iova = iova, .last = iova + (size - 1), .file = file,
-					 .host = file ? file->base + fd_offset : NULL,
-					 .prot = prot };
+		*map = (struct dma_map){
+			.iova = iova, .last = iova + (size - 1), .window = window,
+			.host = window ? window->base + (fd_offset - window->offset) : NULL,
+			.prot = prot };
 		/* Only -ENOMEM: the overlap check above rules out -EEXIST. */
 		ret = vfk_range_tree_insert(&dma->maps, iova, map);
 	}
 	if (!map || ret) {
 		free(map);
-		if (file)
-			file_put(file);
+		if (window)
+			window_put(window);
 		return -ENOMEM;
 	}
 	return 0;
@@ -332,12 +442,22 @@ void vfk_dma_unmap_all(struct vfk_device *dev)
 
 void vfk_dma_set_limit(struct vfk_device *dev, uint64_t max_mappings)
 {
-	dev->dma->limit = max_mappings;
+	dev->dma->max_maps = max_mappings;
+}
+
+void vfk_dma_set_byte_limit(struct vfk_device *dev, uint64_t max_bytes)
+{
+	dev->dma->max_bytes = max_bytes;
 }
 
 uint64_t vfk_dma_count(const struct vfk_device *dev)
 {
 	return vfk_range_tree_count(&dev->dma->maps);
+}
+
+uint64_t vfk_dma_mapped_bytes(const struct vfk_device *dev)
+{
+	return dev->dma->window_bytes;
 }
 
 void *vfk_dma_translate(struct vfk_device *dev, uint64_t iova, size_t len, uint32_t prot)
@@ -347,9 +467,31 @@ void *vfk_dma_translate(struct vfk_device *dev, uint64_t iova, size_t len, uint3
 	if (!range_valid(iova, len))
 		return NULL;
 	map = map_containing(dev->dma, iova, iova + (len - 1));
-	if (!map || !map->file || (map->prot & prot) != prot)
+	if (!map || !map->window || (map->prot & prot) != prot)
 		return NULL;
 	return map->host + (iova - map->iova);
+}
+
+/* A copy hit a page the client took away: tell its transport, once per
+ * copy; the client is dropped, the mapping stays until then. */
+static int memory_lost(struct vfk_dma *dma, uint64_t iova)
+{
+	vfk_warn("DMA at %#llx: the client's memory there is gone (file truncated)",
+		 (unsigned long long)iova);
+	if (dma->transport.memory_lost)
+		dma->transport.memory_lost(dma->transport.ctx);
+	return -EFAULT;
+}
+
+/* Copy piece bytes between buf and an fd-backed mapping; guarded. */
+static int window_copy(struct vfk_dma *dma, struct dma_map *map, uint64_t iova,
+		       uint8_t *buf, size_t piece, bool write)
+{
+	uint8_t *host = map->host + (iova - map->iova);
+	int ret = write ? vfk_copy_guarded(host, buf, piece, host)
+			: vfk_copy_guarded(buf, host, piece, host);
+
+	return ret ? memory_lost(dma, iova) : 0;
 }
 
 /*
@@ -371,12 +513,10 @@ static int dma_walk(struct vfk_dma *dma, uint64_t iova, uint8_t *buf, size_t len
 			return -EFAULT;
 		if (!(map->prot & need))
 			return -EACCES;
-		if (!map->file && !dma->transport.rw)
+		if (!map->window && !dma->transport.rw)
 			return -ENOTCONN;
-		if (copy && map->file && write)
-			memcpy(map->host + (iova - map->iova), buf, piece);
-		else if (copy && map->file)
-			memcpy(buf, map->host + (iova - map->iova), piece);
+		if (copy && map->window)
+			ret = window_copy(dma, map, iova, buf, piece, write);
 		else if (copy)
 			ret = dma->transport.rw(dma->transport.ctx, iova, buf, piece, write);
 		if (ret)
