@@ -62,12 +62,14 @@ if command -v dtc >/dev/null; then
 		echo "(dtc compiles the whole fragment: $(stat -c %s "$work/nvlink.dtb") bytes of DTB)"
 fi
 
-heading "GPU RAM: a store through the mapped region, read back with REGION_READ"
+heading "GPU RAM: a store through the mapped region; the next client finds it empty"
 last_page=$(printf '0x%x' $(( (128 << 30) - 4096 )))
 run mem --via mmap gpu0.sock 9 write "$last_page" 0x5ca1ab1e0ddba11
 run mem --via region gpu0.sock 9 read "$last_page"
 echo "(offset $last_page is the last page of the 128 GiB aperture; the memfd"
-echo " behind it stays sparse: only the pages touched cost memory)"
+echo " behind it stays sparse: only the pages touched cost memory. Each"
+echo " vfiokit mem is a client of its own, and a client that leaves takes its"
+echo " data with it: the device's memory is scrubbed for the next one)"
 
 heading "Stopping the server"
 kill -TERM "$server_pid"

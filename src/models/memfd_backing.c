@@ -6,24 +6,6 @@
 
 #include "memfd_backing.h"
 
-int vfk_memfd_open(const char *name, uint64_t size)
-{
-	int fd;
-
-	if (size > (uint64_t)INT64_MAX)
-		return -EINVAL;
-	fd = memfd_create(name, MFD_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (ftruncate(fd, (off_t)size) < 0) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	return fd;
-}
-
 /* The whole count at offset, retrying short transfers and EINTR. */
 static ssize_t memfd_rw(int fd, void *buf, size_t count, uint64_t offset, bool write)
 {

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Sparse memory behind a region: a memfd truncated to the region's size.
- * Pages cost memory only once written (through mmap or pwrite); reading
- * a hole returns zeros without allocating. The same fd is handed to the
- * peer for mmap, so mapped stores and REGION_READ see the same bytes.
+ * Sparse memory behind a region: a memfd of the region's size, made with
+ * vfk_shmem_create() (<vfiokit/shmem.h>). Pages cost memory only once
+ * written (through mmap or pwrite); reading a hole returns zeros without
+ * allocating. The same fd is handed to the peer for mmap, so mapped
+ * stores and REGION_READ see the same bytes.
  */
 #ifndef VFIOKIT_MODELS_MEMFD_BACKING_H
 #define VFIOKIT_MODELS_MEMFD_BACKING_H
@@ -12,9 +13,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-
-/** A new close-on-exec memfd of size bytes; the fd or a negative errno. */
-int vfk_memfd_open(const char *name, uint64_t size);
 
 /** pread/pwrite until count bytes moved; count or a negative errno (-EIO on a short file). */
 ssize_t vfk_memfd_read(int fd, void *buf, size_t count, uint64_t offset);

@@ -8,12 +8,14 @@
 
 #include <vfiokit/log.h>
 #include <vfiokit/region.h>
+#include <vfiokit/shmem.h>
 
 #include "memfd_backing.h"
 #include "memfd_region.h"
 
 struct vfk_memfd_region {
-	int fd;                /* -1 for a region of size 0 */
+	char *name;            /* the memfd's name, for making it again */
+	int fd;                /* -1 for a region of size 0, or while it could not be made */
 	uint64_t size;
 	const uint8_t *mem;    /* fd mapped read-only for direct reads, or NULL */
 	struct vfk_memfd_written written;   /* pages of mem known written */
@@ -21,31 +23,71 @@ struct vfk_memfd_region {
 	max_align_t model[];   /* the model's values, copied from the descriptor */
 };
 
-/* The core checked offset and count against the size and flags: a region
- * of size 0 (no fd) never gets here with bytes to move. */
+/* The memfd (sealed device memory), and what makes direct reads cheap
+ * when it can be had. 0 or a negative errno, with fd -1. */
+static int backing_open(struct vfk_memfd_region *r)
+{
+	int fd = vfk_shmem_create(r->name, r->size);
+
+	if (fd < 0)
+		return fd;
+	r->fd = fd;
+	r->mem = vfk_memfd_map_ro(r->fd, r->size);
+	if (!r->mem)
+		vfk_info("%s not mapped (%s): large reads are copied", r->name, strerror(errno));
+	/* Without the bits every direct read checks its pages with mincore(). */
+	else if (vfk_memfd_written_init(&r->written, r->size) < 0)
+		vfk_info("%s: written-page bits not reserved: each large read checks its pages",
+			 r->name);
+	return 0;
+}
+
+static void backing_close(struct vfk_memfd_region *r)
+{
+	vfk_memfd_written_free(&r->written);
+	if (r->mem)
+		munmap((void *)r->mem, r->size);
+	r->mem = NULL;
+	if (r->fd >= 0)
+		close(r->fd);
+	r->fd = -1;
+}
+
+/* The memfd, made now if the last peer's departure could not make it. The
+ * core checked offset and count against the size and flags: a region of
+ * size 0 (no fd) never gets here with bytes to move or to map. */
+static int backing_fd(struct vfk_memfd_region *r)
+{
+	int ret = r->fd < 0 ? backing_open(r) : 0;
+
+	return ret < 0 ? ret : r->fd;
+}
+
 static ssize_t region_read(struct vfk_device *dev, struct vfk_region *region,
 			   void *buf, size_t count, uint64_t offset)
 {
-	const struct vfk_memfd_region *r = vfk_region_priv(region);
+	int fd = backing_fd(vfk_region_priv(region));
 
-	return vfk_memfd_read(r->fd, buf, count, offset);
+	return fd < 0 ? fd : vfk_memfd_read(fd, buf, count, offset);
 }
 
 static ssize_t region_write(struct vfk_device *dev, struct vfk_region *region,
 			    const void *buf, size_t count, uint64_t offset)
 {
-	const struct vfk_memfd_region *r = vfk_region_priv(region);
+	int fd = backing_fd(vfk_region_priv(region));
 
-	return vfk_memfd_write(r->fd, buf, count, offset);
+	return fd < 0 ? fd : vfk_memfd_write(fd, buf, count, offset);
 }
 
 /* Asked only for a region with MMAP, i.e. one with an fd. */
 static int region_mmap(struct vfk_device *dev, struct vfk_region *region,
 		       struct vfk_mmap_desc *desc)
 {
-	const struct vfk_memfd_region *r = vfk_region_priv(region);
+	int fd = backing_fd(vfk_region_priv(region));
 
-	desc->fd = r->fd;
+	if (fd < 0)
+		return fd;
+	desc->fd = fd;
 	desc->fd_offset = 0;
 	desc->nr_areas = 0;
 	return 0;
@@ -70,13 +112,41 @@ static int region_add_capability(struct vfk_device *dev, struct vfk_region *regi
 	return r->add_capability(caps, r->model);
 }
 
+/*
+ * The peer left; the next one may be another tenant. The scrub empties
+ * the memory and frees it now, also under the departed peer, which may
+ * still hold the fd or a mapping of it; the new memfd keeps what the next
+ * peer writes out of that old fd. Dropping the old mapping drops its
+ * written-page bits with it: they describe pages that are gone. A guest
+ * reset (DEVICE_RESET) does not come here and keeps the memory: the peer
+ * is the same, and a GPU's memory outlives a function-level reset too.
+ * If no new memfd can be made the region fails its accesses (and hands
+ * out no fd) until one can: never the old memory.
+ */
+static void region_peer_gone(struct vfk_device *dev, struct vfk_region *region)
+{
+	struct vfk_memfd_region *r = vfk_region_priv(region);
+	int ret;
+
+	if (!r->size)
+		return;
+	if (r->fd >= 0) {
+		ret = vfk_shmem_scrub(r->fd);
+		if (ret < 0)
+			vfk_warn("%s: not scrubbed (%s): its memory is freed only once the last peer closes it",
+				 r->name, strerror(-ret));
+	}
+	backing_close(r);
+	ret = backing_open(r);
+	if (ret < 0)
+		vfk_err("%s: no new memory for the next peer (%s): accesses fail until there is",
+			r->name, strerror(-ret));
+}
+
 static void region_free(struct vfk_memfd_region *r)
 {
-	vfk_memfd_written_free(&r->written);
-	if (r->mem)
-		munmap((void *)r->mem, r->size);
-	if (r->fd >= 0)
-		close(r->fd);
+	backing_close(r);
+	free(r->name);
 	free(r);
 }
 
@@ -92,23 +162,8 @@ static const struct vfk_region_ops memfd_region_ops = {
 	.release = region_release,
 	.add_capability = region_add_capability,
 	.direct = region_direct,
+	.peer_gone = region_peer_gone,
 };
-
-/* The memfd, and what makes direct reads cheap when it can be had. */
-static int region_open(struct vfk_memfd_region *r, const char *name)
-{
-	r->fd = vfk_memfd_open(name, r->size);
-	if (r->fd < 0)
-		return r->fd;
-	r->mem = vfk_memfd_map_ro(r->fd, r->size);
-	if (!r->mem)
-		vfk_info("%s not mapped (%s): large reads are copied", name, strerror(errno));
-	/* Without the bits every direct read checks its pages with mincore(). */
-	else if (vfk_memfd_written_init(&r->written, r->size) < 0)
-		vfk_info("%s: written-page bits not reserved: each large read checks its pages",
-			 name);
-	return 0;
-}
 
 int vfk_memfd_region_add(struct vfk_device *dev, const struct vfk_memfd_region_desc *desc,
 			 uint32_t *index)
@@ -119,7 +174,7 @@ int vfk_memfd_region_add(struct vfk_device *dev, const struct vfk_memfd_region_d
 		.ops = &memfd_region_ops,
 	};
 	struct vfk_memfd_region *r = calloc(1, sizeof(*r) + desc->model_size);
-	int ret = 0;
+	int ret;
 
 	if (!r)
 		return -ENOMEM;
@@ -127,9 +182,11 @@ int vfk_memfd_region_add(struct vfk_device *dev, const struct vfk_memfd_region_d
 	r->size = desc->size;
 	r->add_capability = desc->add_capability;
 	memcpy(r->model, desc->model, desc->model_size);
-	if (desc->size) {
+	r->name = strdup(desc->name);
+	ret = r->name ? 0 : -ENOMEM;
+	if (!ret && desc->size) {
 		rd.flags |= VFIO_REGION_INFO_FLAG_MMAP;
-		ret = region_open(r, desc->name);
+		ret = backing_open(r);
 	}
 	rd.priv = r;
 	if (!ret)

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A device-specific region whose bytes are a sparse memfd
- * (memfd_backing.h): REGION_READ/WRITE with pread/pwrite, the whole fd
- * handed out for mmap, direct reads through a read-only mapping of it for
- * ranges whose pages are all written (the written-page bits, mincore()
- * for ranges not seen yet), and the fd and mapping released with the
- * device. The GPU RAM and ATSD regions are this; what tells them apart is
+ * A device-specific region whose bytes are a sparse memfd: device memory
+ * from vfk_shmem_create() (sealed: a peer cannot resize it), REGION_READ/
+ * WRITE with pread/pwrite, the whole fd handed out for mmap, direct reads
+ * through a read-only mapping of it for ranges whose pages are all
+ * written (memfd_backing.h: the written-page bits, mincore() for ranges
+ * not seen yet). When the peer leaves, the memfd is scrubbed and replaced
+ * by a new one, so the next peer starts from zeros and the one that left
+ * keeps no view of it; the fd and mapping are released with the device. The GPU RAM and ATSD regions are this; what tells them apart is
  * in the descriptor: (type, subtype), size, and the capabilities their
  * hook appends from their own values.
  */
@@ -19,7 +21,7 @@
 #include <vfiokit/device.h>
 
 struct vfk_memfd_region_desc {
-	const char *name;          /* the memfd's name; also in logs */
+	const char *name;          /* the memfd's name (copied); also in logs */
 	uint32_t type, subtype;    /* the device-specific region's identity */
 	/* Bytes of memory. 0: no memfd, flags R|W, not mappable (the region
 	 * still answers info with its capabilities); else R|W|MMAP. */

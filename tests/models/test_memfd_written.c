@@ -18,6 +18,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <vfiokit/shmem.h>
+
 #include "memfd_backing.h"
 
 #define PAGES 200u
@@ -34,7 +36,7 @@ static int setup(void **state)
 	static struct fixture f;
 
 	f.page = vfk_host_page_size();
-	f.fd = vfk_memfd_open("test-written", PAGES * f.page);
+	f.fd = vfk_shmem_create("test-written", PAGES * f.page);
 	assert_true(f.fd >= 0);
 	f.map = vfk_memfd_map_ro(f.fd, PAGES * f.page);
 	assert_non_null(f.map);

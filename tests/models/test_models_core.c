@@ -3,7 +3,8 @@
  * The V100 and NPU2 models through the core API: region info byte for
  * byte as the contract's worked examples, GPU RAM through
  * vfk_region_read/write and through the fd the region hands out, the
- * BAR0 register file, a zero-size ATSD region, and option handling.
+ * BAR0 register file, a zero-size ATSD region, device memory sealed and
+ * emptied when the peer leaves, and option handling.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -303,6 +305,76 @@ static void test_direct_reads_remember_written(void **state)
 	vfk_device_destroy(npu);
 }
 
+static ino_t inode_of(int fd)
+{
+	struct stat st;
+
+	assert_int_equal(fstat(fd, &st), 0);
+	return st.st_ino;
+}
+
+static blkcnt_t blocks_of(int fd)
+{
+	struct stat st;
+
+	assert_int_equal(fstat(fd, &st), 0);
+	return st.st_blocks;
+}
+
+/*
+ * The region's memory is the device's: sealed (no resizing, no further
+ * seals), kept across a guest reset, and when the peer leaves scrubbed
+ * (the old fd, which the peer may keep, reads zeros and holds no memory)
+ * and replaced (what the next peer writes never shows in the old fd). The
+ * written-page bits go with the old memory: a direct read of a range
+ * written before is not answered from a hole afterwards.
+ */
+static void check_departure(struct vfk_device *dev, uint32_t argsz)
+{
+	static uint8_t data[65536], copy[65536];
+	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	int kept = dup(info(dev, FIRST_EXTRA, argsz).fd);
+	uint8_t *map;
+
+	assert_true(kept >= 0 && page <= sizeof(data));
+	assert_int_equal(fcntl(kept, F_GET_SEALS), F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+	assert_int_equal(ftruncate(kept, 0), -1);
+	assert_int_equal(errno, EPERM);
+	map = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, kept, 0);
+	assert_true(map != MAP_FAILED);
+	memset(data, 0x5a, page);
+	assert_int_equal(vfk_region_write(dev, FIRST_EXTRA, data, page, 0), (ssize_t)page);
+	assert_non_null(vfk_region_direct_read(dev, FIRST_EXTRA, 0, page));
+	assert_int_equal(vfk_device_reset(dev), 0);
+	assert_int_equal(map[page - 1], 0x5a);
+
+	assert_int_equal(vfk_device_release_peer(dev), 0);
+	assert_int_equal(blocks_of(kept), 0);
+	assert_true(inode_of(info(dev, FIRST_EXTRA, argsz).fd) != inode_of(kept));
+	assert_null(vfk_region_direct_read(dev, FIRST_EXTRA, 0, page));
+	assert_int_equal(vfk_region_read(dev, FIRST_EXTRA, copy, page, 0), (ssize_t)page);
+	memset(data, 0, page);
+	assert_memory_equal(copy, data, page);
+	/* The next peer's bytes are not the old fd's. */
+	memset(data, 0xc3, page);
+	assert_int_equal(vfk_region_write(dev, FIRST_EXTRA, data, page, 0), (ssize_t)page);
+	assert_int_equal(map[0], 0);
+	assert_int_equal(map[page - 1], 0);
+	munmap(map, page);
+	close(kept);
+}
+
+static void test_memory_left_by_peer(void **state)
+{
+	static const char *const small[] = { "aperture=16M" };
+	struct vfk_device *gpu = make("v100", small, 1), *npu = make("npu2", NULL, 0);
+
+	check_departure(gpu, 64);
+	check_departure(npu, 80);
+	vfk_device_destroy(gpu);
+	vfk_device_destroy(npu);
+}
+
 static void test_bar0_registers(void **state)
 {
 	struct vfk_device *dev = make("v100", NULL, 0);
@@ -435,6 +507,7 @@ int main(void)
 		cmocka_unit_test(test_gpu_ram_coherent),
 		cmocka_unit_test(test_direct_reads),
 		cmocka_unit_test(test_direct_reads_remember_written),
+		cmocka_unit_test(test_memory_left_by_peer),
 		cmocka_unit_test(test_bar0_registers),
 		cmocka_unit_test(test_v100_identity_and_bars),
 		cmocka_unit_test(test_options),

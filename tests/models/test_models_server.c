@@ -3,9 +3,11 @@
  * Both models through a real vfio-user server on a socket in a temp dir,
  * seen through the client API: region info field by field, GPU RAM
  * coherence between the mapped region and REGION_READ/WRITE (last page
- * of the 128 GiB aperture included), and a zero-size ATSD region.
+ * of the 128 GiB aperture included), a zero-size ATSD region, and GPU RAM
+ * that no client can resize and that the next client finds empty.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -250,6 +253,77 @@ static void test_gpu_ram_coherent(void **state)
 	vfk_client_close(c);
 }
 
+/* The server frees the departed client's memory in its own thread: wait for it. */
+static void wait_scrubbed(int fd)
+{
+	struct stat st;
+
+	for (int i = 0; i < 2000; i++) {
+		assert_int_equal(fstat(fd, &st), 0);
+		if (st.st_blocks == 0)
+			return;
+		usleep(1000);
+	}
+	fail_msg("the departed client's GPU RAM was not scrubbed");
+}
+
+/*
+ * GPU RAM is the device's, not the client's: the fd it hands out can be
+ * neither resized (that made every later REGION_READ fail) nor sealed
+ * further; what one client stored is gone for the next one, and the fd
+ * and mapping a departed client kept show nothing of the next one's data.
+ */
+static void test_gpu_ram_between_clients(void **state)
+{
+	struct fixture *f = *state;
+	const uint64_t at = 3 * GIB + 64, page = (uint64_t)sysconf(_SC_PAGESIZE);
+	const uint64_t pattern = 0x5e5e5e5e12345678ull;
+	struct vfk_client *c = open_target(f->gpu);
+	struct vfk_region_info *ri;
+	uint64_t v = 0;
+	uint8_t *map;
+	int kept;
+
+	assert_int_equal(vfk_client_region_info(c, RAM_INDEX, &ri), 0);
+	assert_int_equal(ftruncate(ri->mmap_fd, 0), -1);
+	assert_int_equal(errno, EPERM);
+	assert_int_equal(ftruncate(ri->mmap_fd, (off_t)(2 * ri->hdr.size)), -1);
+	assert_int_equal(errno, EPERM);
+	assert_int_equal(fcntl(ri->mmap_fd, F_ADD_SEALS, F_SEAL_WRITE), -1);
+	assert_int_equal(errno, EPERM);
+	assert_int_equal(fcntl(ri->mmap_fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE), -1);
+	assert_int_equal(errno, EPERM);
+	map = vfk_client_region_mmap(c, ri, at & ~(page - 1), (size_t)page,
+				     PROT_READ | PROT_WRITE);
+	assert_non_null(map);
+	memcpy(map + (at & (page - 1)), &pattern, sizeof(pattern));
+	assert_int_equal(vfk_client_region_read(c, RAM_INDEX, at, &v, 8), 8);
+	assert_true(v == pattern);
+	kept = dup(ri->mmap_fd);
+	assert_true(kept >= 0);
+	vfk_region_info_free(ri);
+	vfk_client_close(c);
+	wait_scrubbed(kept);
+
+	c = open_target(f->gpu);
+	assert_int_equal(vfk_client_region_read(c, RAM_INDEX, at, &v, 8), 8);
+	assert_true(v == 0);
+	memcpy(&v, map + (at & (page - 1)), sizeof(v));
+	assert_true(v == 0);
+	/* The next client's stores stay out of what the first one kept. */
+	v = ~pattern;
+	assert_int_equal(vfk_client_region_write(c, RAM_INDEX, at, &v, 8), 8);
+	memcpy(&v, map + (at & (page - 1)), sizeof(v));
+	assert_true(v == 0);
+	assert_int_equal(vfk_client_region_info(c, RAM_INDEX, &ri), 0);
+	assert_int_equal(fcntl(ri->mmap_fd, F_GET_SEALS),
+			 F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+	vfk_region_info_free(ri);
+	vfk_client_close(c);
+	munmap(map, (size_t)page);
+	close(kept);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -257,6 +331,7 @@ int main(void)
 		cmocka_unit_test(test_atsd_info),
 		cmocka_unit_test(test_atsd_zero_size),
 		cmocka_unit_test(test_gpu_ram_coherent),
+		cmocka_unit_test(test_gpu_ram_between_clients),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
