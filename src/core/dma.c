@@ -191,7 +191,8 @@ static struct dma_window *window_find(const struct dma_file *file, uint64_t offs
 {
 	struct dma_window *w = vfk_range_tree_floor(&file->windows, offset, NULL);
 
-	return w && size <= w->offset + w->len - offset ? w : NULL;
+	return w && offset - w->offset < w->len && size <= w->len - (offset - w->offset) ?
+	       w : NULL;
 }
 
 static uint64_t align_up(uint64_t v, uint64_t align)

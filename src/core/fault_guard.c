@@ -10,7 +10,6 @@
  * blocked synchronous SIGBUS would kill the process outright.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -25,8 +24,6 @@ struct fault_guard {
 
 static __thread struct fault_guard *volatile active_guard;
 static struct sigaction previous_action;
-static pthread_once_t install_once = PTHREAD_ONCE_INIT;
-static int install_error;
 
 /* Hand a SIGBUS that is not ours to whoever had it before us. */
 static void pass_on(int sig, siginfo_t *info, void *uctx)
@@ -54,20 +51,21 @@ static void on_sigbus(int sig, siginfo_t *info, void *uctx)
 	pass_on(sig, info, uctx);
 }
 
-static void install(void)
+/* Checked at every new window, not once: an application (or a test
+ * framework) that set its own SIGBUS handler after ours would otherwise
+ * leave our copies unguarded. Its handler becomes the one passed on to. */
+int vfk_fault_guard_install(void)
 {
 	struct sigaction sa = { .sa_sigaction = on_sigbus,
 				.sa_flags = SA_SIGINFO | SA_NODEFER | SA_RESTART };
+	struct sigaction cur;
 
+	if (sigaction(SIGBUS, NULL, &cur) < 0)
+		return -errno;
+	if ((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_sigbus)
+		return 0;
 	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGBUS, &sa, &previous_action) < 0)
-		install_error = -errno;
-}
-
-int vfk_fault_guard_install(void)
-{
-	pthread_once(&install_once, install);
-	return install_error;
+	return sigaction(SIGBUS, &sa, &previous_action) < 0 ? -errno : 0;
 }
 
 int vfk_copy_guarded(void *dst, const void *src, size_t n, const void *peer)

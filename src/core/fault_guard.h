@@ -17,9 +17,10 @@
 #include <stddef.h>
 
 /*
- * Install the SIGBUS handler (once per process; later calls do nothing).
- * A SIGBUS outside a guarded copy is passed on to the handler that was
- * installed before, or ends the process as it would have. 0 or -errno.
+ * Make sure the SIGBUS handler is installed (again, if someone replaced
+ * it since). A SIGBUS outside a guarded copy is passed on to the handler
+ * that was installed before, or ends the process as it would have.
+ * 0 or -errno. Called before each new mmap of client memory.
  */
 int vfk_fault_guard_install(void);
 

@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -556,6 +558,180 @@ static void test_random_against_reference(void **state)
 	free(ref);
 }
 
+#define HUGE_NAME "vfk-dma-huge"
+#define WINDOW (2u << 20)
+
+/* Bytes of every mmap of the memfd called name, from /proc/self/maps. */
+static uint64_t memfd_mapped_bytes(const char *name)
+{
+	FILE *maps = fopen("/proc/self/maps", "r");
+	char line[512];
+	uint64_t total = 0;
+
+	assert_non_null(maps);
+	while (fgets(line, sizeof(line), maps)) {
+		unsigned long long lo, hi;
+
+		if (strstr(line, name) && sscanf(line, "%llx-%llx", &lo, &hi) == 2)
+			total += hi - lo;
+	}
+	fclose(maps);
+	return total;
+}
+
+/* A sparse memfd of size bytes (no memory until written). */
+static int sparse_memfd(const char *name, uint64_t size)
+{
+	int fd = memfd_create(name, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)size), 0);
+	return fd;
+}
+
+/* A 4 KiB mapping of a huge file takes a 2 MiB window, never the file. */
+static void test_maps_only_the_window(void **state)
+{
+	struct fixture *f = *state;
+	struct vfk_device *dev = f->dev;
+	int fd[4];
+
+	for (int i = 0; i < 4; i++) {
+		fd[i] = sparse_memfd(HUGE_NAME, 32ull << 40);   /* 32 TiB each */
+		assert_int_equal(vfk_dma_map(dev, (uint64_t)i << 30, PAGE, fd[i],
+					     (16ull << 40) + 5 * WINDOW + PAGE, RW), 0);
+	}
+	assert_int_equal(memfd_mapped_bytes("memfd:" HUGE_NAME), 4 * WINDOW);
+	assert_int_equal(vfk_dma_mapped_bytes(dev), 4 * WINDOW);
+	/* The pointer lands at the asked offset inside the window. */
+	assert_int_equal(pwrite(fd[2], "\x5e", 1, (off_t)((16ull << 40) + 5 * WINDOW + PAGE + 9)), 1);
+	assert_int_equal(*(uint8_t *)vfk_dma_translate(dev, (2ull << 30) + 9, 1, VFK_DMA_READ), 0x5e);
+	/* A mapping that straddles two windows gets one window around both. */
+	assert_int_equal(vfk_dma_map(dev, 8ull << 30, 2 * PAGE, fd[0], 3 * WINDOW - PAGE, RW), 0);
+	assert_int_equal(vfk_dma_mapped_bytes(dev), 6 * WINDOW);
+	vfk_dma_unmap_all(dev);
+	assert_int_equal(memfd_mapped_bytes("memfd:" HUGE_NAME), 0);
+	assert_int_equal(vfk_dma_mapped_bytes(dev), 0);
+	for (int i = 0; i < 4; i++)
+		close(fd[i]);
+}
+
+/* Mappings that fit in a window share it; the window goes with the last. */
+static void test_window_shared(void **state)
+{
+	struct fixture *f = *state;
+	struct vfk_device *dev = f->dev;
+	int fd = sparse_memfd(HUGE_NAME, 8 * WINDOW);
+
+	for (unsigned int i = 0; i < 512; i++)
+		assert_int_equal(vfk_dma_map(dev, 0x100000000ull + i * PAGE, PAGE, fd,
+					     WINDOW + i * PAGE, RW), 0);
+	assert_int_equal(memfd_mapped_bytes("memfd:" HUGE_NAME), WINDOW);
+	/* A longer window at the same start takes over; the old one stays for
+	 * its mappings until they go. */
+	assert_int_equal(vfk_dma_map(dev, 0x200000000ull, 2 * WINDOW, fd, WINDOW, RW), 0);
+	assert_int_equal(vfk_dma_mapped_bytes(dev), 3 * WINDOW);
+	assert_int_equal(vfk_dma_map(dev, 0x300000000ull, PAGE, fd, 2 * WINDOW, RW), 0);
+	assert_int_equal(vfk_dma_mapped_bytes(dev), 3 * WINDOW);
+	for (unsigned int i = 0; i < 512; i++)
+		assert_int_equal(vfk_dma_unmap(dev, 0x100000000ull + i * PAGE, PAGE), 0);
+	assert_int_equal(vfk_dma_mapped_bytes(dev), 2 * WINDOW);
+	assert_int_equal(vfk_dma_unmap(dev, 0x200000000ull, 2 * WINDOW), 0);
+	assert_int_equal(vfk_dma_mapped_bytes(dev), 2 * WINDOW);
+	assert_int_equal(vfk_dma_unmap(dev, 0x300000000ull, PAGE), 0);
+	assert_int_equal(vfk_dma_mapped_bytes(dev), 0);
+	assert_int_equal(memfd_mapped_bytes("memfd:" HUGE_NAME), 0);
+	close(fd);
+}
+
+/* The byte limit counts window address space; past it, ENOSPC. */
+static void test_byte_limit(void **state)
+{
+	struct fixture *f = *state;
+	struct vfk_device *dev = f->dev;
+	int fd = sparse_memfd(HUGE_NAME, 1ull << 40);
+
+	vfk_dma_set_byte_limit(dev, 3 * WINDOW);
+	for (unsigned int i = 0; i < 3; i++)
+		assert_int_equal(vfk_dma_map(dev, (uint64_t)i * PAGE, PAGE, fd,
+					     (uint64_t)i * 100 * WINDOW, RW), 0);
+	assert_int_equal(vfk_dma_map(dev, 3 * PAGE, PAGE, fd, 300ull * WINDOW, RW), -ENOSPC);
+	/* Inside a window already mapped: no new address space, allowed. */
+	assert_int_equal(vfk_dma_map(dev, 3 * PAGE, PAGE, fd, 100ull * WINDOW + PAGE, RW), 0);
+	/* fd-less mappings take none either. */
+	assert_int_equal(vfk_dma_map(dev, 1ull << 32, 1ull << 40, -1, 0, RW), 0);
+	assert_int_equal(vfk_dma_mapped_bytes(dev), 3 * WINDOW);
+	assert_int_equal(vfk_dma_unmap(dev, 0, PAGE), 0);
+	assert_int_equal(vfk_dma_map(dev, 4 * PAGE, PAGE, fd, 300ull * WINDOW, RW), 0);
+	vfk_dma_unmap_all(dev);
+	vfk_dma_set_byte_limit(dev, VFK_DMA_DEFAULT_MAX_BYTES);
+	close(fd);
+}
+
+static unsigned int lost_calls;
+
+static void count_lost(void *ctx)
+{
+	lost_calls++;
+}
+
+/* A client that shrinks its file: copies fail, the transport hears of
+ * it, and no SIGBUS reaches the process. */
+static void test_truncated_file(void **state)
+{
+	struct fixture *f = *state;
+	struct vfk_device *dev = f->dev;
+	struct vfk_dma_transport tr = { .memory_lost = count_lost };
+	int fd = sparse_memfd(HUGE_NAME, 4 * PAGE);
+	uint8_t buf[2 * PAGE];
+
+	lost_calls = 0;
+	vfk_dma_set_transport(dev, &tr);
+	assert_int_equal(vfk_dma_map(dev, 0x10000, 4 * PAGE, fd, 0, RW), 0);
+	memset(buf, 0xa5, sizeof(buf));
+	assert_int_equal(vfk_dma_write(dev, 0x10000 + PAGE, buf, sizeof(buf)), 0);
+	assert_int_equal(ftruncate(fd, PAGE), 0);
+	assert_int_equal(vfk_dma_read(dev, 0x10000 + PAGE, buf, sizeof(buf)), -EFAULT);
+	assert_int_equal(vfk_dma_write(dev, 0x10000 + 3 * PAGE, buf, 8), -EFAULT);
+	assert_int_equal(lost_calls, 2);
+	/* The page still in the file is served as before. */
+	assert_int_equal(vfk_dma_read(dev, 0x10000, buf, 16), 0);
+	assert_int_equal(lost_calls, 2);
+	vfk_dma_set_transport(dev, NULL);
+	/* Without a transport it fails the same way. */
+	assert_int_equal(vfk_dma_read(dev, 0x10000 + 2 * PAGE, buf, 1), -EFAULT);
+	vfk_dma_unmap_all(dev);
+	close(fd);
+}
+
+/* Only the library's own copies are guarded: any other SIGBUS (here a
+ * truncated mapping of the process's own) ends the process as before.
+ * In a child whose SIGBUS is the default (cmocka sets its own). */
+static void test_other_sigbus_not_swallowed(void **state)
+{
+	struct fixture *f = *state;
+	int fd = sparse_memfd(HUGE_NAME, 2 * PAGE);
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		volatile uint8_t *p = mmap(NULL, 2 * PAGE, PROT_READ, MAP_SHARED, fd, 0);
+
+		signal(SIGBUS, SIG_DFL);
+		/* A mapping installs the handler, passing on to the default. */
+		if (p == MAP_FAILED || vfk_dma_map(f->dev, 0, PAGE, fd, 0, RW) ||
+		    ftruncate(fd, 0))
+			_exit(2);
+		(void)p[PAGE];
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGBUS);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -573,6 +749,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reset_drops_mappings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_mappings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_random_against_reference, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_maps_only_the_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_window_shared, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_byte_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_truncated_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_other_sigbus_not_swallowed, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
