@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -375,6 +376,40 @@ static void test_memory_left_by_peer(void **state)
 	vfk_device_destroy(npu);
 }
 
+/*
+ * No new memfd when the peer leaves (here: no fd number free): the old
+ * memory is not handed out again; the region fails until a memfd can be
+ * made, then starts from zeros.
+ */
+static void test_no_memory_for_next_peer(void **state)
+{
+	const uint64_t pattern = 0x0123456789abcdefull;
+	struct vfk_device *npu = make("npu2", NULL, 0);
+	const int fd = info(npu, FIRST_EXTRA, 80).fd;
+	const void *reply;
+	struct rlimit was, low;
+	uint64_t v = pattern;
+	size_t len;
+	int out;
+
+	assert_int_equal(vfk_region_write(npu, FIRST_EXTRA, &v, 8, 0), 8);
+	/* Every fd below the region's is taken: once it is closed, none is left. */
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &was), 0);
+	low = was;
+	low.rlim_cur = (rlim_t)fd;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	assert_int_equal(vfk_device_release_peer(npu), 0);
+	assert_int_equal(vfk_region_read(npu, FIRST_EXTRA, &v, 8, 0), -EMFILE);
+	assert_int_equal(vfk_region_write(npu, FIRST_EXTRA, &v, 8, 0), -EMFILE);
+	assert_int_equal(vfk_region_info(npu, FIRST_EXTRA, 80, &reply, &len, &out), -EMFILE);
+	assert_null(vfk_region_direct_read(npu, FIRST_EXTRA, 0, 8));
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &was), 0);
+	assert_int_equal(vfk_region_read(npu, FIRST_EXTRA, &v, 8, 0), 8);
+	assert_true(v == 0);
+	assert_true(info(npu, FIRST_EXTRA, 80).fd >= 0);
+	vfk_device_destroy(npu);
+}
+
 static void test_bar0_registers(void **state)
 {
 	struct vfk_device *dev = make("v100", NULL, 0);
@@ -508,6 +543,7 @@ int main(void)
 		cmocka_unit_test(test_direct_reads),
 		cmocka_unit_test(test_direct_reads_remember_written),
 		cmocka_unit_test(test_memory_left_by_peer),
+		cmocka_unit_test(test_no_memory_for_next_peer),
 		cmocka_unit_test(test_bar0_registers),
 		cmocka_unit_test(test_v100_identity_and_bars),
 		cmocka_unit_test(test_options),
