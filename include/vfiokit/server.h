@@ -9,6 +9,7 @@
 #define VFIOKIT_SERVER_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -21,11 +22,25 @@ struct vfk_device;
 int vfk_server_create(struct vfk_server **out);
 
 /**
- * Serve dev on a new socket at path (an existing stale socket file is
- * replaced; any other file there is -EEXIST). The server does not own dev.
+ * Serve dev on a new socket at path. A socket file there on which a
+ * server listens is -EADDRINUSE, left alone; a stale one (nobody listens)
+ * is replaced; any other file is -EEXIST. The socket gets the mode and
+ * group of vfk_server_set_socket_perms() (default 0600: only this
+ * process's user may connect). vfk_server_destroy() removes the file
+ * only if it is still the one created here. The server does not own dev.
  */
 int vfk_server_add_device(struct vfk_server *srv, struct vfk_device *dev,
 			  const char *path);
+
+/**
+ * Permissions of the sockets vfk_server_add_device() creates from now on:
+ * mode, permission bits only (a client needs write permission to
+ * connect; 0 restores the default 0600), and group gid ((gid_t)-1: the
+ * process's). A QEMU run as another user (libvirt) connects with 0660 and
+ * a group it is in. They are set before the socket listens, so no client
+ * sees others. -EINVAL for bits outside 0777.
+ */
+int vfk_server_set_socket_perms(struct vfk_server *srv, unsigned int mode, gid_t gid);
 
 /** Serve dev on an already-listening socket fd (socket activation); takes the fd. */
 int vfk_server_add_device_fd(struct vfk_server *srv, struct vfk_device *dev,

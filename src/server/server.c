@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The vfio-user server: one epoll loop over every device's listening
- * socket and connection. One client per device; a second one is accepted
- * and closed at once (logged), leaving the first undisturbed.
+ * socket and connection. One client per device; a second one gets an
+ * EBUSY answer to VERSION and is closed, leaving the first undisturbed,
+ * unless the first has hung up already (accept_client()).
  */
 #include "server/server_internal.h"
 
@@ -147,38 +148,117 @@ int vfk_server_add_device_fd(struct vfk_server *srv, struct vfk_device *dev,
 	return r;
 }
 
-/* Remove a stale socket file at path; -EEXIST for anything else there. */
-static int clear_path(const char *path)
+/*
+ * Whether a server listens at sa: 1, 0 when the socket file is stale (no
+ * one listens), or -errno when we cannot tell (-EACCES). Only a connect()
+ * sees the listener. The probe is, for that server, a client that hangs
+ * up at once or a second client it refuses: both harmless.
+ */
+static int server_listens(const struct sockaddr_un *sa)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int r;
+
+	if (fd < 0)
+		return -errno;
+	r = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) ? -errno : 1;
+	close(fd);
+	if (r == -ECONNREFUSED)
+		return 0;
+	/* A full backlog refuses a non-blocking connect(): a listener too. */
+	return r == -EAGAIN ? 1 : r;
+}
+
+/* Make room at sa's path: nothing there, or a stale socket file, removed.
+ * -EADDRINUSE when a server listens there, -EEXIST for any other file. */
+static int clear_path(const struct sockaddr_un *sa)
 {
 	struct stat st;
+	int r;
 
-	if (lstat(path, &st) < 0)
+	if (lstat(sa->sun_path, &st) < 0)
 		return errno == ENOENT ? 0 : -errno;
 	if (!S_ISSOCK(st.st_mode))
 		return -EEXIST;
-	return unlink(path) < 0 ? -errno : 0;
+	r = server_listens(sa);
+	if (r)
+		return r > 0 ? -EADDRINUSE : r;
+	return unlink(sa->sun_path) < 0 && errno != ENOENT ? -errno : 0;
 }
 
-static int listen_on(const char *path)
+/*
+ * Give the new socket file its group and mode, between bind() and
+ * listen(): until listen() every connect() is refused, so no client ever
+ * meets other permissions. (umask would set the mode in bind() itself,
+ * but it is per process: other threads' new files would get it too.)
+ * Neither call follows a symlink, so a file swapped in by someone who can
+ * write the directory cannot turn them onto another file.
+ */
+static int set_socket_perms(const struct vfk_server *srv, const char *path)
+{
+	mode_t mode = srv->sock_mode ? srv->sock_mode : SRV_SOCK_MODE;
+
+	if (srv->sock_gid_set && lchown(path, (uid_t)-1, srv->sock_gid) < 0)
+		return -errno;
+	return fchmodat(AT_FDCWD, path, mode, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+}
+
+/*
+ * Remove the socket file we created, unless it was replaced since: a
+ * server started on the same path after ours removed it and now listens
+ * there, and deleting its socket would orphan it.
+ */
+static void unlink_own(const struct srv_slot *s)
+{
+	struct stat st;
+
+	if (s->path && !lstat(s->path, &st) && st.st_dev == s->path_dev &&
+	    st.st_ino == s->path_ino)
+		unlink(s->path);
+}
+
+/* Bind s->path, set its permissions, listen: the fd, or -errno. */
+static int listen_on(struct vfk_server *srv, struct srv_slot *s)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
 	int fd, r;
 
-	if (strlen(path) >= sizeof(sa.sun_path))
+	if (strlen(s->path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
-	r = clear_path(path);
+	strcpy(sa.sun_path, s->path);
+	r = clear_path(&sa);
 	if (r)
 		return r;
-	strcpy(sa.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0) {
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || lstat(s->path, &st) < 0) {
 		r = -errno;
 		close(fd);
 		return r;
 	}
+	s->path_dev = st.st_dev;
+	s->path_ino = st.st_ino;
+	r = set_socket_perms(srv, s->path);
+	if (!r && listen(fd, 16) < 0)
+		r = -errno;
+	if (r) {
+		unlink_own(s);
+		close(fd);
+		return r;
+	}
 	return fd;
+}
+
+int vfk_server_set_socket_perms(struct vfk_server *srv, unsigned int mode, gid_t gid)
+{
+	if (mode & ~0777u)
+		return -EINVAL;
+	srv->sock_mode = (mode_t)mode;
+	srv->sock_gid_set = gid != (gid_t)-1;
+	srv->sock_gid = gid;
+	return 0;
 }
 
 int vfk_server_add_device(struct vfk_server *srv, struct vfk_device *dev,
@@ -190,7 +270,7 @@ int vfk_server_add_device(struct vfk_server *srv, struct vfk_device *dev,
 	if (!s)
 		return -ENOMEM;
 	s->path = strdup(path);
-	fd = s->path ? listen_on(path) : -ENOMEM;
+	fd = s->path ? listen_on(srv, s) : -ENOMEM;
 	if (fd < 0) {
 		slot_free(s);
 		return fd;
@@ -198,7 +278,7 @@ int vfk_server_add_device(struct vfk_server *srv, struct vfk_device *dev,
 	r = slot_attach(srv, s, fd);
 	if (r) {
 		close(fd);
-		unlink(path);
+		unlink_own(s);
 		slot_free(s);
 	}
 	return r;
@@ -220,16 +300,62 @@ static void size_socket_buffers(int fd)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &len, sizeof(len));
 }
 
+/* The hang-up bits (POLLHUP, POLLRDHUP, POLLERR) fd shows now; no wait. */
+static short hangup_events(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLRDHUP };
+
+	if (poll(&p, 1, 0) != 1)
+		return 0;
+	return p.revents & (POLLHUP | POLLRDHUP | POLLERR);
+}
+
+/*
+ * Refuse a client while another is attached: an error reply to VERSION
+ * with EBUSY, which the client library reports as a busy device, then
+ * close. The reply carries the id of the client's first header if that
+ * has arrived (peeked, not waited for: the loop serves other devices).
+ */
+static void refuse_client(struct srv_slot *s, int fd)
+{
+	struct vfu_hdr req = { 0 }, rep;
+
+	vfk_warn("%s: refusing a second client (one client per device)",
+		 vfk_device_name(s->dev));
+	if (recv(fd, &req, sizeof(req), MSG_DONTWAIT | MSG_PEEK) != (ssize_t)sizeof(req))
+		req.msg_id = 0;
+	vfu_hdr_init(&rep, req.msg_id, VFU_CMD_VERSION, VFU_HDR_SIZE,
+		     VFU_F_TYPE_REPLY | VFU_F_ERROR);
+	rep.error = EBUSY;
+	/* A new socket has room for 16 bytes; if not, the close alone refuses. */
+	if (send(fd, &rep, sizeof(rep), MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		vfk_dbg("%s: refusal not sent: %s", vfk_device_name(s->dev), strerror(errno));
+	close(fd);
+}
+
+/*
+ * A client that reconnects at once (QEMU restarted) can be accepted before
+ * the hang-up of its old connection is read: that connection is closed
+ * first, so only a client next to a live one is refused. The slot that
+ * waits on its client in a nested wait keeps its connection, whose
+ * handler frame is still running: the new client stays queued, and once
+ * the wait has seen the hang-up (a poll reports POLLHUP always) and the
+ * top level has closed the connection, it is accepted.
+ */
 static void accept_client(struct srv_slot *s)
 {
-	int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	bool waiter = s == s->srv->waiter;
+	int fd;
 
+	if (waiter && (hangup_events(s->conn_fd) & (POLLHUP | POLLERR)))
+		return;
+	fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0)
 		return;
+	if (s->conn_fd >= 0 && !waiter && hangup_events(s->conn_fd))
+		vfk_srv_conn_close(s, "hung up");
 	if (s->conn_fd >= 0) {
-		vfk_warn("%s: refusing a second client (one client per device)",
-			 vfk_device_name(s->dev));
-		close(fd);
+		refuse_client(s, fd);
 		return;
 	}
 	if (epoll_add(s->srv->epfd, fd, EPOLLIN, &s->conn_tag)) {
@@ -433,8 +559,7 @@ void vfk_server_destroy(struct vfk_server *srv)
 		if (s->conn_fd >= 0)
 			vfk_srv_conn_close(s, "server shutting down");
 		close(s->listen_fd);
-		if (s->path)
-			unlink(s->path);
+		unlink_own(s);
 		slot_free(s);
 	}
 	if (srv->wake_fd >= 0)

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include <vfiokit/dma.h>
 #include <vfiokit/server.h>
@@ -57,6 +58,8 @@
  * ends a read there), before its replies go: QEMU's DMA_MAP+DMA_UNMAP
  * then get one send. Few, as the other connections wait meanwhile. */
 #define SRV_MAX_EXTRA_READS 4u
+/* A created socket's mode unless set: its owner alone may connect. */
+#define SRV_SOCK_MODE       0600
 
 struct srv_slot;
 
@@ -82,6 +85,8 @@ struct srv_slot {
 	struct srv_tag listen_tag, conn_tag;
 	int listen_fd;
 	char *path;                 /* socket file we created, or NULL */
+	dev_t path_dev;             /* ... and its inode, to unlink it only if */
+	ino_t path_ino;             /* nobody replaced it since (server.c) */
 
 	/* The connection; conn_fd -1 when no client. */
 	int conn_fd;
@@ -150,6 +155,11 @@ struct vfk_server {
 	 * the top level. At most one: the nested level never waits. */
 	struct srv_slot *waiter;
 	unsigned int postponed;     /* slots with deferred_postponed set */
+
+	/* Sockets vfk_server_add_device() creates (vfk_server_set_socket_perms). */
+	mode_t sock_mode;           /* 0: SRV_SOCK_MODE */
+	bool sock_gid_set;
+	gid_t sock_gid;
 };
 
 /* A received message, validated for framing only. */

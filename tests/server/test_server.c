@@ -250,11 +250,16 @@ static void test_second_client_refused(void **state)
 {
 	int a = open_client(0);
 	int b = rc_connect(path[0]);
-	uint8_t buf[64];
+	struct vfu_hdr h;
 	uint32_t v = 7, got = 0;
 
 	assert_true(b >= 0);
-	assert_int_equal(rc_recv(b, buf, sizeof(buf), NULL, NULL), -ECONNRESET);
+	/* An EBUSY error reply to VERSION, then the end of the stream. */
+	assert_int_equal(rc_recv(b, &h, sizeof(h), NULL, NULL), sizeof(h));
+	assert_int_equal(h.command, VFU_CMD_VERSION);
+	assert_int_equal(h.flags, VFU_F_TYPE_REPLY | VFU_F_ERROR);
+	assert_int_equal(h.error, EBUSY);
+	assert_int_equal(rc_recv(b, &h, sizeof(h), NULL, NULL), -ECONNRESET);
 	close(b);
 	assert_int_equal(region_write(a, 0, 0, &v, 4, 0), 16);
 	assert_int_equal(region_read(a, 0, 0, &got, 4), 4);
