@@ -124,10 +124,25 @@ static int serve_command(struct user_client *uc, const struct vfu_hdr *cmd, size
 	return send_error(uc, cmd, ENOTSUP);
 }
 
+/*
+ * A server that has a client already refuses a second one with an EBUSY
+ * error reply to VERSION. Its id may not be our request's: the server
+ * answers without waiting for our first message, and may close before
+ * we even send it.
+ */
+static bool busy_refusal(const struct vfu_hdr *hdr, uint16_t command)
+{
+	return command == VFU_CMD_VERSION && hdr->command == VFU_CMD_VERSION &&
+	       (hdr->flags & VFU_F_TYPE_MASK) == VFU_F_TYPE_REPLY &&
+	       (hdr->flags & VFU_F_ERROR) && hdr->error == EBUSY;
+}
+
 /* Check a reply's header against the request; the fds are closed on error. */
 static int check_reply(const struct vfu_hdr *hdr, uint16_t id, uint16_t command,
 		       struct user_reply *reply, unsigned int max_fds)
 {
+	if (busy_refusal(hdr, command))
+		return -EBUSY;
 	if (hdr->msg_id != id || hdr->command != command)
 		return -EPROTO;
 	if (hdr->flags & VFU_F_ERROR) {
@@ -287,6 +302,26 @@ static int check_version(struct user_client *uc, const struct user_reply *r, cha
 	return 0;
 }
 
+/*
+ * VERSION could not be sent (ret): a server that refused us as a second
+ * client may have closed before our send, its refusal waiting unread.
+ * -EBUSY when it is there, else ret.
+ */
+static int refused_before_send(struct user_client *uc, int ret)
+{
+	struct vfu_hdr hdr;
+	int fds[VFU_WIRE_MAX_FDS];
+	unsigned int nfds = 0;
+	ssize_t n = vfu_wire_recv_msg(uc->sock, uc->buf, uc->buf_size, fds, VFU_WIRE_MAX_FDS,
+				      &nfds, 0);
+
+	vfu_wire_close_fds(fds, nfds);
+	if (n < (ssize_t)sizeof(hdr))
+		return ret;
+	memcpy(&hdr, uc->buf, sizeof(hdr));
+	return busy_refusal(&hdr, VFU_CMD_VERSION) ? -EBUSY : ret;
+}
+
 static int negotiate(struct user_client *uc, char *err, size_t err_len)
 {
 	struct vfu_version v = { VFU_VERSION_MAJOR, VFU_VERSION_MINOR };
@@ -304,6 +339,10 @@ static int negotiate(struct user_client *uc, char *err, size_t err_len)
 	user_begin(uc);
 	ret = user_call(uc, VFU_CMD_VERSION, (struct iovec[]){ { &v, sizeof(v) },
 			{ json, (size_t)len } }, 2, NULL, 0, false, 0, &r);
+	if (ret == -EPIPE || ret == -ECONNRESET)
+		ret = refused_before_send(uc, ret);
+	if (ret == -EBUSY)
+		return ret;
 	if (ret == -ETIMEDOUT)
 		return vfk_client_fail(err, err_len, ret, "no VERSION reply within %d ms",
 				       uc->timeout_ms);
@@ -324,6 +363,9 @@ int user_connect(struct user_client *uc, const char *path, char *errmsg, size_t 
 	if (uc->sock < 0)
 		return uc->sock;
 	ret = negotiate(uc, why, sizeof(why));
+	if (ret == -EBUSY)
+		return vfk_client_fail(errmsg, errmsg_len, ret,
+				       "%s: device busy: another client is attached", path);
 	if (ret)
 		return vfk_client_fail(errmsg, errmsg_len, ret,
 				       "%s does not speak vfio-user: %s", path, why);
