@@ -34,7 +34,8 @@ int vfk_machine_default(struct vfk_machine *m, const char *dir);
 
 /**
  * Read a JSON machine file; relative socket paths are taken relative to
- * the file's directory. -EINVAL with a reason in err for a malformed file.
+ * the file's directory. -EINVAL with a reason in err for a malformed file
+ * or for two devices with one socket path or one name.
  */
 int vfk_machine_load_json(const char *path, struct vfk_machine *m, char *err, size_t err_len);
 

@@ -119,6 +119,35 @@ static int load_devices(struct vfk_machine *m, json_object *root, const char *ba
 	return ret;
 }
 
+/*
+ * Each device needs a socket of its own (the second would find the
+ * first's listening) and a name of its own (logs, LISTEN_FDNAMES). Paths
+ * are compared as written, after the file's directory is prefixed.
+ */
+static int check_unique(const struct vfk_machine *m, const char *path, char *err,
+			size_t err_len)
+{
+	for (size_t i = 1; i < m->count; i++) {
+		const struct vfk_machine_device *d = &m->devices[i];
+
+		for (size_t j = 0; j < i; j++) {
+			const struct vfk_machine_device *e = &m->devices[j];
+
+			if (!strcmp(d->socket, e->socket)) {
+				snprintf(err, err_len, "%s: devices %zu and %zu have the same socket %s",
+					 path, j, i, d->socket);
+				return -EINVAL;
+			}
+			if (!strcmp(d->name, e->name)) {
+				snprintf(err, err_len, "%s: devices %zu and %zu have the same name \"%s\"",
+					 path, j, i, d->name);
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
 int vfk_machine_load_json(const char *path, struct vfk_machine *m, char *err, size_t err_len)
 {
 	json_object *root = json_object_from_file(path);
@@ -138,6 +167,8 @@ int vfk_machine_load_json(const char *path, struct vfk_machine *m, char *err, si
 		return -ENOMEM;
 	}
 	ret = load_devices(m, root, dirname(path_copy), err, err_len);
+	if (!ret)
+		ret = check_unique(m, path, err, err_len);
 	free(path_copy);
 	json_object_put(root);
 	if (ret)

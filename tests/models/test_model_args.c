@@ -208,6 +208,39 @@ static void test_json_errors(void **state)
 			  " \"options\": {\"tgt\": -1}}]}", "bad option \"tgt\"");
 }
 
+/* Two devices on one socket, or with one name, are refused, naming the
+ * file and the duplicate; a relative and an absolute path to one file
+ * are the same socket. */
+static void test_json_duplicates(void **state)
+{
+	char path[256], text[1024], err[256] = "";
+	struct vfk_machine m;
+	char *dir;
+	FILE *f;
+
+	expect_json_error("{\"devices\": [{\"model\": \"v100\", \"socket\": \"a.sock\"},"
+			  " {\"model\": \"npu2\", \"socket\": \"b.sock\"},"
+			  " {\"model\": \"npu2\", \"socket\": \"a.sock\"}]}",
+			  "machine.json: devices 0 and 2 have the same socket ");
+	expect_json_error("{\"devices\": [{\"name\": \"g\", \"model\": \"v100\", \"socket\": \"a\"},"
+			  " {\"name\": \"g\", \"model\": \"npu2\", \"socket\": \"b\"}]}",
+			  "machine.json: devices 0 and 1 have the same name \"g\"");
+	/* A given name may meet a generated one (model and index). */
+	expect_json_error("{\"devices\": [{\"name\": \"npu21\", \"model\": \"v100\", \"socket\": \"a\"},"
+			  " {\"model\": \"npu2\", \"socket\": \"b\"}]}", "same name \"npu21\"");
+	/* "a.sock" next to the file and the same path spelled absolute. */
+	dir = write_json("", path, sizeof(path));
+	snprintf(text, sizeof(text), "{\"devices\": [{\"model\": \"v100\", \"socket\": \"a.sock\"},"
+		 " {\"model\": \"npu2\", \"socket\": \"%s/a.sock\"}]}", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	assert_int_equal(vfk_machine_load_json(path, &m, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "have the same socket"));
+	remove_json(dir, path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -218,6 +251,7 @@ int main(void)
 		cmocka_unit_test(test_default_machine),
 		cmocka_unit_test(test_json_machine),
 		cmocka_unit_test(test_json_errors),
+		cmocka_unit_test(test_json_duplicates),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
