@@ -46,6 +46,18 @@ int vfk_server_set_socket_perms(struct vfk_server *srv, unsigned int mode, gid_t
 int vfk_server_add_device_fd(struct vfk_server *srv, struct vfk_device *dev,
 			     int listen_fd);
 
+/**
+ * Limits on each client's DMA mappings, applied from its next connection
+ * on: at most max_maps live mappings (also offered as max_dma_maps in
+ * VERSION, lowered to what the client asks) and max_bytes of this
+ * process's address space for the windows of its files that are mapped
+ * (vfk_dma_set_byte_limit()). A DMA_MAP past either is answered ENOSPC.
+ * Defaults VFK_DMA_DEFAULT_MAX_MAPS and VFK_DMA_DEFAULT_MAX_BYTES: a guest
+ * with more than 1 TiB of RAM needs more.
+ */
+void vfk_server_set_dma_limits(struct vfk_server *srv, uint64_t max_maps,
+			       uint64_t max_bytes);
+
 /** Run one loop iteration, waiting at most timeout_ms (-1 = forever). */
 int vfk_server_run_once(struct vfk_server *srv, int timeout_ms);
 

@@ -64,8 +64,8 @@ static int cmd_version(struct srv_slot *s, struct srv_msg *m)
 	vfu_caps_defaults(&ours);
 	ours.max_msg_fds = VFU_WIRE_MAX_FDS;
 	ours.max_data_xfer_size = SRV_MAX_DATA_XFER;
-	ours.max_dma_maps = peer.max_dma_maps < SRV_MAX_DMA_MAPS ?
-			    peer.max_dma_maps : SRV_MAX_DMA_MAPS;
+	ours.max_dma_maps = peer.max_dma_maps < s->srv->dma_max_maps ?
+			    peer.max_dma_maps : s->srv->dma_max_maps;
 	ours.write_multiple = peer.write_multiple;
 	p = vfk_srv_reply_begin(s, &m->hdr, 1024);
 	if (!p)

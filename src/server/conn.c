@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include <vfiokit/device.h>
@@ -81,7 +82,29 @@ void vfk_srv_conn_open(struct srv_slot *s, int fd)
 	s->tx_ext = NULL;
 	s->tx_ext_len = 0;
 	vfk_dma_set_transport(s->dev, &s->dma_transport);
+	vfk_dma_set_limit(s->dev, s->srv->dma_max_maps);
+	vfk_dma_set_byte_limit(s->dev, s->srv->dma_max_bytes);
 	vfk_info("%s: client connected", vfk_device_name(s->dev));
+}
+
+/* Give the pages of rx past rx_cap back once a DMA wait's spill drained. */
+static void release_spill(struct srv_slot *s)
+{
+	madvise(s->rx + s->rx_cap, SRV_RX_RESERVE - s->rx_cap, MADV_DONTNEED);
+	s->rx_spilled = false;
+}
+
+/* What the client made us touch goes back with it: the next client, or
+ * none, finds the slot as it was before any came. */
+static void release_buffers(struct srv_slot *s)
+{
+	madvise(s->rx, s->rx_spilled ? SRV_RX_RESERVE : s->rx_cap, MADV_DONTNEED);
+	madvise(s->tx, s->tx_cap, MADV_DONTNEED);
+	s->rx_spilled = false;
+	s->rx_head = s->rx_tail = 0;
+	s->tx_head = s->tx_tail = 0;
+	s->tx_ext = NULL;   /* region memory may go with the client (peer_gone) */
+	s->tx_ext_len = 0;
 }
 
 void vfk_srv_conn_close(struct srv_slot *s, const char *why)
@@ -96,6 +119,7 @@ void vfk_srv_conn_close(struct srv_slot *s, const char *why)
 	drop_rx_fds(s);
 	vfk_dma_set_transport(s->dev, NULL);
 	vfk_device_release_peer(s->dev);
+	release_buffers(s);
 }
 
 /* ---- output ---------------------------------------------------------- */
@@ -321,9 +345,9 @@ static ssize_t keep_rx_fds(struct srv_slot *s, struct msghdr *msg, ssize_t n)
  * keeps every earlier set's message complete, and a DMA reply's own fds the
  * newest set when dma_msg.c cuts the reply out (see struct srv_slot).
  */
-static size_t rx_read_limit(const struct srv_slot *s)
+static size_t rx_read_limit(const struct srv_slot *s, size_t cap)
 {
-	size_t room = s->rx_cap - s->rx_tail, end;
+	size_t room = cap > s->rx_tail ? cap - s->rx_tail : 0, end;
 	struct vfu_hdr h;
 
 	if (!s->rx_fds_pending)
@@ -340,18 +364,19 @@ static size_t rx_read_limit(const struct srv_slot *s)
 }
 
 /*
- * One recvmsg into the free tail of rx (see rx_read_limit()). >0 bytes, 0 at EOF, -errno.
+ * One recvmsg into the free tail of rx up to cap (see rx_read_limit()).
+ * >0 bytes, 0 at EOF, -errno (-ENOBUFS: no room, nothing read).
  * Most reads carry no fds: the kernel then reports an empty control
  * buffer, and only that length is looked at. rx_read_cut tells whether
  * this read ended at fds, with more bytes possibly behind them.
  */
-static ssize_t read_some(struct srv_slot *s)
+static ssize_t read_some(struct srv_slot *s, size_t cap)
 {
 	union {
 		char buf[VFU_WIRE_RECV_CTL_SPACE];
 		struct cmsghdr align;
 	} ctl;
-	struct iovec iov = { s->rx + s->rx_tail, rx_read_limit(s) };
+	struct iovec iov = { s->rx + s->rx_tail, rx_read_limit(s, cap) };
 	struct msghdr msg = {
 		.msg_iov = &iov,
 		.msg_iovlen = 1,
@@ -360,6 +385,8 @@ static ssize_t read_some(struct srv_slot *s)
 	};
 	ssize_t n;
 
+	if (!iov.iov_len)   /* a 0-byte read would look like the end */
+		return -ENOBUFS;
 	do {
 		n = recvmsg(s->conn_fd, &msg, MSG_CMSG_CLOEXEC);
 	} while (n < 0 && errno == EINTR);
@@ -384,25 +411,33 @@ static void rx_compact(struct srv_slot *s)
 		s->rx_older[older_index(s, i)].at -= s->rx_head;
 	s->rx_tail -= s->rx_head;
 	s->rx_head = 0;
+	if (s->rx_spilled && s->rx_tail <= s->rx_cap)
+		release_spill(s);
 }
 
 /* A read between messages: rx may move first, as no handler points into it. */
 static ssize_t read_between(struct srv_slot *s)
 {
-	if (s->rx_cap - s->rx_tail < SRV_MAX_MSG)
+	if (s->rx_tail + SRV_MAX_MSG > s->rx_cap)
 		rx_compact(s);
-	return read_some(s);
+	return read_some(s, s->rx_cap);
 }
 
-/* Read more while handling a message (DMA reply wait): never moves bytes. */
+/*
+ * Read more while handling a message (DMA reply wait): never moves bytes,
+ * as the handler's message (or the stream behind deferred work) points
+ * into rx. The client may have queued any amount ahead of its answer
+ * (posted writes keep coming while its vCPU runs), so the read may go
+ * past rx_cap into the reserve; -ENOBUFS only when SRV_RX_RESERVE is full.
+ */
 int vfk_srv_fill_rx(struct srv_slot *s, int64_t deadline_ms)
 {
 	for (;;) {
 		ssize_t n;
 
-		if (s->rx_tail == s->rx_cap)
-			return -ENOBUFS;
-		n = read_some(s);
+		n = read_some(s, SRV_RX_RESERVE);
+		if (s->rx_tail > s->rx_cap)
+			s->rx_spilled = true;
 		if (n > 0)   /* broken: refused fds, the wait is pointless */
 			return s->broken ? -EPROTO : 0;
 		if (n == 0)
@@ -507,6 +542,8 @@ static bool process(struct srv_slot *s)
 		s->rx_head = s->rx_tail = 0;
 		if (s->rx_fds_pending || s->rx_older_count)   /* fds with no message: hostile */
 			drop_rx_fds(s);
+		if (s->rx_spilled)
+			release_spill(s);
 	}
 	return !s->broken;
 }

@@ -202,3 +202,12 @@ int vfk_srv_dma_rw(void *ctx, uint64_t iova, void *buf, size_t len, bool write)
 	}
 	return 0;
 }
+
+void vfk_srv_dma_memory_lost(void *ctx)
+{
+	struct srv_slot *s = ctx;
+
+	vfk_warn("%s: the client shrank memory it had mapped for DMA; dropping it",
+		 vfk_device_name(s->dev));
+	s->broken = true;
+}

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -57,6 +58,8 @@ int vfk_server_create(struct vfk_server **out)
 	if (!srv)
 		return -ENOMEM;
 	srv->wake_fd = -1;
+	srv->dma_max_maps = VFK_DMA_DEFAULT_MAX_MAPS;
+	srv->dma_max_bytes = VFK_DMA_DEFAULT_MAX_BYTES;
 	srv->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (srv->epfd < 0) {
 		r = -errno;
@@ -75,10 +78,23 @@ int vfk_server_create(struct vfk_server **out)
 	return 0;
 }
 
+/* A connection buffer: anonymous memory the kernel fills on first touch,
+ * so pages can be given back (vfk_srv_conn_close) and reserved space
+ * costs nothing until used. NULL on failure. */
+static uint8_t *buffer_map(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
 static void slot_free(struct srv_slot *s)
 {
-	free(s->rx);
-	free(s->tx);
+	if (s->rx)
+		munmap(s->rx, SRV_RX_RESERVE);
+	if (s->tx)
+		munmap(s->tx, s->tx_cap);
 	free(s->dma_buf);
 	free(s->path);
 	free(s);
@@ -99,13 +115,14 @@ static struct srv_slot *slot_new(struct vfk_server *srv, struct vfk_device *dev)
 	s->listen_tag = (struct srv_tag){ SRV_TAG_LISTEN, s };
 	s->conn_tag = (struct srv_tag){ SRV_TAG_CONN, s };
 	s->dma_transport.rw = vfk_srv_dma_rw;
+	s->dma_transport.memory_lost = vfk_srv_dma_memory_lost;
 	s->dma_transport.ctx = s;
 	/* Room to batch many small messages behind a maximal one. */
 	s->rx_cap = 2 * SRV_MAX_MSG;
 	s->tx_cap = 2 * SRV_MAX_REPLY;
 	s->dma_cap = VFU_HDR_SIZE + VFU_DMA_RW_HDR_SIZE + SRV_MAX_DATA_XFER;
-	s->rx = malloc(s->rx_cap);
-	s->tx = malloc(s->tx_cap);
+	s->rx = buffer_map(SRV_RX_RESERVE);
+	s->tx = buffer_map(s->tx_cap);
 	s->dma_buf = malloc(s->dma_cap);
 	if (!s->rx || !s->tx || !s->dma_buf) {
 		slot_free(s);
@@ -519,6 +536,13 @@ int vfk_srv_wait_conn(struct srv_slot *s, short events, int64_t deadline_ms)
 	if (r == 0 && vfk_srv_now_ms() >= deadline_ms)
 		return -ETIMEDOUT;
 	return 0;
+}
+
+void vfk_server_set_dma_limits(struct vfk_server *srv, uint64_t max_maps,
+			       uint64_t max_bytes)
+{
+	srv->dma_max_maps = max_maps;
+	srv->dma_max_bytes = max_bytes;
 }
 
 int vfk_server_run_once(struct vfk_server *srv, int timeout_ms)

@@ -31,8 +31,6 @@
 #define SRV_MAX_DATA_XFER   VFU_DEFAULT_MAX_DATA_XFER
 /* Largest message we take: a REGION_WRITE of the maximum count. */
 #define SRV_MAX_MSG         (VFU_HDR_SIZE + sizeof(struct vfu_region_rw) + SRV_MAX_DATA_XFER)
-/* Most mappings we let a client hold (answered as max_dma_maps). */
-#define SRV_MAX_DMA_MAPS    (1u << 20)
 /* Region-info answers are capped here: the core's chains stay far below. */
 #define SRV_MAX_REGION_INFO (128u * 1024u)
 /* REGION_READs of at least this many bytes from a plain-memory region
@@ -40,6 +38,11 @@
 #define SRV_DIRECT_READ_MIN (16u * 1024u)
 /* Largest reply: a REGION_READ of the maximum count. */
 #define SRV_MAX_REPLY       SRV_MAX_MSG
+/* What rx may hold while a handler or deferred work waits on the client's
+ * DMA answer (rx cannot move then): everything the client queued ahead of
+ * the answer. Address space only; the pages a wait touched past rx_cap
+ * are given back when rx drains. */
+#define SRV_RX_RESERVE      (64u << 20)
 /* Socket buffers of a connection: a maximal reply (and request) in
  * flight at once, so a 1 MiB read is not cut into several wake-ups. */
 #define SRV_SOCK_BUF        (2 * SRV_MAX_MSG)
@@ -99,9 +102,12 @@ struct srv_slot {
 	struct vfu_caps peer;
 	uint16_t next_id;           /* for server-to-client commands */
 
-	/* Received bytes [rx_head, rx_tail) of rx[rx_cap]. */
+	/* Received bytes [rx_head, rx_tail) of rx. Reads between messages
+	 * fill rx up to rx_cap; a DMA wait may read on up to SRV_RX_RESERVE
+	 * (rx_spilled: it did). */
 	uint8_t *rx;
 	size_t rx_cap, rx_head, rx_tail;
+	bool rx_spilled;
 	/*
 	 * fds received and not yet claimed. The newest set, owned by the
 	 * message at rx_fds_at, is kept here; when fds arrive for a later
@@ -145,6 +151,8 @@ struct srv_slot {
 
 struct vfk_server {
 	int epfd;
+	uint64_t dma_max_maps;      /* per connection (vfk_server_set_dma_limits) */
+	uint64_t dma_max_bytes;
 	int wake_fd;
 	struct srv_tag wake_tag;
 	volatile sig_atomic_t stop;
@@ -239,6 +247,7 @@ int vfk_srv_dispatch(struct srv_slot *s, struct srv_msg *m);
 
 /* dma_msg.c */
 int vfk_srv_dma_rw(void *ctx, uint64_t iova, void *buf, size_t len, bool write);
+void vfk_srv_dma_memory_lost(void *ctx);
 
 #pragma GCC visibility pop
 
