@@ -122,7 +122,8 @@ int cmd_mem(int argc, char **argv)
 	}
 	ret = vfk_client_open(argv[optind], NULL, &c, err, sizeof(err));
 	if (ret) {
-		fprintf(stderr, "vfiokit mem: %s: %s\n", argv[optind], err);
+		/* The client library's reason names the target already. */
+		fprintf(stderr, "vfiokit mem: %s\n", err);
 		return 1;
 	}
 	ret = op.via_mmap ? access_mmap(c, &op) : access_region(c, &op);

@@ -7,9 +7,11 @@
  *   vfiokit serve --config machine.json
  *   vfiokit serve [--dir DIR]            (the default machine)
  *   vfiokit serve --list
+ *   [--socket-mode OCTAL] [--socket-group NAME|GID] with any of them
  */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +35,8 @@ struct serve_opts {
 	const char *socket;
 	const char *config;
 	const char *dir;
+	unsigned int socket_mode;   /* 0: 0660 with a group, else the library's 0600 */
+	gid_t socket_gid;           /* (gid_t)-1: the process's */
 	int verbosity;          /* -q: -1, default 0, -v: 1, -vv: 2 */
 	bool list;
 	const char *model;
@@ -63,6 +67,11 @@ static void serve_usage(FILE *out)
 		"       vfiokit serve [--dir DIR]       (default machine: 2 GPUs, 2 bridges each)\n"
 		"       vfiokit serve --list            (models and their options)\n"
 		"options: -v (more logs, twice for debug), -q (errors only)\n"
+		"  --socket-mode OCTAL     mode of the sockets created (default 0600,\n"
+		"                          0660 with --socket-group); connecting needs write\n"
+		"  --socket-group NAME|GID group of the sockets created, e.g. QEMU's (libvirt)\n"
+		"A socket path on which a server is listening is refused; a stale socket\n"
+		"file is replaced. SIGINT, SIGTERM, SIGHUP: stop and remove the sockets.\n"
 		"Socket activation: with LISTEN_FDS set, devices take the inherited\n"
 		"sockets (by LISTEN_FDNAMES = device names, else in order).\n");
 }
@@ -79,6 +88,39 @@ static void list_models(FILE *out)
 	}
 }
 
+/* OCTAL: permission bits only. */
+static int parse_mode(const char *text, unsigned int *mode)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(text, &end, 8);
+	if (errno || end == text || *end || v > 0777 || text[0] == '-')
+		return -EINVAL;
+	*mode = (unsigned int)v;
+	return 0;
+}
+
+/* A group name, else a numeric gid. */
+static int parse_group(const char *text, gid_t *gid)
+{
+	const struct group *g = getgrnam(text);
+	char *end;
+	unsigned long v;
+
+	if (g) {
+		*gid = g->gr_gid;
+		return 0;
+	}
+	errno = 0;
+	v = strtoul(text, &end, 10);
+	if (errno || end == text || *end || text[0] == '-' || v >= (gid_t)-1)
+		return -EINVAL;
+	*gid = (gid_t)v;
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct serve_opts *o)
 {
 	static const struct option longopts[] = {
@@ -86,18 +128,35 @@ static int parse_args(int argc, char **argv, struct serve_opts *o)
 		{ "config", required_argument, NULL, 'c' },
 		{ "dir", required_argument, NULL, 'd' },
 		{ "list", no_argument, NULL, 'l' },
+		{ "socket-mode", required_argument, NULL, 'm' },
+		{ "socket-group", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
 	optind = 1;
+	o->socket_gid = (gid_t)-1;
 	while ((c = getopt_long(argc, argv, "s:c:d:lhvq", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's': o->socket = optarg; break;
 		case 'c': o->config = optarg; break;
 		case 'd': o->dir = optarg; break;
 		case 'l': o->list = true; break;
+		case 'm':
+			if (parse_mode(optarg, &o->socket_mode)) {
+				fprintf(stderr, "vfiokit serve: --socket-mode %s: expected "
+					"octal permission bits (e.g. 0660)\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'g':
+			if (parse_group(optarg, &o->socket_gid)) {
+				fprintf(stderr, "vfiokit serve: --socket-group %s: no such group\n",
+					optarg);
+				return -EINVAL;
+			}
+			break;
 		case 'v': o->verbosity++; break;
 		case 'q': o->verbosity = -1; break;
 		case 'h': serve_usage(stdout); exit(0);
@@ -273,7 +332,17 @@ static int add_activated(struct serve_state *st)
 	return 0;
 }
 
-static int add_sockets(struct serve_state *st)
+/* The sockets' permissions: the group's members may connect when one is given. */
+static int set_socket_perms(const struct serve_opts *o, struct vfk_server *srv)
+{
+	unsigned int mode = o->socket_mode;
+
+	if (!mode && o->socket_gid != (gid_t)-1)
+		mode = 0660;
+	return vfk_server_set_socket_perms(srv, mode, o->socket_gid);
+}
+
+static int add_sockets(const struct serve_opts *o, struct serve_state *st)
 {
 	int ret = vfk_server_create(&st->srv);
 
@@ -288,17 +357,19 @@ static int add_sockets(struct serve_state *st)
 		unsetenv("LISTEN_FDNAMES");
 		return ret;
 	}
-	for (size_t i = 0; i < st->machine.count; i++) {
+	ret = set_socket_perms(o, st->srv);
+	for (size_t i = 0; !ret && i < st->machine.count; i++) {
 		const char *path = st->machine.devices[i].socket;
 
 		ret = vfk_server_add_device(st->srv, st->devs[i], path);
-		if (ret) {
+		if (ret == -EADDRINUSE)
+			fprintf(stderr, "vfiokit serve: %s: another server is listening there\n",
+				path);
+		else if (ret)
 			vfk_err("%s: cannot listen on %s: %s", st->machine.devices[i].name, path,
 				strerror(-ret));
-			return ret;
-		}
 	}
-	return 0;
+	return ret;
 }
 
 static void print_attach_lines(const struct serve_state *st)
@@ -329,6 +400,8 @@ static void install_signals(struct vfk_server *srv)
 	signal_server = srv;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* A closed terminal or a reload request: stop cleanly, sockets removed. */
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }
 
@@ -363,7 +436,7 @@ int cmd_serve(int argc, char **argv)
 	if (!ret)
 		ret = build_devices(&st);
 	if (!ret)
-		ret = add_sockets(&st);
+		ret = add_sockets(&o, &st);
 	if (!ret) {
 		print_attach_lines(&st);
 		install_signals(st.srv);

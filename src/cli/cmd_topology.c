@@ -94,7 +94,8 @@ static int scan_target(struct scan *s, const char *target)
 	int ret = vfk_client_open(target, NULL, &c, err, sizeof(err));
 
 	if (ret) {
-		fprintf(stderr, "vfiokit topology: %s: %s\n", target, err);
+		/* The client library's reason names the target already. */
+		fprintf(stderr, "vfiokit topology: %s\n", err);
 		return ret;
 	}
 	ret = scan_client(s, c, target);
