@@ -58,7 +58,8 @@ sock=$work/a.sock
 check "first server serves" serve first "$sock"
 first=$serve_pid
 ino=$(inode "$sock")
-"$vfiokit" serve dmaengine --socket "$sock" -q >"$work/second.out" 2>"$work/second.err"
+# Bounded: a server that took the path over would serve on and on.
+timeout 20 "$vfiokit" serve dmaengine --socket "$sock" -q >"$work/second.out" 2>"$work/second.err"
 check "a second server on the path exits 1" test $? -eq 1
 check "it says so in one line" test "$(cat "$work/second.err")" = \
 	"vfiokit serve: $sock: another server is listening there"
@@ -150,7 +151,7 @@ cat >"$work/dup.json" <<'JSON'
 { "devices": [ { "model": "dmaengine", "socket": "d.sock" },
                { "model": "dmaengine", "socket": "d.sock" } ] }
 JSON
-"$vfiokit" serve --config "$work/dup.json" >/dev/null 2>"$work/dup.err"
+timeout 20 "$vfiokit" serve --config "$work/dup.json" >/dev/null 2>"$work/dup.err"
 check "two devices on one socket: exit 1" test $? -eq 1
 check "the error names the file and the socket" \
 	grep -q "$work/dup.json: devices 0 and 1 have the same socket $work/d.sock" "$work/dup.err"
