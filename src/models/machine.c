@@ -42,6 +42,7 @@ void vfk_machine_free(struct vfk_machine *m)
 			free(d->kv[k]);
 	}
 	m->count = 0;
+	m->socket_mode[0] = m->socket_group[0] = '\0';
 }
 
 /* Where skiboot puts the RAM of GPUs 0 and 1 of chip 0 (GPU_MEM_4T_DOWN). */
@@ -71,6 +72,7 @@ int vfk_machine_default(struct vfk_machine *m, const char *dir)
 	int ret = 0;
 
 	m->count = 0;
+	m->socket_mode[0] = m->socket_group[0] = '\0';
 	for (unsigned int g = 0; !ret && g < 2; g++)
 		ret = add_default_gpu(m, dir, g);
 	if (ret)

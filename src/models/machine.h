@@ -23,6 +23,10 @@ struct vfk_machine_device {
 struct vfk_machine {
 	struct vfk_machine_device devices[VFK_MACHINE_MAX_DEVICES];
 	size_t count;
+	/* The sockets' mode and group as a machine file gives them ("": not
+	 * given), parsed by serve as its --socket-mode/--socket-group. */
+	char socket_mode[8];
+	char socket_group[64];
 };
 
 /**

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT
-/* The JSON machine file: {"devices": [{"name", "model", "socket", "options": {}}]}. */
+/*
+ * The JSON machine file: {"devices": [{"name", "model", "socket",
+ * "options": {}}], "socket_mode": "0660", "socket_group": "kvm"}.
+ */
 #include <errno.h>
 #include <inttypes.h>
 #include <libgen.h>
@@ -119,6 +122,23 @@ static int load_devices(struct vfk_machine *m, json_object *root, const char *ba
 	return ret;
 }
 
+/* The optional string member key of root into buf (len), "" when absent. */
+static int copy_string_member(json_object *root, const char *key, char *buf, size_t len,
+			      const char *path, char *err, size_t err_len)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(root, key, &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_string) ||
+	    (size_t)snprintf(buf, len, "%s", json_object_get_string(v)) >= len) {
+		snprintf(err, err_len, "%s: \"%s\" must be a string of at most %zu bytes", path,
+			 key, len - 1);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /*
  * Each device needs a socket of its own (the second would find the
  * first's listening) and a name of its own (logs, LISTEN_FDNAMES). Paths
@@ -155,6 +175,7 @@ int vfk_machine_load_json(const char *path, struct vfk_machine *m, char *err, si
 	int ret;
 
 	m->count = 0;
+	m->socket_mode[0] = m->socket_group[0] = '\0';
 	if (!root) {
 		const char *why = json_util_get_last_err();
 
@@ -169,6 +190,12 @@ int vfk_machine_load_json(const char *path, struct vfk_machine *m, char *err, si
 	ret = load_devices(m, root, dirname(path_copy), err, err_len);
 	if (!ret)
 		ret = check_unique(m, path, err, err_len);
+	if (!ret)
+		ret = copy_string_member(root, "socket_mode", m->socket_mode,
+					 sizeof(m->socket_mode), path, err, err_len);
+	if (!ret)
+		ret = copy_string_member(root, "socket_group", m->socket_group,
+					 sizeof(m->socket_group), path, err, err_len);
 	free(path_copy);
 	json_object_put(root);
 	if (ret)

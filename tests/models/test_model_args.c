@@ -178,6 +178,8 @@ static void test_json_machine(void **state)
 	assert_string_equal(m.devices[1].name, "npu21");
 	assert_string_equal(m.devices[1].socket, "/abs/b.sock");
 	assert_string_equal(m.devices[1].kv[0], "atsd=no");
+	assert_string_equal(m.socket_mode, "");
+	assert_string_equal(m.socket_group, "");
 	vfk_machine_free(&m);
 	remove_json(dir, path);
 }
@@ -241,6 +243,29 @@ static void test_json_duplicates(void **state)
 	remove_json(dir, path);
 }
 
+/* The sockets' mode and group, as text for serve to parse. */
+static void test_json_socket_perms(void **state)
+{
+	static const char text[] =
+		"{\"devices\": [{\"model\": \"v100\", \"socket\": \"g.sock\"}],"
+		" \"socket_mode\": \"0660\", \"socket_group\": \"kvm\"}";
+	char path[256], err[256] = "";
+	struct vfk_machine m;
+	char *dir = write_json(text, path, sizeof(path));
+
+	assert_int_equal(vfk_machine_load_json(path, &m, err, sizeof(err)), 0);
+	assert_string_equal(m.socket_mode, "0660");
+	assert_string_equal(m.socket_group, "kvm");
+	vfk_machine_free(&m);
+	assert_string_equal(m.socket_mode, "");
+	remove_json(dir, path);
+	expect_json_error("{\"devices\": [{\"model\": \"v100\", \"socket\": \"s\"}],"
+			  " \"socket_mode\": 432}", "machine.json: \"socket_mode\" must be a string");
+	expect_json_error("{\"devices\": [{\"model\": \"v100\", \"socket\": \"s\"}],"
+			  " \"socket_group\": \"" "0123456789012345678901234567890123456789"
+			  "0123456789012345678901234\"}", "\"socket_group\" must be a string");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -252,6 +277,7 @@ int main(void)
 		cmocka_unit_test(test_json_machine),
 		cmocka_unit_test(test_json_errors),
 		cmocka_unit_test(test_json_duplicates),
+		cmocka_unit_test(test_json_socket_perms),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
