@@ -35,7 +35,7 @@ struct serve_opts {
 	const char *socket;
 	const char *config;
 	const char *dir;
-	unsigned int socket_mode;   /* 0: 0660 with a group, else the library's 0600 */
+	unsigned int socket_mode;   /* 0: not given (see sockets_mode()) */
 	gid_t socket_gid;           /* (gid_t)-1: the process's */
 	int verbosity;          /* -q: -1, default 0, -v: 1, -vv: 2 */
 	bool list;
@@ -70,6 +70,7 @@ static void serve_usage(FILE *out)
 		"  --socket-mode OCTAL     mode of the sockets created (default 0600,\n"
 		"                          0660 with --socket-group); connecting needs write\n"
 		"  --socket-group NAME|GID group of the sockets created, e.g. QEMU's (libvirt)\n"
+		"                          (a machine file may give \"socket_mode\", \"socket_group\")\n"
 		"A socket path on which a server is listening is refused; a stale socket\n"
 		"file is replaced. SIGINT, SIGTERM, SIGHUP: stop and remove the sockets.\n"
 		"Socket activation: with LISTEN_FDS set, devices take the inherited\n"
@@ -96,7 +97,7 @@ static int parse_mode(const char *text, unsigned int *mode)
 
 	errno = 0;
 	v = strtoul(text, &end, 8);
-	if (errno || end == text || *end || v > 0777 || text[0] == '-')
+	if (errno || end == text || *end || !v || v > 0777 || text[0] == '-')
 		return -EINVAL;
 	*mode = (unsigned int)v;
 	return 0;
@@ -183,16 +184,36 @@ static void set_log_level(int verbosity)
 	vfk_log_set_level(levels[i < 0 ? 0 : i > 3 ? 3 : i]);
 }
 
+/* The sockets' mode: as given; 0660 with a group; else 0 (the library's 0600). */
+static unsigned int sockets_mode(const struct serve_opts *o)
+{
+	if (!o->socket_mode && o->socket_gid != (gid_t)-1)
+		return 0660;
+	return o->socket_mode;
+}
+
+/* A directory made for the sockets lets through (search only) the
+ * classes the sockets admit: without it they could not reach them. */
+static int open_dir_to_clients(const struct serve_opts *o, const char *dir)
+{
+	unsigned int mode = sockets_mode(o);
+	mode_t dmode = 0700 | (mode & 0070 ? 0010 : 0) | (mode & 0007 ? 0001 : 0);
+
+	if (o->socket_gid != (gid_t)-1 && chown(dir, (uid_t)-1, o->socket_gid))
+		return -errno;
+	return dmode == 0700 || !chmod(dir, dmode) ? 0 : -errno;
+}
+
 /* The directory for the default machine's sockets: given, or a fresh one. */
 static int machine_dir(const struct serve_opts *o, struct serve_state *st, const char **dir)
 {
 	const char *base = getenv("XDG_RUNTIME_DIR");
 
 	if (o->dir) {
-		if (mkdir(o->dir, 0700) && errno != EEXIST)
-			return -errno;
 		*dir = o->dir;
-		return 0;
+		if (!mkdir(o->dir, 0700))
+			return open_dir_to_clients(o, o->dir);
+		return errno == EEXIST ? 0 : -errno;
 	}
 	if (!base || !*base)
 		base = "/tmp";
@@ -202,7 +223,7 @@ static int machine_dir(const struct serve_opts *o, struct serve_state *st, const
 		return -errno;
 	}
 	*dir = st->fresh_dir;
-	return 0;
+	return open_dir_to_clients(o, st->fresh_dir);
 }
 
 static bool socket_activated(void)
@@ -332,14 +353,20 @@ static int add_activated(struct serve_state *st)
 	return 0;
 }
 
-/* The sockets' permissions: the group's members may connect when one is given. */
-static int set_socket_perms(const struct serve_opts *o, struct vfk_server *srv)
+/* A machine file's socket_mode and socket_group, where no option gave them. */
+static int file_socket_perms(struct serve_opts *o, const struct vfk_machine *m)
 {
-	unsigned int mode = o->socket_mode;
-
-	if (!mode && o->socket_gid != (gid_t)-1)
-		mode = 0660;
-	return vfk_server_set_socket_perms(srv, mode, o->socket_gid);
+	if (!o->socket_mode && m->socket_mode[0] && parse_mode(m->socket_mode, &o->socket_mode)) {
+		vfk_err("%s: socket_mode \"%s\": expected octal permission bits (e.g. 0660)",
+			o->config, m->socket_mode);
+		return -EINVAL;
+	}
+	if (o->socket_gid == (gid_t)-1 && m->socket_group[0] &&
+	    parse_group(m->socket_group, &o->socket_gid)) {
+		vfk_err("%s: socket_group \"%s\": no such group", o->config, m->socket_group);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static int add_sockets(const struct serve_opts *o, struct serve_state *st)
@@ -357,7 +384,7 @@ static int add_sockets(const struct serve_opts *o, struct serve_state *st)
 		unsetenv("LISTEN_FDNAMES");
 		return ret;
 	}
-	ret = set_socket_perms(o, st->srv);
+	ret = vfk_server_set_socket_perms(st->srv, sockets_mode(o), o->socket_gid);
 	for (size_t i = 0; !ret && i < st->machine.count; i++) {
 		const char *path = st->machine.devices[i].socket;
 
@@ -433,6 +460,8 @@ int cmd_serve(int argc, char **argv)
 	}
 	memset(&st, 0, sizeof(st));
 	ret = load_machine(&o, &st);
+	if (!ret)
+		ret = file_socket_perms(&o, &st.machine);
 	if (!ret)
 		ret = build_devices(&st);
 	if (!ret)
