@@ -141,6 +141,36 @@ serve perm "$sock" --socket-group "$(id -gn)" --socket-mode 0640
 check "--socket-group by name, --socket-mode kept" \
 	test "$(stat -c '%a %G' "$sock")" = "640 $(id -gn)"
 stop "$serve_pid" TERM
+# A machine file may give them; an option overrides the file.
+cat >"$work/perm.json" <<'JSON'
+{ "devices": [ { "model": "dmaengine", "socket": "pf.sock" } ],
+  "socket_mode": "0604", "socket_group": "54323" }
+JSON
+"$vfiokit" serve --config "$work/perm.json" >"$work/pf.out" 2>&1 &
+serve_pid=$!
+pids+=("$serve_pid")
+wait_for "$work/pf.out" "^Serving"
+check "socket_mode and socket_group from the machine file" \
+	test "$(stat -c '%a %g' "$work/pf.sock")" = "604 54323"
+stop "$serve_pid" TERM
+"$vfiokit" serve --config "$work/perm.json" --socket-mode 0640 >"$work/pf.out" 2>&1 &
+serve_pid=$!
+pids+=("$serve_pid")
+wait_for "$work/pf.out" "^Serving"
+check "--socket-mode overrides the file" test "$(stat -c %a "$work/pf.sock")" = 640
+stop "$serve_pid" TERM
+# A directory serve makes for its sockets lets the sockets' users through.
+"$vfiokit" serve --dir "$work/m" --socket-mode 0666 >"$work/m.out" 2>&1 &
+serve_pid=$!
+pids+=("$serve_pid")
+wait_for "$work/m.out" "^Serving"
+check "--dir made with search permission for others" test "$(stat -c %a "$work/m")" = 711
+if [ "$(id -u)" = 0 ]; then
+	sock=$work/m/gpu0.sock
+	check "another user reaches a socket in it" as_other --clear-groups
+fi
+stop "$serve_pid" TERM
+sock=$work/p.sock
 check "a bad --socket-mode is refused" fails "$vfiokit" serve dmaengine --socket "$sock" \
 	--socket-mode 999 2>/dev/null
 check "an unknown --socket-group is refused" fails "$vfiokit" serve dmaengine --socket "$sock" \
