@@ -43,7 +43,12 @@ static void drop_rx_fds(struct srv_slot *s)
 	s->rx_fds_truncated = false;
 }
 
-/* Mark or clear deferred work left for the top level; the server counts. */
+/*
+ * Mark or clear deferred work left for the top level; the server counts.
+ * While it waits, the slot's socket is not read: its next messages come
+ * after that work, as they do when nothing is postponed, and a client
+ * that keeps ringing cannot overflow its device's deferred queue.
+ */
 static void set_postponed(struct srv_slot *s, bool postponed)
 {
 	if (postponed == s->deferred_postponed)
@@ -53,6 +58,8 @@ static void set_postponed(struct srv_slot *s, bool postponed)
 		s->srv->postponed++;
 	else
 		s->srv->postponed--;
+	if (s->conn_fd >= 0)
+		vfk_srv_update_events(s);
 }
 
 /* Start or end tracking a stall; the server counts the stalled slots. */
@@ -87,10 +94,15 @@ void vfk_srv_conn_open(struct srv_slot *s, int fd)
 	vfk_info("%s: client connected", vfk_device_name(s->dev));
 }
 
-/* Give the pages of rx past rx_cap back once a DMA wait's spill drained. */
+/* Give the pages of rx past rx_cap back once a DMA wait's spill drained
+ * (madvise wants a page-aligned start; the page rx_cap falls in stays). */
 static void release_spill(struct srv_slot *s)
 {
-	madvise(s->rx + s->rx_cap, SRV_RX_RESERVE - s->rx_cap, MADV_DONTNEED);
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t from = (s->rx_cap + page - 1) & ~(page - 1);
+
+	if (madvise(s->rx + from, SRV_RX_RESERVE - from, MADV_DONTNEED))
+		vfk_dbg("%s: madvise: %s", vfk_device_name(s->dev), strerror(errno));
 	s->rx_spilled = false;
 }
 
@@ -100,6 +112,7 @@ static void release_buffers(struct srv_slot *s)
 {
 	madvise(s->rx, s->rx_spilled ? SRV_RX_RESERVE : s->rx_cap, MADV_DONTNEED);
 	madvise(s->tx, s->tx_cap, MADV_DONTNEED);
+	madvise(s->dma_buf, s->dma_cap, MADV_DONTNEED);
 	s->rx_spilled = false;
 	s->rx_head = s->rx_tail = 0;
 	s->tx_head = s->tx_tail = 0;
@@ -618,7 +631,7 @@ void vfk_srv_conn_readable(struct srv_slot *s)
 {
 	ssize_t n;
 
-	if (!s->reading)
+	if (!s->reading || s->deferred_postponed)
 		return;
 	s->tracing = vfk_log_get_level() >= VFK_LOG_DEBUG;
 	n = read_between(s);
@@ -651,7 +664,7 @@ void vfk_srv_conn_writable(struct srv_slot *s)
 		vfk_srv_conn_close(s, "send failed");
 		return;
 	}
-	if (r == 0 && !s->reading) {
+	if (r == 0 && !s->reading && !s->deferred_postponed) {
 		s->reading = true;
 		s->tracing = vfk_log_get_level() >= VFK_LOG_DEBUG;
 		if (!process(s) || !run_deferred(s)) {

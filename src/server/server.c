@@ -43,7 +43,7 @@ void vfk_srv_update_events(struct srv_slot *s)
 {
 	struct epoll_event ev = { .data.ptr = &s->conn_tag };
 
-	if (s->reading)
+	if (s->reading && !s->deferred_postponed)
 		ev.events |= EPOLLIN;
 	if (s->want_out)
 		ev.events |= EPOLLOUT;
@@ -95,7 +95,8 @@ static void slot_free(struct srv_slot *s)
 		munmap(s->rx, SRV_RX_RESERVE);
 	if (s->tx)
 		munmap(s->tx, s->tx_cap);
-	free(s->dma_buf);
+	if (s->dma_buf)
+		munmap(s->dma_buf, s->dma_cap);
 	free(s->path);
 	free(s);
 }
@@ -123,7 +124,7 @@ static struct srv_slot *slot_new(struct vfk_server *srv, struct vfk_device *dev)
 	s->dma_cap = VFU_HDR_SIZE + VFU_DMA_RW_HDR_SIZE + SRV_MAX_DATA_XFER;
 	s->rx = buffer_map(SRV_RX_RESERVE);
 	s->tx = buffer_map(s->tx_cap);
-	s->dma_buf = malloc(s->dma_cap);
+	s->dma_buf = buffer_map(s->dma_cap);
 	if (!s->rx || !s->tx || !s->dma_buf) {
 		slot_free(s);
 		return NULL;
@@ -400,6 +401,12 @@ static void handle_event(struct vfk_server *srv, const struct epoll_event *ev)
 	case SRV_TAG_CONN:
 		if (s->conn_fd < 0)
 			break;
+		/* Not read until its postponed work ran; but epoll reports a
+		 * hang-up whatever the mask: end it rather than spin on it. */
+		if (s->deferred_postponed && (ev->events & (EPOLLHUP | EPOLLERR))) {
+			vfk_srv_conn_close(s, "hung up");
+			break;
+		}
 		if (ev->events & EPOLLOUT)
 			vfk_srv_conn_writable(s);
 		if (s->conn_fd >= 0 && (ev->events & (EPOLLIN | EPOLLHUP | EPOLLERR)))

@@ -64,7 +64,7 @@ ssize_t rc_recv(int fd, void *buf, size_t cap, int *fds, unsigned int *nfds)
 
 /* Answer one server-to-client DMA request in the layout QEMU 11 uses on
  * the wire: data at payload offset 16 (see protocol.h). */
-static void answer_dma(int fd, const uint8_t *msg)
+void rc_answer_dma(int fd, const uint8_t *msg)
 {
 	struct vfu_hdr h;
 	struct vfu_dma_rw rw;
@@ -122,7 +122,7 @@ ssize_t rc_call(int fd, uint16_t cmd, const void *payload, size_t len,
 		memcpy(&h, buf, sizeof(h));
 		if ((h.flags & VFU_F_TYPE_MASK) == VFU_F_TYPE_COMMAND) {
 			vfu_wire_close_fds(got, ngot);
-			answer_dma(fd, buf);
+			rc_answer_dma(fd, buf);
 			continue;
 		}
 		if (h.msg_id != id || h.command != cmd) {

@@ -26,6 +26,9 @@ ssize_t rc_call(int fd, uint16_t cmd, const void *payload, size_t len,
 		const int *fds, unsigned int nfds, void *out, size_t out_cap,
 		int *rfd);
 
+/* Answer the server's DMA_READ/DMA_WRITE request msg from dma_mem. */
+void rc_answer_dma(int fd, const uint8_t *msg);
+
 /* VERSION 0.0 with QEMU's capabilities; 0 or -errno. */
 int rc_negotiate(int fd);
 

@@ -14,6 +14,7 @@
  * requests would then fail.
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -281,20 +282,37 @@ static void test_nested_dma_refused_deferred_postponed(void **st)
 	struct vfu_dma_rw rw;
 	int a = a_starts_waiting(&h, &rw);
 	int b = connect_dev(1);
+	struct vfu_region_rw copies_rw = { COPIES, VFIO_PCI_BAR0_REGION_INDEX, 4 };
+	struct pollfd b_in = { .fd = b, .events = POLLIN };
+	struct vfu_hdr reply;
+	uint8_t msg[256];
+	uint32_t copies;
 
 	map_fdless(b);
 	/* Inside B's access, while A waits: refused, the access still answered. */
 	reg_write(b, DIRECT, B_IOVA);
 	assert_int_equal(reg_read(b, DIRECT_STATUS), (uint32_t)-EBUSY);
-	/* B's deferred work waits for the top level: no DMA to B's client yet. */
+	/* B's deferred work waits for the top level: no DMA to B's client
+	 * yet, and B's next message waits behind that work, unread. */
 	reg_write(b, DOORBELL, B_IOVA);
-	b_round_trips(b, 0);
+	assert_int_equal(rc_send(b, 900, VFU_CMD_REGION_READ,
+				 VFU_F_TYPE_COMMAND, &copies_rw, sizeof(copies_rw), NULL, 0), 0);
+	assert_int_equal(poll(&b_in, 1, 200), 0);
 	assert_int_equal(rc_dma_requests, 0);
 
 	a_answers(a, h, &rw);
 	a_copy_done(a);
-	/* Then B's postponed copy runs (rc_call answers its DMA_READ/WRITE). */
-	assert_int_equal(reg_read(b, COPIES), 1);
+	/* Then B's postponed copy runs (answering its DMA_READ/WRITE here),
+	 * and only then is B's read handled: it sees the copy. */
+	for (int i = 0; i < 2; i++) {
+		assert_true(rc_recv(b, msg, sizeof(msg), NULL, NULL) > 0);
+		rc_answer_dma(b, msg);
+	}
+	assert_true(rc_recv(b, msg, sizeof(msg), NULL, NULL) > 0);
+	memcpy(&reply, msg, sizeof(reply));
+	assert_int_equal(reply.msg_id, 900);
+	memcpy(&copies, msg + VFU_HDR_SIZE + sizeof(copies_rw), 4);
+	assert_int_equal(copies, 1);
 	assert_int_equal(reg_read(b, COPY_STATUS), 0);
 	assert_memory_equal(guest + 0x110, guest + 0x100, 16);
 	assert_int_equal(rc_dma_requests, 3);
