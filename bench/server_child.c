@@ -13,6 +13,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
+#include <vfiokit/dma.h>
 #include <vfiokit/server.h>
 
 #include "npu2.h"
@@ -54,6 +55,8 @@ static void child_main(struct bench_server *s, int cpu, int with_npu, int extra_
 	int rc = vfk_server_create(&child_srv);
 	if (rc < 0)
 		bench_die("vfk_server_create", rc);
+	/* The DMA figures go to a million live mappings. */
+	vfk_server_set_dma_limits(child_srv, 1u << 20, VFK_DMA_DEFAULT_MAX_BYTES);
 	add_gpu(child_srv, s->gpu_path);
 	for (int i = 1; i <= extra_gpus; i++) {
 		snprintf(path, sizeof(path), "%s/gpu%d.sock", s->dir, i);
