@@ -61,8 +61,8 @@ void vfk_dma_set_transport(struct vfk_device *dev, const struct vfk_dma_transpor
  * that is not a regular file, or a range past the end of fd (overflow-safe);
  * -EBADF for a bad fd; -EACCES for WRITE on a read-only fd (or a write-only
  * fd); -EEXIST when it overlaps an existing mapping; -ENOSPC past the
- * limits of vfk_dma_set_limit() or vfk_dma_set_byte_limit(); -ENOMEM, or
- * mmap's error.
+ * limits of vfk_dma_set_limit(), vfk_dma_set_byte_limit() or
+ * vfk_dma_set_window_limit(); -ENOMEM, or mmap's error.
  */
 int vfk_dma_map(struct vfk_device *dev, uint64_t iova, uint64_t size, int fd,
 		uint64_t fd_offset, uint32_t prot);
@@ -85,6 +85,13 @@ void vfk_dma_set_limit(struct vfk_device *dev, uint64_t max_mappings);
  * vfk_dma_mapped_bytes(). Lowering it keeps the mappings.
  */
 void vfk_dma_set_byte_limit(struct vfk_device *dev, uint64_t max_bytes);
+
+/**
+ * Limit on the windows (one mmap each) the fd-backed mappings take
+ * (default: none). A process has vm.max_map_count mmaps in all; a server
+ * gives each connection its share (vfk_server_set_map_budget()).
+ */
+void vfk_dma_set_window_limit(struct vfk_device *dev, uint64_t max_windows);
 
 /** Number of live mappings. */
 uint64_t vfk_dma_count(const struct vfk_device *dev);

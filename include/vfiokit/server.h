@@ -58,6 +58,16 @@ int vfk_server_add_device_fd(struct vfk_server *srv, struct vfk_device *dev,
 void vfk_server_set_dma_limits(struct vfk_server *srv, uint64_t max_maps,
 			       uint64_t max_bytes);
 
+/**
+ * How many DMA windows (one mmap each, see vfk_dma_map()) the clients of
+ * all devices may hold together; each connection gets an equal share,
+ * this budget divided by the number of devices served, so no client can
+ * use up the process's mmaps (vm.max_map_count) that the others, and the
+ * process itself, need. Default: vm.max_map_count less 8192 for the rest
+ * of the process. Applies from each next connection on.
+ */
+void vfk_server_set_map_budget(struct vfk_server *srv, uint64_t windows);
+
 /** Run one loop iteration, waiting at most timeout_ms (-1 = forever). */
 int vfk_server_run_once(struct vfk_server *srv, int timeout_ms);
 

@@ -26,10 +26,10 @@
  * sparse files. Windows are shared: a mapping that fits in a window of
  * the same file (st_dev, st_ino, writable) already mapped uses it, so the
  * many small mappings of a vIOMMU guest cost one mmap per 2 MiB of guest
- * memory, not one each (the process has ~65530 mmaps in all). A window is
- * unmapped with its last mapping. Each window's length is charged to the
- * connection (max_bytes), as is each mapping (max_maps). fds are never
- * kept.
+ * memory, not one each. A window is unmapped with its last mapping. Each
+ * window's length is charged to the connection (max_bytes), as are the
+ * window itself (max_windows: the process has vm.max_map_count mmaps in
+ * all, for every tenant) and each mapping (max_maps). fds are never kept.
  *
  * Copies to and from windows are guarded (fault_guard.h): a client that
  * shrinks its file gets -EFAULT and its transport is told to drop it.
@@ -62,6 +62,8 @@ struct vfk_dma {
 	uint64_t max_maps;
 	uint64_t max_bytes;         /* address space all windows may take */
 	uint64_t window_bytes;      /* address space they take now */
+	uint64_t max_windows;       /* mmaps all files' windows may take */
+	uint64_t windows;           /* mmaps they take now */
 	struct vfk_dma_transport transport;   /* rw NULL when none */
 	struct dma_map *last_hit;   /* where the previous access landed, or NULL */
 };
@@ -178,6 +180,7 @@ static void window_put(struct dma_window *w)
 		return;
 	munmap(w->base, w->len);
 	file->dma->window_bytes -= w->len;
+	file->dma->windows--;
 	if (w->in_tree)
 		vfk_range_tree_remove(&file->windows, w->offset, NULL);
 	file->nwindows--;
@@ -248,7 +251,7 @@ static int window_open(struct dma_file *file, int fd, const struct stat *st,
 	int ret;
 
 	window_span(st, offset, size, &start, &len);
-	if (len > dma->max_bytes - dma->window_bytes)
+	if (len > dma->max_bytes - dma->window_bytes || dma->windows >= dma->max_windows)
 		return -ENOSPC;
 	ret = vfk_fault_guard_install();
 	if (ret)
@@ -271,6 +274,7 @@ static int window_open(struct dma_file *file, int fd, const struct stat *st,
 		return ret;
 	}
 	dma->window_bytes += len;
+	dma->windows++;
 	file->nwindows++;
 	*out = w;
 	return 0;
@@ -333,6 +337,7 @@ struct vfk_dma *vfk_dma_new(void)
 	if (dma) {
 		dma->max_maps = VFK_DMA_DEFAULT_MAX_MAPS;
 		dma->max_bytes = VFK_DMA_DEFAULT_MAX_BYTES;
+		dma->max_windows = UINT64_MAX;
 	}
 	return dma;
 }
@@ -449,6 +454,11 @@ void vfk_dma_set_limit(struct vfk_device *dev, uint64_t max_mappings)
 void vfk_dma_set_byte_limit(struct vfk_device *dev, uint64_t max_bytes)
 {
 	dev->dma->max_bytes = max_bytes;
+}
+
+void vfk_dma_set_window_limit(struct vfk_device *dev, uint64_t max_windows)
+{
+	dev->dma->max_windows = max_windows;
 }
 
 uint64_t vfk_dma_count(const struct vfk_device *dev)

@@ -91,6 +91,7 @@ void vfk_srv_conn_open(struct srv_slot *s, int fd)
 	vfk_dma_set_transport(s->dev, &s->dma_transport);
 	vfk_dma_set_limit(s->dev, s->srv->dma_max_maps);
 	vfk_dma_set_byte_limit(s->dev, s->srv->dma_max_bytes);
+	vfk_dma_set_window_limit(s->dev, s->srv->map_budget / s->srv->nslots);
 	vfk_info("%s: client connected", vfk_device_name(s->dev));
 }
 

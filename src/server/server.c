@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -50,6 +51,20 @@ void vfk_srv_update_events(struct srv_slot *s)
 	epoll_ctl(s->srv->epfd, EPOLL_CTL_MOD, s->conn_fd, &ev);
 }
 
+/* The process's mmap budget (vm.max_map_count) less SRV_MAP_HEADROOM. */
+static uint64_t default_map_budget(void)
+{
+	FILE *f = fopen("/proc/sys/vm/max_map_count", "re");
+	unsigned long long count = 65530;   /* the kernel's default */
+
+	if (f) {
+		if (fscanf(f, "%llu", &count) != 1)
+			count = 65530;
+		fclose(f);
+	}
+	return count > 2 * SRV_MAP_HEADROOM ? count - SRV_MAP_HEADROOM : count / 2;
+}
+
 int vfk_server_create(struct vfk_server **out)
 {
 	struct vfk_server *srv = calloc(1, sizeof(*srv));
@@ -60,6 +75,7 @@ int vfk_server_create(struct vfk_server **out)
 	srv->wake_fd = -1;
 	srv->dma_max_maps = VFK_DMA_DEFAULT_MAX_MAPS;
 	srv->dma_max_bytes = VFK_DMA_DEFAULT_MAX_BYTES;
+	srv->map_budget = default_map_budget();
 	srv->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (srv->epfd < 0) {
 		r = -errno;
@@ -145,6 +161,7 @@ static int slot_attach(struct vfk_server *srv, struct srv_slot *s, int listen_fd
 	s->listen_fd = listen_fd;
 	s->next = srv->slots;
 	srv->slots = s;
+	srv->nslots++;
 	return 0;
 }
 
@@ -550,6 +567,11 @@ void vfk_server_set_dma_limits(struct vfk_server *srv, uint64_t max_maps,
 {
 	srv->dma_max_maps = max_maps;
 	srv->dma_max_bytes = max_bytes;
+}
+
+void vfk_server_set_map_budget(struct vfk_server *srv, uint64_t windows)
+{
+	srv->map_budget = windows;
 }
 
 int vfk_server_run_once(struct vfk_server *srv, int timeout_ms)

@@ -43,6 +43,9 @@
  * the answer. Address space only; the pages a wait touched past rx_cap
  * are given back when rx drains. */
 #define SRV_RX_RESERVE      (64u << 20)
+/* mmaps of the process kept out of the DMA windows' budget: libraries,
+ * heap, stacks, the slots' buffers (three each). */
+#define SRV_MAP_HEADROOM    8192u
 /* Socket buffers of a connection: a maximal reply (and request) in
  * flight at once, so a 1 MiB read is not cut into several wake-ups. */
 #define SRV_SOCK_BUF        (2 * SRV_MAX_MSG)
@@ -153,6 +156,8 @@ struct vfk_server {
 	int epfd;
 	uint64_t dma_max_maps;      /* per connection (vfk_server_set_dma_limits) */
 	uint64_t dma_max_bytes;
+	uint64_t map_budget;        /* DMA windows of all connections (vfk_server_set_map_budget) */
+	unsigned int nslots;        /* devices served: each connection gets budget / nslots */
 	int wake_fd;
 	struct srv_tag wake_tag;
 	volatile sig_atomic_t stop;

@@ -665,6 +665,16 @@ static void test_byte_limit(void **state)
 	assert_int_equal(vfk_dma_map(dev, 4 * PAGE, PAGE, fd, 300ull * WINDOW, RW), 0);
 	vfk_dma_unmap_all(dev);
 	vfk_dma_set_byte_limit(dev, VFK_DMA_DEFAULT_MAX_BYTES);
+	/* The window limit counts mmaps, whatever their size. */
+	vfk_dma_set_window_limit(dev, 2);
+	assert_int_equal(vfk_dma_map(dev, 0, PAGE, fd, 0, RW), 0);
+	assert_int_equal(vfk_dma_map(dev, PAGE, PAGE, fd, 10ull * WINDOW, RW), 0);
+	assert_int_equal(vfk_dma_map(dev, 2 * PAGE, PAGE, fd, 20ull * WINDOW, RW), -ENOSPC);
+	assert_int_equal(vfk_dma_map(dev, 2 * PAGE, PAGE, fd, 10ull * WINDOW + PAGE, RW), 0);
+	assert_int_equal(vfk_dma_unmap(dev, 0, PAGE), 0);
+	assert_int_equal(vfk_dma_map(dev, 3 * PAGE, PAGE, fd, 20ull * WINDOW, RW), 0);
+	vfk_dma_unmap_all(dev);
+	vfk_dma_set_window_limit(dev, UINT64_MAX);
 	close(fd);
 }
 

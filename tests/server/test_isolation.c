@@ -47,13 +47,16 @@ static void *serve(void *arg)
 	return NULL;
 }
 
-static void start(uint64_t max_maps, uint64_t max_bytes)
+/* A server with these limits; map_budget 0: the default. */
+static void start(uint64_t max_maps, uint64_t max_bytes, uint64_t map_budget)
 {
 	signal(SIGPIPE, SIG_IGN);
 	snprintf(fx.dir, sizeof(fx.dir), "/tmp/vfk-tenants-XXXXXX");
 	assert_non_null(mkdtemp(fx.dir));
 	assert_int_equal(vfk_server_create(&fx.srv), 0);
 	vfk_server_set_dma_limits(fx.srv, max_maps, max_bytes);
+	if (map_budget)
+		vfk_server_set_map_budget(fx.srv, map_budget);
 	for (int i = 0; i < 2; i++) {
 		snprintf(fx.path[i], sizeof(fx.path[i]), "%s/%c.sock", fx.dir, 'a' + i);
 		db_device(&fx.t[i], i ? "tenant-b" : "tenant-a");
@@ -64,13 +67,19 @@ static void start(uint64_t max_maps, uint64_t max_bytes)
 
 static int setup_default(void **state)
 {
-	start(VFK_DMA_DEFAULT_MAX_MAPS, VFK_DMA_DEFAULT_MAX_BYTES);
+	start(VFK_DMA_DEFAULT_MAX_MAPS, VFK_DMA_DEFAULT_MAX_BYTES, 0);
+	return 0;
+}
+
+static int setup_small_budget(void **state)
+{
+	start(VFK_DMA_DEFAULT_MAX_MAPS, VFK_DMA_DEFAULT_MAX_BYTES, 64);
 	return 0;
 }
 
 static int setup_small_limits(void **state)
 {
-	start(32, 8 * WINDOW);
+	start(32, 8 * WINDOW, 0);
 	return 0;
 }
 
@@ -171,6 +180,31 @@ static void test_limits(void **state)
 	/* B has its own budget. */
 	for (i = 0; i < 8; i++)
 		assert_int_equal(db_dma_map(b, (uint64_t)i << 32, PAGE, mem, (uint64_t)i << 30), 0);
+	close(a);
+	close(b);
+	close(mem);
+}
+
+/*
+ * The process's mmaps are shared fairly: with a budget of 64 windows and
+ * two devices, A gets 32 (4 KiB in 32 distinct 2 MiB windows) and ENOSPC
+ * after; B keeps its 32. Without the share, A's 65535 mappings could each
+ * take a window, past vm.max_map_count: every mmap of the process, B's and
+ * malloc's, would fail.
+ */
+static void test_window_share(void **state)
+{
+	int a = client(0), b = client(1);
+	int mem = db_sparse_memfd("vfk-tenant-share", 1ull << 40);
+	unsigned int i;
+
+	for (i = 0; i < 32; i++)
+		assert_int_equal(db_dma_map(a, (uint64_t)i << 32, PAGE, mem, (uint64_t)i * WINDOW), 0);
+	assert_int_equal(db_dma_map(a, 32ull << 32, PAGE, mem, 32ull * WINDOW), -ENOSPC);
+	/* Inside a window A holds: no new mmap, allowed. */
+	assert_int_equal(db_dma_map(a, 33ull << 32, PAGE, mem, PAGE), 0);
+	for (i = 0; i < 32; i++)
+		assert_int_equal(db_dma_map(b, (uint64_t)i << 32, PAGE, mem, (uint64_t)i * WINDOW), 0);
 	close(a);
 	close(b);
 	close(mem);
@@ -376,6 +410,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_huge_sparse_files, setup_default, teardown),
 		cmocka_unit_test_setup_teardown(test_limits, setup_small_limits, teardown),
+		cmocka_unit_test_setup_teardown(test_window_share, setup_small_budget, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_dma_memory, setup_default, teardown),
 		cmocka_unit_test_setup_teardown(test_backlog_fdless, setup_default, teardown),
 		cmocka_unit_test_setup_teardown(test_backlog_fd_backed, setup_default, teardown),
