@@ -4,6 +4,9 @@
 #define VFIOKIT_TEST_UTIL_H
 
 #include <dirent.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
 /* Entries of /proc/self/fd: open fds, plus the directory's own fd and . and .. */
 static inline int test_count_open_fds(void)
@@ -16,6 +19,25 @@ static inline int test_count_open_fds(void)
 		n++;
 	closedir(d);
 	return n;
+}
+
+/* Bytes of every mmap in this process of files whose /proc/self/maps name
+ * contains name (a memfd: "memfd:NAME"). */
+static inline uint64_t test_mapped_bytes(const char *name)
+{
+	FILE *maps = fopen("/proc/self/maps", "r");
+	char line[512];
+	uint64_t total = 0;
+
+	assert_non_null(maps);
+	while (fgets(line, sizeof(line), maps)) {
+		unsigned long long lo, hi;
+
+		if (strstr(line, name) && sscanf(line, "%llx-%llx", &lo, &hi) == 2)
+			total += hi - lo;
+	}
+	fclose(maps);
+	return total;
 }
 
 #endif

@@ -19,6 +19,8 @@
 #include <vfiokit/device.h>
 #include <vfiokit/dma.h>
 
+#include "../test_util.h"
+
 #define PAGE 4096u
 #define RW (VFK_DMA_READ | VFK_DMA_WRITE)
 #define MEMFD_NAME "vfk-dma-test"
@@ -561,24 +563,6 @@ static void test_random_against_reference(void **state)
 #define HUGE_NAME "vfk-dma-huge"
 #define WINDOW (2u << 20)
 
-/* Bytes of every mmap of the memfd called name, from /proc/self/maps. */
-static uint64_t memfd_mapped_bytes(const char *name)
-{
-	FILE *maps = fopen("/proc/self/maps", "r");
-	char line[512];
-	uint64_t total = 0;
-
-	assert_non_null(maps);
-	while (fgets(line, sizeof(line), maps)) {
-		unsigned long long lo, hi;
-
-		if (strstr(line, name) && sscanf(line, "%llx-%llx", &lo, &hi) == 2)
-			total += hi - lo;
-	}
-	fclose(maps);
-	return total;
-}
-
 /* A sparse memfd of size bytes (no memory until written). */
 static int sparse_memfd(const char *name, uint64_t size)
 {
@@ -601,7 +585,7 @@ static void test_maps_only_the_window(void **state)
 		assert_int_equal(vfk_dma_map(dev, (uint64_t)i << 30, PAGE, fd[i],
 					     (16ull << 40) + 5 * WINDOW + PAGE, RW), 0);
 	}
-	assert_int_equal(memfd_mapped_bytes("memfd:" HUGE_NAME), 4 * WINDOW);
+	assert_int_equal(test_mapped_bytes("memfd:" HUGE_NAME), 4 * WINDOW);
 	assert_int_equal(vfk_dma_mapped_bytes(dev), 4 * WINDOW);
 	/* The pointer lands at the asked offset inside the window. */
 	assert_int_equal(pwrite(fd[2], "\x5e", 1, (off_t)((16ull << 40) + 5 * WINDOW + PAGE + 9)), 1);
@@ -610,7 +594,7 @@ static void test_maps_only_the_window(void **state)
 	assert_int_equal(vfk_dma_map(dev, 8ull << 30, 2 * PAGE, fd[0], 3 * WINDOW - PAGE, RW), 0);
 	assert_int_equal(vfk_dma_mapped_bytes(dev), 6 * WINDOW);
 	vfk_dma_unmap_all(dev);
-	assert_int_equal(memfd_mapped_bytes("memfd:" HUGE_NAME), 0);
+	assert_int_equal(test_mapped_bytes("memfd:" HUGE_NAME), 0);
 	assert_int_equal(vfk_dma_mapped_bytes(dev), 0);
 	for (int i = 0; i < 4; i++)
 		close(fd[i]);
@@ -626,7 +610,7 @@ static void test_window_shared(void **state)
 	for (unsigned int i = 0; i < 512; i++)
 		assert_int_equal(vfk_dma_map(dev, 0x100000000ull + i * PAGE, PAGE, fd,
 					     WINDOW + i * PAGE, RW), 0);
-	assert_int_equal(memfd_mapped_bytes("memfd:" HUGE_NAME), WINDOW);
+	assert_int_equal(test_mapped_bytes("memfd:" HUGE_NAME), WINDOW);
 	/* A longer window at the same start takes over; the old one stays for
 	 * its mappings until they go. */
 	assert_int_equal(vfk_dma_map(dev, 0x200000000ull, 2 * WINDOW, fd, WINDOW, RW), 0);
@@ -640,7 +624,7 @@ static void test_window_shared(void **state)
 	assert_int_equal(vfk_dma_mapped_bytes(dev), 2 * WINDOW);
 	assert_int_equal(vfk_dma_unmap(dev, 0x300000000ull, PAGE), 0);
 	assert_int_equal(vfk_dma_mapped_bytes(dev), 0);
-	assert_int_equal(memfd_mapped_bytes("memfd:" HUGE_NAME), 0);
+	assert_int_equal(test_mapped_bytes("memfd:" HUGE_NAME), 0);
 	close(fd);
 }
 

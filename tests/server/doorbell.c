@@ -86,6 +86,23 @@ size_t db_put_write(uint8_t *buf, uint16_t id, uint64_t off, uint64_t value, boo
 	return h.msg_size;
 }
 
+size_t db_put_maps(uint8_t *buf, uint64_t iova, unsigned int count)
+{
+	size_t len = 0;
+
+	for (unsigned int k = 0; k < count; k++) {
+		struct vfu_dma_map m = { sizeof(m), VFU_DMA_FLAG_READ, 0, iova + k * 4096ull, 4096 };
+		struct vfu_hdr h;
+
+		vfu_hdr_init(&h, (uint16_t)k, VFU_CMD_DMA_MAP, VFU_HDR_SIZE + sizeof(m),
+			     VFU_F_TYPE_COMMAND);
+		memcpy(buf + len, &h, sizeof(h));
+		memcpy(buf + len + VFU_HDR_SIZE, &m, sizeof(m));
+		len += VFU_HDR_SIZE + sizeof(m);
+	}
+	return len;
+}
+
 uint32_t db_read(int fd, uint64_t off)
 {
 	struct vfu_region_rw rw = { off, 0, 4 };

@@ -36,6 +36,10 @@ struct vfk_device *db_device(struct doorbell *db, const char *name);
  * posted when no reply is wanted; the message's size. */
 size_t db_put_write(uint8_t *buf, uint16_t id, uint64_t off, uint64_t value, bool posted);
 
+/* count fd-less, read-only DMA_MAPs of consecutive 4 KiB pages from iova
+ * at buf (ids 0, 1, ...); their total size. */
+size_t db_put_maps(uint8_t *buf, uint64_t iova, unsigned int count);
+
 /* The size of a db_put_write() message to off. */
 size_t db_write_size(uint64_t off);
 

@@ -267,22 +267,11 @@ static bool hostile_many_maps(void)
 {
 	static uint8_t batch[5000 * (VFU_HDR_SIZE + sizeof(struct vfu_dma_map))];
 	int fd = connect_to(path_a, true);
-	size_t len = 0;
 	bool ok;
 
 	if (fd < 0)
 		return false;
-	for (unsigned int k = 0; k < 5000; k++) {
-		struct vfu_dma_map m = { sizeof(m), VFU_DMA_FLAG_READ, 0, (uint64_t)k * PAGE, PAGE };
-		struct vfu_hdr h;
-
-		vfu_hdr_init(&h, (uint16_t)k, VFU_CMD_DMA_MAP, VFU_HDR_SIZE + sizeof(m),
-			     VFU_F_TYPE_COMMAND);
-		memcpy(batch + len, &h, sizeof(h));
-		memcpy(batch + len + VFU_HDR_SIZE, &m, sizeof(m));
-		len += VFU_HDR_SIZE + sizeof(m);
-	}
-	ok = send_quietly(fd, batch, len);
+	ok = send_quietly(fd, batch, db_put_maps(batch, 0, 5000));
 	close(fd);
 	return ok;
 }

@@ -25,6 +25,7 @@
 
 #include <vfiokit/vfiokit.h>
 #include "doorbell.h"
+#include "../test_util.h"
 #include "raw_client.h"
 #include "vfio-user/wire.h"
 
@@ -107,25 +108,6 @@ static int client(int i)
 	return fd;
 }
 
-/* Bytes of every mmap of the memfd called name, from /proc/self/maps:
- * the server runs in this process. */
-static uint64_t memfd_mapped_bytes(const char *name)
-{
-	FILE *maps = fopen("/proc/self/maps", "r");
-	char line[512];
-	uint64_t total = 0;
-
-	assert_non_null(maps);
-	while (fgets(line, sizeof(line), maps)) {
-		unsigned long long lo, hi;
-
-		if (strstr(line, name) && sscanf(line, "%llx-%llx", &lo, &hi) == 2)
-			total += hi - lo;
-	}
-	fclose(maps);
-	return total;
-}
-
 /*
  * Address space: 4 KiB windows of 16 huge sparse files used to mmap
  * 16 x 16 TiB (more than the process has), so every later DMA_MAP of
@@ -142,7 +124,7 @@ static void test_huge_sparse_files(void **state)
 		huge[i] = db_sparse_memfd(HUGE_NAME, 16ull << 40);
 		assert_int_equal(db_dma_map(a, (uint64_t)i << 32, PAGE, huge[i], 8ull << 40), 0);
 	}
-	assert_true(memfd_mapped_bytes("memfd:" HUGE_NAME) <= 16 * WINDOW);
+	assert_true(test_mapped_bytes("memfd:" HUGE_NAME) <= 16 * WINDOW);
 	/* B maps 64 MiB and its device copies there. */
 	assert_int_equal(db_dma_map(b, GUEST_BASE, 64u << 20, mem, 0), 0);
 	assert_int_equal(pwrite(mem, "0123456789abcdef", 16, 0), 16);
@@ -359,21 +341,9 @@ static void test_memory_returned(void **state)
 	before = rss_kib();
 	a = client(0);
 	for (unsigned int done = 0; done < total; done += 1000) {
-		size_t len = 0;
+		size_t len = db_put_maps(batch, (1ull << 32) + (uint64_t)done * PAGE, 1000);
 		uint8_t reply[64];
 
-		for (unsigned int k = 0; k < 1000; k++) {
-			struct vfu_dma_map m = { sizeof(m), VFU_DMA_FLAG_READ, 0,
-						 (1ull << 32) + (uint64_t)(done + k) * PAGE,
-						 PAGE };
-			struct vfu_hdr h;
-
-			vfu_hdr_init(&h, (uint16_t)k, VFU_CMD_DMA_MAP, VFU_HDR_SIZE + sizeof(m),
-				     VFU_F_TYPE_COMMAND);
-			memcpy(batch + len, &h, sizeof(h));
-			memcpy(batch + len + VFU_HDR_SIZE, &m, sizeof(m));
-			len += VFU_HDR_SIZE + sizeof(m);
-		}
 		db_send_all(a, batch, len);
 		for (unsigned int k = 0; k < 1000; k++) {
 			struct vfu_hdr h;
