@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -31,6 +32,8 @@
 
 #include <vfiokit/client.h>
 #include <vfiokit/device.h>
+#include <vfiokit/dma.h>
+#include <vfiokit/region.h>
 #include <vfiokit/server.h>
 #include "raw_client.h"
 #include "thread_server.h"
@@ -115,6 +118,89 @@ static void test_reconnect_before_hangup_is_read(void **state)
 	assert_served(fresh);
 	close(fresh);
 	st_stop(&t);
+}
+
+/* A device whose BAR0 write at 0 reads 16 bytes of client memory from the
+ * access handler itself: the server waits on the client in that frame. */
+static ssize_t dma_on_write(struct vfk_device *d, struct vfk_region *r, const void *buf,
+			    size_t count, uint64_t off)
+{
+	uint8_t tmp[16];
+	uint64_t iova;
+	int e;
+
+	if (off != 0 || count != 8)
+		return -EINVAL;
+	memcpy(&iova, buf, 8);
+	e = vfk_dma_read(d, iova, tmp, sizeof(tmp));
+	return e ? e : (ssize_t)count;
+}
+
+static const struct vfk_region_ops dma_on_write_ops = { .write = dma_on_write };
+
+/* Serve a dma_on_write device on path in a child process; its pid. */
+static pid_t fork_dma_server(const char *path)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct vfk_device *dev = ts_bar0_device("waiter", 0x10f3, TS_BAR_RW, 4096,
+							&dma_on_write_ops);
+		struct vfk_server *srv;
+
+		/* A failed check ends the test without killing us: go with it. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) || vfk_server_create(&srv) || vfk_server_add_device(srv, dev, path))
+			_exit(1);
+		vfk_server_run(srv);
+		_exit(0);
+	}
+	return pid;
+}
+
+/* QEMU restarted while the server waits on its DMA answer inside a
+ * handler: the old connection is gone and the new one already queued when
+ * the wait wakes. The waiting slot keeps its connection until its frame
+ * has seen the hang-up; the new client waits in the queue and is served,
+ * not refused. The server is stopped (SIGSTOP) while the test makes both
+ * events, so the wait meets them together. */
+static void test_reconnect_while_server_waits_on_old_client(void **state)
+{
+	struct vfu_dma_map map = { 32, VFU_DMA_FLAG_READ | VFU_DMA_FLAG_WRITE, 0, 0x200000, 4096 };
+	struct { struct vfu_region_rw rw; uint64_t iova; } __attribute__((packed)) ring = {
+		{ .offset = 0, .region = 0, .count = 8 }, 0x200000 };
+	char dir[] = "/tmp/vfk-waiter-XXXXXX", path[64];
+	uint8_t msg[64];
+	struct vfu_hdr h;
+	int old, fresh, status;
+	pid_t pid;
+
+	signal(SIGPIPE, SIG_IGN);
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/s", dir);
+	pid = fork_dma_server(path);
+	for (int i = 0; i < 2000 && (old = rc_connect(path)) < 0; i++)
+		usleep(5000);
+	assert_true(old >= 0);
+	assert_int_equal(rc_negotiate(old), 0);
+	assert_int_equal(rc_call(old, VFU_CMD_DMA_MAP, &map, 32, NULL, 0, NULL, 0, NULL), 0);
+	assert_int_equal(rc_send(old, 7, VFU_CMD_REGION_WRITE, 0, &ring, sizeof(ring), NULL, 0), 0);
+	assert_true(rc_recv(old, msg, sizeof(msg), NULL, NULL) > 0);   /* the DMA_READ */
+	memcpy(&h, msg, sizeof(h));
+	assert_int_equal(h.command, VFU_CMD_DMA_READ);
+	assert_int_equal(kill(pid, SIGSTOP), 0);
+	assert_int_equal(waitpid(pid, &status, WUNTRACED), pid);
+	assert_true(WIFSTOPPED(status));
+	close(old);
+	fresh = rc_connect(path);
+	assert_true(fresh >= 0);
+	assert_int_equal(kill(pid, SIGCONT), 0);
+	assert_served(fresh);
+	close(fresh);
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	unlink(path);
+	rmdir(dir);
 }
 
 /* A second client while the first is live: an EBUSY error reply to
@@ -406,6 +492,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reconnect_before_hangup_is_read),
+		cmocka_unit_test(test_reconnect_while_server_waits_on_old_client),
 		cmocka_unit_test(test_second_client_refused_by_id),
 		cmocka_unit_test(test_client_api_reports_busy),
 		cmocka_unit_test(test_client_takes_refusal_of_any_id),
