@@ -53,7 +53,9 @@ struct vfk_region_info {
  * Open a target. On error *errmsg (if not NULL) gets a one-line reason
  * naming the cause: no such socket or device, permission denied, group
  * not viable, device bound to another driver (named), a peer that does
- * not speak vfio-user. opts may be NULL for the defaults.
+ * not speak vfio-user. A vfio-user device that has a client already is
+ * -EBUSY ("PATH: device busy: another client is attached"), as is a
+ * kernel group in use. opts may be NULL for the defaults.
  */
 int vfk_client_open(const char *target, const struct vfk_client_opts *opts,
 		    struct vfk_client **out, char *errmsg, size_t errmsg_len);
