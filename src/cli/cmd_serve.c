@@ -7,7 +7,8 @@
  *   vfiokit serve --config machine.json
  *   vfiokit serve [--dir DIR]            (the default machine)
  *   vfiokit serve --list
- *   [--socket-mode OCTAL] [--socket-group NAME|GID] with any of them
+ *   [--socket-mode OCTAL] [--socket-group NAME|GID]
+ *   [--max-dma-maps N] [--max-dma-bytes SIZE] with any of them
  */
 #include <errno.h>
 #include <getopt.h>
@@ -22,11 +23,13 @@
 #include <unistd.h>
 
 #include <vfiokit/device.h>
+#include <vfiokit/dma.h>
 #include <vfiokit/log.h>
 #include <vfiokit/server.h>
 
 #include "commands.h"
 #include "machine.h"
+#include "model_args.h"
 #include "models.h"
 
 #define SD_LISTEN_FDS_START 3
@@ -37,6 +40,8 @@ struct serve_opts {
 	const char *dir;
 	unsigned int socket_mode;   /* 0: not given (see sockets_mode()) */
 	gid_t socket_gid;           /* (gid_t)-1: the process's */
+	uint64_t max_dma_maps;      /* per client (vfk_server_set_dma_limits) */
+	uint64_t max_dma_bytes;
 	int verbosity;          /* -q: -1, default 0, -v: 1, -vv: 2 */
 	bool list;
 	const char *model;
@@ -71,6 +76,10 @@ static void serve_usage(FILE *out)
 		"                          0660 with --socket-group); connecting needs write\n"
 		"  --socket-group NAME|GID group of the sockets created, e.g. QEMU's (libvirt)\n"
 		"                          (a machine file may give \"socket_mode\", \"socket_group\")\n"
+		"  --max-dma-maps N        DMA mappings a client may hold (default 65535)\n"
+		"  --max-dma-bytes SIZE    address space its mapped memory may take in this\n"
+		"                          process (default 1T; K/M/G/T suffixes): a guest\n"
+		"                          with more RAM needs more\n"
 		"A socket path on which a server is listening is refused; a stale socket\n"
 		"file is replaced. SIGINT, SIGTERM, SIGHUP: stop and remove the sockets.\n"
 		"Socket activation: with LISTEN_FDS set, devices take the inherited\n"
@@ -131,6 +140,8 @@ static int parse_args(int argc, char **argv, struct serve_opts *o)
 		{ "list", no_argument, NULL, 'l' },
 		{ "socket-mode", required_argument, NULL, 'm' },
 		{ "socket-group", required_argument, NULL, 'g' },
+		{ "max-dma-maps", required_argument, NULL, 'M' },
+		{ "max-dma-bytes", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -138,6 +149,8 @@ static int parse_args(int argc, char **argv, struct serve_opts *o)
 
 	optind = 1;
 	o->socket_gid = (gid_t)-1;
+	o->max_dma_maps = VFK_DMA_DEFAULT_MAX_MAPS;
+	o->max_dma_bytes = VFK_DMA_DEFAULT_MAX_BYTES;
 	while ((c = getopt_long(argc, argv, "s:c:d:lhvq", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's': o->socket = optarg; break;
@@ -155,6 +168,20 @@ static int parse_args(int argc, char **argv, struct serve_opts *o)
 			if (parse_group(optarg, &o->socket_gid)) {
 				fprintf(stderr, "vfiokit serve: --socket-group %s: no such group\n",
 					optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'M':
+			if (vfk_parse_u64(optarg, &o->max_dma_maps) || !o->max_dma_maps) {
+				fprintf(stderr, "vfiokit serve: --max-dma-maps %s: expected a "
+					"number from 1 to 2^64-1\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'B':
+			if (vfk_parse_u64(optarg, &o->max_dma_bytes) || !o->max_dma_bytes) {
+				fprintf(stderr, "vfiokit serve: --max-dma-bytes %s: expected a "
+					"size from 1 to 2^64-1 (K, M, G, T suffixes)\n", optarg);
 				return -EINVAL;
 			}
 			break;
@@ -377,6 +404,7 @@ static int add_sockets(const struct serve_opts *o, struct serve_state *st)
 		vfk_err("server: %s", strerror(-ret));
 		return ret;
 	}
+	vfk_server_set_dma_limits(st->srv, o->max_dma_maps, o->max_dma_bytes);
 	if (socket_activated()) {
 		ret = add_activated(st);
 		unsetenv("LISTEN_PID");

@@ -100,6 +100,21 @@ check "socket activation: the device answers on it" grep -q "tgt 0x0000000000000
 pkill -TERM -P "$act_pid" 2>/dev/null
 wait "$act_pid"
 
+# --- DMA limits: bad values are usage errors; good ones serve
+"$vfiokit" serve --max-dma-maps 0 dmaengine --socket "$work/lim.sock" >/dev/null 2>"$work/lim.err"
+check "--max-dma-maps 0 exits 2" test $? -eq 2
+check "--max-dma-maps 0 names the option" grep -q -- "--max-dma-maps 0: expected" "$work/lim.err"
+"$vfiokit" serve --max-dma-bytes 1Q dmaengine --socket "$work/lim.sock" >/dev/null 2>"$work/lim.err"
+check "--max-dma-bytes 1Q exits 2" test $? -eq 2
+"$vfiokit" serve --max-dma-maps 16 --max-dma-bytes 64M dmaengine --socket "$work/lim.sock" \
+	>/dev/null 2>&1 &
+lim_pid=$!
+pids+=("$lim_pid")
+check "serve with DMA limits starts" wait_sockets "$work/lim.sock"
+check "and answers" "$vfiokit" info "$work/lim.sock" >/dev/null
+kill -TERM "$lim_pid"
+wait "$lim_pid"
+
 # --- the demo, end to end
 "$src/scripts/demo.sh" "$build" >"$work/demo.out" 2>&1
 check "demo.sh exits 0" test $? -eq 0

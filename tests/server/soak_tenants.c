@@ -83,7 +83,9 @@ static int connect_to(const char *path, bool negotiate)
 
 	if (fd < 0)
 		return -1;
+	/* Neither side may hang the soak: a stuck send fails as a read does. */
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (negotiate && rc_negotiate(fd)) {
 		close(fd);
 		return -1;
