@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* libvfiokit: build PCI devices in a process and serve or inspect them over VFIO. */
+/*
+ * libvfiokit: build PCI devices in a process and serve or inspect them over
+ * VFIO. This header includes every public header.
+ */
 #ifndef VFIOKIT_VFIOKIT_H
 #define VFIOKIT_VFIOKIT_H
 
+#include <vfiokit/version.h>
 #include <vfiokit/log.h>
 #include <vfiokit/device.h>
 #include <vfiokit/region.h>
@@ -12,5 +16,7 @@
 #include <vfiokit/irq.h>
 #include <vfiokit/dma.h>
 #include <vfiokit/server.h>
+#include <vfiokit/capchain.h>
+#include <vfiokit/client.h>
 
 #endif
