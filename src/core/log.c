@@ -1,38 +1,45 @@
 // SPDX-License-Identifier: MIT
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <vfiokit/log.h>
 
-static enum vfk_log_level current_level = VFK_LOG_WARN;
-static int level_from_env_done;
+/* Servers in several threads log at once, and the first message of the
+ * process may come from any of them: the level is atomic, LEVEL_UNSET
+ * until set or read from the environment. Relaxed: it guards no data. */
+#define LEVEL_UNSET (-1)
+static atomic_int current_level = LEVEL_UNSET;
 
-static void level_from_env(void)
+static int level_from_env(void)
 {
 	static const char *const names[] = { "error", "warn", "info", "debug" };
 	const char *env = getenv("VFIOKIT_LOG");
+	int level = VFK_LOG_WARN;
+	int unset = LEVEL_UNSET;
 
-	level_from_env_done = 1;
-	if (!env)
-		return;
-	for (unsigned int i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+	for (unsigned int i = 0; env && i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strcmp(env, names[i]))
-			current_level = (enum vfk_log_level)i;
+			level = (int)i;
+	/* A level set meanwhile (vfk_log_set_level) wins over the environment. */
+	if (!atomic_compare_exchange_strong_explicit(&current_level, &unset, level,
+						     memory_order_relaxed, memory_order_relaxed))
+		return unset;
+	return level;
 }
 
 void vfk_log_set_level(enum vfk_log_level level)
 {
-	level_from_env_done = 1;
-	current_level = level;
+	atomic_store_explicit(&current_level, (int)level, memory_order_relaxed);
 }
 
 enum vfk_log_level vfk_log_get_level(void)
 {
-	if (!level_from_env_done)
-		level_from_env();
-	return current_level;
+	int level = atomic_load_explicit(&current_level, memory_order_relaxed);
+
+	return (enum vfk_log_level)(level == LEVEL_UNSET ? level_from_env() : level);
 }
 
 void vfk_log(enum vfk_log_level level, const char *fmt, ...)
@@ -46,6 +53,7 @@ void vfk_log(enum vfk_log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	/* One write per line so lines from several processes do not interleave. */
+	/* One write per line so lines from several processes (and threads:
+	 * stdio locks the stream per call) do not interleave. */
 	fprintf(stderr, "vfiokit: %s: %s\n", prefix[level], line);
 }
