@@ -68,6 +68,21 @@ void vfk_server_set_dma_limits(struct vfk_server *srv, uint64_t max_maps,
  */
 void vfk_server_set_map_budget(struct vfk_server *srv, uint64_t windows);
 
+/**
+ * For an application with its own event loop (glib, libevent, a poller):
+ * an fd that is readable whenever the server has work (an epoll fd,
+ * owned by the server). Wait for it to be readable, or for
+ * vfk_server_timeout_ms() to pass, then call vfk_server_dispatch().
+ */
+int vfk_server_fd(const struct vfk_server *srv);
+
+/** Milliseconds until the server must run even if its fd stays quiet
+ * (a client's deadline), or -1 for none. */
+int vfk_server_timeout_ms(const struct vfk_server *srv);
+
+/** Handle what is ready without waiting: vfk_server_run_once(srv, 0). */
+int vfk_server_dispatch(struct vfk_server *srv);
+
 /** Run one loop iteration, waiting at most timeout_ms (-1 = forever). */
 int vfk_server_run_once(struct vfk_server *srv, int timeout_ms);
 

@@ -19,6 +19,7 @@
 /* Undo whatever part of create succeeded; every step tolerates "not done". */
 static void device_free(struct vfk_device *dev)
 {
+	vfk_events_fini(dev);
 	vfk_regions_release(dev);
 	vfk_irqs_fini(dev);
 	vfk_dma_free(dev->dma);
@@ -35,6 +36,7 @@ static int device_init(struct vfk_device *dev, const struct vfk_device_desc *des
 	int ret;
 
 	dev->desc = *desc;
+	vfk_events_init(dev);
 	dev->name = strdup(desc->name ? desc->name : DEFAULT_NAME);
 	if (!dev->name)
 		return -ENOMEM;

@@ -14,6 +14,11 @@
 #include <vfiokit/dma.h>
 #include <vfiokit/region.h>
 
+/* Internal to libvfiokit: hidden, so the library exports only what
+ * include/vfiokit/ declares (src/libvfiokit.map), and calls between its
+ * files need no PLT hop. */
+#pragma GCC visibility push(hidden)
+
 struct vfk_caps;
 struct vfk_dma;
 
@@ -32,12 +37,15 @@ struct vfk_region {
 
 struct vfk_irq_vector {
 	int eventfd;            /* -1 when none */
+	int unmask_fd;          /* INTx: eventfd that unmasks when signalled, or -1 */
+	struct vfk_watch *unmask_watch;  /* watching unmask_fd, or NULL */
 	bool masked;
 	bool pending;           /* raised while masked */
 };
 
 struct vfk_irq_index {
 	uint32_t count;         /* vectors the device offers */
+	uint32_t active;        /* vectors the peer enabled, 0 while off */
 	uint32_t flags;         /* VFIO_IRQ_INFO_* */
 	struct vfk_irq_vector *vectors;  /* count entries */
 };
@@ -58,6 +66,14 @@ struct vfk_pci_config {
 	int msix_table_bar;     /* -1 without MSI-X */
 };
 
+/* A device's event sources (event.c). */
+struct vfk_events {
+	int epfd;                        /* -1 until the first source or events_fd call */
+	struct vfk_watch *live;
+	struct vfk_watch *dead;          /* removed during a dispatch, freed after it */
+	unsigned int dispatching;        /* nesting depth of vfk_device_dispatch_events */
+};
+
 struct vfk_device {
 	char *name;
 	struct vfk_device_desc desc;
@@ -76,6 +92,7 @@ struct vfk_device {
 	} deferred[VFK_MAX_DEFERRED];    /* ring of queued calls */
 	unsigned int deferred_head, deferred_count;
 	unsigned int deferred_drops;     /* bumped by every drop (reset) */
+	struct vfk_events events;
 };
 
 /* region.c */
@@ -121,8 +138,14 @@ void vfk_irq_msi_mask_written(struct vfk_device *dev);
 /* defer.c */
 void vfk_defer_drop(struct vfk_device *dev);
 
+/* event.c */
+void vfk_events_init(struct vfk_device *dev);
+void vfk_events_fini(struct vfk_device *dev);
+
 /* dma.c */
 struct vfk_dma *vfk_dma_new(void);
 void vfk_dma_free(struct vfk_dma *dma);
+
+#pragma GCC visibility pop
 
 #endif

@@ -651,6 +651,17 @@ void vfk_srv_conn_readable(struct srv_slot *s)
 	after_batch(s);
 }
 
+void vfk_srv_conn_after_events(struct srv_slot *s)
+{
+	if (s->conn_fd < 0) {
+		/* No client to wait on: the work runs now (its DMA fails). */
+		vfk_device_run_deferred(s->dev);
+		return;
+	}
+	if (!s->deferred_postponed)
+		after_batch(s);
+}
+
 void vfk_srv_conn_run_postponed(struct srv_slot *s)
 {
 	set_postponed(s, false);

@@ -23,6 +23,7 @@
 #include <sys/un.h>
 
 #include <vfiokit/device.h>
+#include <vfiokit/event.h>
 #include <vfiokit/log.h>
 
 int64_t vfk_srv_now_ms(void)
@@ -131,6 +132,7 @@ static struct srv_slot *slot_new(struct vfk_server *srv, struct vfk_device *dev)
 	s->stall_since_ms = -1;
 	s->listen_tag = (struct srv_tag){ SRV_TAG_LISTEN, s };
 	s->conn_tag = (struct srv_tag){ SRV_TAG_CONN, s };
+	s->events_tag = (struct srv_tag){ SRV_TAG_EVENTS, s };
 	s->dma_transport.rw = vfk_srv_dma_rw;
 	s->dma_transport.memory_lost = vfk_srv_dma_memory_lost;
 	s->dma_transport.ctx = s;
@@ -155,9 +157,17 @@ static int slot_attach(struct vfk_server *srv, struct srv_slot *s, int listen_fd
 
 	if (flags < 0 || fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK) < 0)
 		return -errno;
-	r = epoll_add(srv->epfd, listen_fd, EPOLLIN, &s->listen_tag);
+	s->events_fd = vfk_device_events_fd(s->dev);
+	if (s->events_fd < 0)
+		return s->events_fd;
+	r = epoll_add(srv->epfd, s->events_fd, EPOLLIN, &s->events_tag);
 	if (r)
 		return r;
+	r = epoll_add(srv->epfd, listen_fd, EPOLLIN, &s->listen_tag);
+	if (r) {
+		epoll_ctl(srv->epfd, EPOLL_CTL_DEL, s->events_fd, NULL);
+		return r;
+	}
 	s->listen_fd = listen_fd;
 	s->next = srv->slots;
 	srv->slots = s;
@@ -415,6 +425,10 @@ static void handle_event(struct vfk_server *srv, const struct epoll_event *ev)
 	case SRV_TAG_LISTEN:
 		accept_client(s);
 		break;
+	case SRV_TAG_EVENTS:
+		vfk_device_dispatch_events(s->dev);
+		vfk_srv_conn_after_events(s);
+		break;
 	case SRV_TAG_CONN:
 		if (s->conn_fd < 0)
 			break;
@@ -542,6 +556,8 @@ int vfk_srv_wait_conn(struct srv_slot *s, short events, int64_t deadline_ms)
 			left = st;
 	}
 	epoll_ctl(srv->epfd, EPOLL_CTL_DEL, s->conn_fd, NULL);
+	/* The device's own sources wait too: its handler is on the stack. */
+	epoll_ctl(srv->epfd, EPOLL_CTL_DEL, s->events_fd, NULL);
 	r = poll(pfd, 2, (int)left);
 	err = errno;
 	if (r > 0 && pfd[1].revents)
@@ -549,6 +565,8 @@ int vfk_srv_wait_conn(struct srv_slot *s, short events, int64_t deadline_ms)
 	else if (srv->stalled)
 		check_stalls(srv);
 	srv->waiter = NULL;
+	if (epoll_add(srv->epfd, s->events_fd, EPOLLIN, &s->events_tag))
+		vfk_warn("%s: its event sources are no longer served", vfk_device_name(s->dev));
 	ev.events = (s->reading ? EPOLLIN : 0) | (s->want_out ? EPOLLOUT : 0);
 	if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, s->conn_fd, &ev) < 0) {
 		/* Out of the set for good, it would never be read again. */
@@ -572,6 +590,21 @@ void vfk_server_set_dma_limits(struct vfk_server *srv, uint64_t max_maps,
 void vfk_server_set_map_budget(struct vfk_server *srv, uint64_t windows)
 {
 	srv->map_budget = windows;
+}
+
+int vfk_server_fd(const struct vfk_server *srv)
+{
+	return srv->epfd;
+}
+
+int vfk_server_timeout_ms(const struct vfk_server *srv)
+{
+	return srv->stalled ? stall_timeout(srv, vfk_srv_now_ms()) : -1;
+}
+
+int vfk_server_dispatch(struct vfk_server *srv)
+{
+	return run_once(srv, 0);
 }
 
 int vfk_server_run_once(struct vfk_server *srv, int timeout_ms)

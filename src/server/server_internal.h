@@ -78,7 +78,7 @@ struct srv_fd_set {
 };
 
 /* epoll user data: what became ready. */
-enum srv_tag_kind { SRV_TAG_WAKE, SRV_TAG_LISTEN, SRV_TAG_CONN };
+enum srv_tag_kind { SRV_TAG_WAKE, SRV_TAG_LISTEN, SRV_TAG_CONN, SRV_TAG_EVENTS };
 struct srv_tag {
 	enum srv_tag_kind kind;
 	struct srv_slot *slot;
@@ -88,7 +88,8 @@ struct srv_slot {
 	struct vfk_server *srv;
 	struct vfk_device *dev;
 	struct srv_slot *next;
-	struct srv_tag listen_tag, conn_tag;
+	struct srv_tag listen_tag, conn_tag, events_tag;
+	int events_fd;              /* the device's event sources (vfk_device_events_fd) */
 	int listen_fd;
 	char *path;                 /* socket file we created, or NULL */
 	dev_t path_dev;             /* ... and its inode, to unlink it only if */
@@ -200,6 +201,8 @@ void vfk_srv_conn_open(struct srv_slot *s, int fd);
 void vfk_srv_conn_close(struct srv_slot *s, const char *why);
 void vfk_srv_conn_readable(struct srv_slot *s);
 void vfk_srv_conn_writable(struct srv_slot *s);
+/* The device's event sources ran: its deferred work and replies follow. */
+void vfk_srv_conn_after_events(struct srv_slot *s);
 void vfk_srv_conn_check_stall(struct srv_slot *s, int64_t now);
 int vfk_srv_flush(struct srv_slot *s);
 int vfk_srv_flush_all(struct srv_slot *s, int64_t deadline_ms);
