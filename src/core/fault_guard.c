@@ -10,8 +10,10 @@
  * blocked synchronous SIGBUS would kill the process outright.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -23,7 +25,8 @@ struct fault_guard {
 };
 
 static __thread struct fault_guard *volatile active_guard;
-static struct sigaction previous_action;
+static struct sigaction previous_action;     /* written under install_lock */
+static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Hand a SIGBUS that is not ours to whoever had it before us. */
 static void pass_on(int sig, siginfo_t *info, void *uctx)
@@ -51,10 +54,14 @@ static void on_sigbus(int sig, siginfo_t *info, void *uctx)
 	pass_on(sig, info, uctx);
 }
 
-/* Checked at every new window, not once: an application (or a test
- * framework) that set its own SIGBUS handler after ours would otherwise
- * leave our copies unguarded. Its handler becomes the one passed on to. */
-int vfk_fault_guard_install(void)
+static bool ours(const struct sigaction *sa)
+{
+	return (sa->sa_flags & SA_SIGINFO) && sa->sa_sigaction == on_sigbus;
+}
+
+/* Under install_lock. previous_action is written before our handler goes
+ * in, so the handler never reads it half-written. */
+static int install_locked(void)
 {
 	struct sigaction sa = { .sa_sigaction = on_sigbus,
 				.sa_flags = SA_SIGINFO | SA_NODEFER | SA_RESTART };
@@ -62,10 +69,33 @@ int vfk_fault_guard_install(void)
 
 	if (sigaction(SIGBUS, NULL, &cur) < 0)
 		return -errno;
-	if ((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_sigbus)
+	if (ours(&cur))
 		return 0;
+	previous_action = cur;
 	sigemptyset(&sa.sa_mask);
-	return sigaction(SIGBUS, &sa, &previous_action) < 0 ? -errno : 0;
+	return sigaction(SIGBUS, &sa, NULL) < 0 ? -errno : 0;
+}
+
+/* Checked at every new window, not once: an application (or a test
+ * framework) that set its own SIGBUS handler after ours would otherwise
+ * leave our copies unguarded. Its handler becomes the one passed on to.
+ * Servers in several threads map windows at once: unlocked, two of them
+ * could both find another handler there and the second save ours as the
+ * one to pass on to, which would then call itself on a foreign fault.
+ * The lock is taken only when ours is not in place. */
+int vfk_fault_guard_install(void)
+{
+	struct sigaction cur;
+	int r;
+
+	if (sigaction(SIGBUS, NULL, &cur) < 0)
+		return -errno;
+	if (ours(&cur))
+		return 0;
+	pthread_mutex_lock(&install_lock);
+	r = install_locked();
+	pthread_mutex_unlock(&install_lock);
+	return r;
 }
 
 int vfk_copy_guarded(void *dst, const void *src, size_t n, const void *peer)

@@ -16,11 +16,17 @@
 
 #include <stddef.h>
 
+/* Internal to libvfiokit: hidden, so the library exports only what
+ * include/vfiokit/ declares (src/libvfiokit.map), and calls between its
+ * files need no PLT hop. */
+#pragma GCC visibility push(hidden)
+
 /*
  * Make sure the SIGBUS handler is installed (again, if someone replaced
  * it since). A SIGBUS outside a guarded copy is passed on to the handler
  * that was installed before, or ends the process as it would have.
- * 0 or -errno. Called before each new mmap of client memory.
+ * 0 or -errno. Called before each new mmap of client memory, from any
+ * thread (several at once).
  */
 int vfk_fault_guard_install(void);
 
@@ -30,5 +36,7 @@ int vfk_fault_guard_install(void);
  * then be partly written). Faults elsewhere are not caught.
  */
 int vfk_copy_guarded(void *dst, const void *src, size_t n, const void *peer);
+
+#pragma GCC visibility pop
 
 #endif
