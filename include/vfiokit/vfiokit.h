@@ -15,6 +15,7 @@
 #include <vfiokit/pci_config.h>
 #include <vfiokit/irq.h>
 #include <vfiokit/dma.h>
+#include <vfiokit/event.h>
 #include <vfiokit/server.h>
 #include <vfiokit/capchain.h>
 #include <vfiokit/client.h>

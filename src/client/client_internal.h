@@ -13,6 +13,11 @@
 
 #include <vfiokit/client.h>
 
+/* Internal to libvfiokit: hidden, so the library exports only what
+ * include/vfiokit/ declares (src/libvfiokit.map), and calls between its
+ * files need no PLT hop. */
+#pragma GCC visibility push(hidden)
+
 /* Region-info answers larger than this are refused (the core's cap limit is 64 KiB). */
 #define VFK_REGION_INFO_MAX  (64u * 1024u + 32u)
 /* The argsz loop gives up after this many requests. */
@@ -62,5 +67,7 @@ int vfk_user_open(const char *socket_path, const struct vfk_client_opts *opts,
 /* printf into errmsg (if not NULL) and return err. */
 int vfk_client_fail(char *errmsg, size_t errmsg_len, int err, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+#pragma GCC visibility pop
 
 #endif

@@ -11,6 +11,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Internal to libvfiokit: hidden, so the library exports only what
+ * include/vfiokit/ declares (src/libvfiokit.map), and calls between its
+ * files need no PLT hop. */
+#pragma GCC visibility push(hidden)
+
 /* "0000:00:03.0" plus NUL. */
 #define VFK_PCI_ADDR_LEN 13
 
@@ -46,5 +51,7 @@ int vfk_sysfs_pci_group(const char *addr, int *group, char *errmsg, size_t errms
  */
 int vfk_sysfs_group_device(int group, char addr[VFK_PCI_ADDR_LEN], char *errmsg,
 			   size_t errmsg_len);
+
+#pragma GCC visibility pop
 
 #endif

@@ -16,6 +16,11 @@
 #include "vfio-user/version.h"
 #include "vfio-user/wire.h"
 
+/* Internal to libvfiokit: hidden, so the library exports only what
+ * include/vfiokit/ declares (src/libvfiokit.map), and calls between its
+ * files need no PLT hop. */
+#pragma GCC visibility push(hidden)
+
 /* The largest data count this client accepts (its VERSION offer). */
 #define USER_MAX_DATA_XFER  (1024u * 1024u)
 
@@ -85,5 +90,7 @@ int user_wait(struct user_client *uc, uint16_t id, uint16_t command, unsigned in
 
 /** Connect to path and negotiate VERSION; errmsg explains a failure. */
 int user_connect(struct user_client *uc, const char *path, char *errmsg, size_t errmsg_len);
+
+#pragma GCC visibility pop
 
 #endif

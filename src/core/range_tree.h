@@ -14,6 +14,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Internal to libvfiokit: hidden, so the library exports only what
+ * include/vfiokit/ declares (src/libvfiokit.map), and calls between its
+ * files need no PLT hop. */
+#pragma GCC visibility push(hidden)
+
 struct vfk_range_node;
 
 /* A tree; zero-initialised (or VFK_RANGE_TREE_INIT) is a valid empty tree. */
@@ -54,5 +59,7 @@ size_t vfk_range_tree_count(const struct vfk_range_tree *t);
  * destroy must not touch this tree.
  */
 void vfk_range_tree_destroy(struct vfk_range_tree *t, void (*destroy)(void *value));
+
+#pragma GCC visibility pop
 
 #endif

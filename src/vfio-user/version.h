@@ -11,6 +11,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Internal to libvfiokit: hidden, so the library exports only what
+ * include/vfiokit/ declares (src/libvfiokit.map), and calls between its
+ * files need no PLT hop. */
+#pragma GCC visibility push(hidden)
+
 /** One side's capabilities. */
 struct vfu_caps {
 	uint32_t max_msg_fds;        /* fds the sender accepts per message */
@@ -43,5 +48,7 @@ int vfu_version_build(const struct vfu_caps *caps, char *buf, size_t len);
  */
 int vfu_version_parse(const char *json, size_t len, struct vfu_caps *caps,
 		      char *err, size_t err_len);
+
+#pragma GCC visibility pop
 
 #endif

@@ -20,6 +20,11 @@
 
 #include "vfio-user/protocol.h"
 
+/* Internal to libvfiokit: hidden, so the library exports only what
+ * include/vfiokit/ declares (src/libvfiokit.map), and calls between its
+ * files need no PLT hop. */
+#pragma GCC visibility push(hidden)
+
 /* Most fds one message may carry in either direction (QEMU's ceiling). */
 #define VFU_WIRE_MAX_FDS  VFU_QEMU_MAX_MSG_FDS
 
@@ -85,5 +90,7 @@ ssize_t vfu_wire_recv_msg(int sock, void *buf, size_t cap, int *fds,
 
 /** Close n fds (skipping negative ones) and set them to -1. */
 void vfu_wire_close_fds(int *fds, unsigned int n);
+
+#pragma GCC visibility pop
 
 #endif
