@@ -39,6 +39,10 @@ struct vfk_dma_transport {
 	/* The client took away memory behind an fd-backed mapping (it
 	 * shrank the file): drop that client. May be NULL. */
 	void (*memory_lost)(void *ctx);
+	/* The model called vfk_dma_quiesced(): retry the unmap that returned
+	 * -EBUSY (not from inside this call: the model is on the stack).
+	 * May be NULL. */
+	void (*quiesced)(void *ctx);
 	void *ctx;
 };
 
@@ -67,11 +71,20 @@ void vfk_dma_set_transport(struct vfk_device *dev, const struct vfk_dma_transpor
 int vfk_dma_map(struct vfk_device *dev, uint64_t iova, uint64_t size, int fd,
 		uint64_t fd_offset, uint32_t prot);
 
-/** Remove the mapping that is exactly [iova, iova + size); -ENOENT otherwise. */
+/**
+ * Remove the mapping that is exactly [iova, iova + size); -ENOENT
+ * otherwise. The listener hears of it first and may answer -EBUSY: then
+ * nothing is removed and this returns -EBUSY; the transport holds the
+ * client's request and calls again once the transport's quiesced op ran.
+ */
 int vfk_dma_unmap(struct vfk_device *dev, uint64_t iova, uint64_t size);
 
-/** Remove every mapping. */
-void vfk_dma_unmap_all(struct vfk_device *dev);
+/** Remove every mapping: 0, or -EBUSY as vfk_dma_unmap() (none removed). */
+int vfk_dma_unmap_all(struct vfk_device *dev);
+
+/** Remove every mapping now (the client is gone): the listener is told
+ * it cannot wait. */
+void vfk_dma_release(struct vfk_device *dev);
 
 /**
  * Limit on live mappings (default VFK_DMA_DEFAULT_MAX_MAPS). Lowering it
@@ -109,6 +122,45 @@ uint64_t vfk_dma_mapped_bytes(const struct vfk_device *dev);
  * F_SEAL_SHRINK), or copy through vfk_dma_read/write, which fail instead.
  */
 void *vfk_dma_translate(struct vfk_device *dev, uint64_t iova, size_t len, uint32_t prot);
+
+/** A mapping as the listener sees it. */
+struct vfk_dma_region {
+	uint64_t iova;
+	uint64_t len;
+	void *host;                 /* its bytes here (fd-backed), or NULL (fd-less) */
+	uint32_t prot;              /* VFK_DMA_READ | VFK_DMA_WRITE */
+};
+
+/**
+ * What a model hears of its client's mappings, for a model that keeps
+ * pointers into them (a ring, a queue) or DMA in flight.
+ * map: a mapping was added.
+ * unmap: a mapping is about to go (unmap, unmap-all, or the client gone),
+ * while its memory is still there. With may_wait true the model may
+ * return -EBUSY to finish DMA in flight first: the client's request is
+ * held (its later requests wait too) until the model calls
+ * vfk_dma_quiesced(); the mapping is then announced again with may_wait
+ * false, and goes. A model that takes longer than the transport allows
+ * (5 s for the server) gets its client disconnected instead: the mapping
+ * is announced with may_wait false and goes. Any other return is 0.
+ * Either may be NULL. Called from the thread that serves the device.
+ */
+struct vfk_dma_listener {
+	void (*map)(struct vfk_device *dev, const struct vfk_dma_region *r, void *arg);
+	int (*unmap)(struct vfk_device *dev, const struct vfk_dma_region *r, bool may_wait,
+		     void *arg);
+	void *arg;
+};
+
+/** Set (or clear, with NULL) dev's listener; it is copied. */
+void vfk_dma_set_listener(struct vfk_device *dev, const struct vfk_dma_listener *l);
+
+/**
+ * The model has no DMA in flight into the mapping(s) it answered -EBUSY
+ * for: the held unmap goes on, from the loop, after the caller returns.
+ * Call it from a handler, deferred work or an event source of dev.
+ */
+void vfk_dma_quiesced(struct vfk_device *dev);
 
 /**
  * Copy from/to client memory; the span may cross adjacent mappings, each

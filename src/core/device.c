@@ -19,9 +19,10 @@
 /* Undo whatever part of create succeeded; every step tolerates "not done". */
 static void device_free(struct vfk_device *dev)
 {
-	vfk_events_fini(dev);
 	vfk_regions_release(dev);
 	vfk_irqs_fini(dev);
+	/* Last: regions and IRQs remove the sources they watch (INTx's unmask fd). */
+	vfk_events_fini(dev);
 	vfk_dma_free(dev->dma);
 	if (dev->cfg.bytes)
 		vfk_config_fini(dev);
@@ -116,7 +117,7 @@ int vfk_device_reset(struct vfk_device *dev)
 int vfk_device_release_peer(struct vfk_device *dev)
 {
 	vfk_irqs_release(dev);
-	vfk_dma_unmap_all(dev);
+	vfk_dma_release(dev);
 	vfk_regions_peer_gone(dev);
 	return vfk_device_reset(dev);
 }

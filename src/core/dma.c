@@ -66,6 +66,8 @@ struct vfk_dma {
 	uint64_t windows;           /* mmaps they take now */
 	struct vfk_dma_transport transport;   /* rw NULL when none */
 	struct dma_map *last_hit;   /* where the previous access landed, or NULL */
+	struct vfk_dma_listener listener;
+	bool quiesced;              /* the model finished: the held unmap goes now */
 };
 
 /* A backing file and the windows of it that are mapped. */
@@ -384,6 +386,68 @@ static bool range_valid(uint64_t iova, uint64_t size)
 	return size && size - 1 <= UINT64_MAX - iova;
 }
 
+/* ---- the listener ---- */
+
+void vfk_dma_set_listener(struct vfk_device *dev, const struct vfk_dma_listener *l)
+{
+	dev->dma->listener = l ? *l : (struct vfk_dma_listener){ 0 };
+}
+
+static struct vfk_dma_region region_of(const struct dma_map *map)
+{
+	return (struct vfk_dma_region){ .iova = map->iova, .len = map->last - map->iova + 1,
+					.host = map->host, .prot = map->prot };
+}
+
+static void announce_map(struct vfk_device *dev, const struct dma_map *map)
+{
+	const struct vfk_dma_listener *l = &dev->dma->listener;
+	struct vfk_dma_region r = region_of(map);
+
+	if (l->map)
+		l->map(dev, &r, l->arg);
+}
+
+/* -EBUSY when the model asks for time (only if it may wait), else 0. */
+static int announce_unmap(struct vfk_device *dev, const struct dma_map *map, bool may_wait)
+{
+	const struct vfk_dma_listener *l = &dev->dma->listener;
+	struct vfk_dma_region r = region_of(map);
+	int ret = l->unmap ? l->unmap(dev, &r, may_wait, l->arg) : 0;
+
+	return may_wait && ret == -EBUSY ? -EBUSY : 0;
+}
+
+/* Announce every mapping (from the highest iova down); -EBUSY when one
+ * asks for time, after all were asked. */
+static int announce_all(struct vfk_device *dev, bool may_wait)
+{
+	uint64_t key = UINT64_MAX, found;
+	int ret = 0;
+
+	for (;;) {
+		struct dma_map *map = vfk_range_tree_floor(&dev->dma->maps, key, &found);
+
+		if (!map)
+			break;
+		if (announce_unmap(dev, map, may_wait))
+			ret = -EBUSY;
+		if (!found)
+			break;
+		key = found - 1;
+	}
+	return ret;
+}
+
+void vfk_dma_quiesced(struct vfk_device *dev)
+{
+	struct vfk_dma *dma = dev->dma;
+
+	dma->quiesced = true;
+	if (dma->transport.quiesced)
+		dma->transport.quiesced(dma->transport.ctx);
+}
+
 int vfk_dma_map(struct vfk_device *dev, uint64_t iova, uint64_t size, int fd,
 		uint64_t fd_offset, uint32_t prot)
 {
@@ -421,6 +485,7 @@ int vfk_dma_map(struct vfk_device *dev, uint64_t iova, uint64_t size, int fd,
 			window_put(window);
 		return -ENOMEM;
 	}
+	announce_map(dev, map);
 	return 0;
 }
 
@@ -434,6 +499,9 @@ int vfk_dma_unmap(struct vfk_device *dev, uint64_t iova, uint64_t size)
 	map = map_find(dma, iova, iova + (size - 1));
 	if (!map || map->iova != iova || map->last != iova + (size - 1))
 		return -ENOENT;
+	if (announce_unmap(dev, map, !dma->quiesced))
+		return -EBUSY;
+	dma->quiesced = false;
 	vfk_range_tree_remove(&dma->maps, iova, NULL);
 	if (dma->last_hit == map)
 		dma->last_hit = NULL;
@@ -441,8 +509,21 @@ int vfk_dma_unmap(struct vfk_device *dev, uint64_t iova, uint64_t size)
 	return 0;
 }
 
-void vfk_dma_unmap_all(struct vfk_device *dev)
+int vfk_dma_unmap_all(struct vfk_device *dev)
 {
+	struct vfk_dma *dma = dev->dma;
+
+	if (announce_all(dev, !dma->quiesced))
+		return -EBUSY;
+	dma->quiesced = false;
+	dma_clear(dma);
+	return 0;
+}
+
+void vfk_dma_release(struct vfk_device *dev)
+{
+	announce_all(dev, false);
+	dev->dma->quiesced = false;
 	dma_clear(dev->dma);
 }
 

@@ -127,13 +127,15 @@ static int cmd_dma_unmap(struct srv_slot *s, struct srv_msg *m)
 	if (d.flags & VFU_DMA_UNMAP_FLAG_ALL) {
 		if (d.address || d.size)
 			return -EINVAL;
-		vfk_dma_unmap_all(s->dev);
+		r = vfk_dma_unmap_all(s->dev);
 	} else {
 		/* Unknown ranges are routine with a vIOMMU: ENOENT, not logged. */
 		r = vfk_dma_unmap(s->dev, d.address, d.size);
 	}
 	vfk_dbg("%s: DMA_UNMAP iova %#llx size %#llx flags %#x: %d", vfk_device_name(s->dev),
 		(unsigned long long)d.address, (unsigned long long)d.size, d.flags, r);
+	if (r == -EBUSY)   /* the model finishes DMA in flight first */
+		return SRV_HOLD;
 	if (r)
 		return r;
 	d.argsz = sizeof(d);

@@ -74,6 +74,33 @@ static void set_stalled(struct srv_slot *s, bool stalled)
 		s->srv->stalled--;
 }
 
+/* Start or end holding the message at rx_head for the model's quiesce:
+ * the socket is not read meanwhile; the deadline is counted as a stall's. */
+static void set_quiescing(struct srv_slot *s, bool on)
+{
+	if (on == s->quiescing)
+		return;
+	s->quiescing = on;
+	s->quiesce_done = false;
+	s->quiesce_since_ms = on ? vfk_srv_now_ms() : -1;
+	if (on)
+		s->srv->stalled++;
+	else
+		s->srv->stalled--;
+	if (s->conn_fd >= 0)
+		vfk_srv_update_events(s);
+}
+
+int64_t vfk_srv_conn_deadline(const struct srv_slot *s)
+{
+	int64_t stall = s->stall_since_ms >= 0 ? s->stall_since_ms + SRV_STALL_MS : -1;
+	int64_t quiesce = s->quiescing ? s->quiesce_since_ms + SRV_STALL_MS : -1;
+
+	if (stall < 0 || (quiesce >= 0 && quiesce < stall))
+		return quiesce;
+	return stall;
+}
+
 void vfk_srv_conn_open(struct srv_slot *s, int fd)
 {
 	s->conn_fd = fd;
@@ -91,7 +118,7 @@ void vfk_srv_conn_open(struct srv_slot *s, int fd)
 	vfk_dma_set_transport(s->dev, &s->dma_transport);
 	vfk_dma_set_limit(s->dev, s->srv->dma_max_maps);
 	vfk_dma_set_byte_limit(s->dev, s->srv->dma_max_bytes);
-	vfk_dma_set_window_limit(s->dev, s->srv->map_budget / s->srv->nslots);
+	vfk_dma_set_window_limit(s->dev, vfk_srv_window_share(s->srv));
 	vfk_info("%s: client connected", vfk_device_name(s->dev));
 }
 
@@ -130,6 +157,7 @@ void vfk_srv_conn_close(struct srv_slot *s, const char *why)
 	s->conn_fd = -1;
 	set_stalled(s, false);
 	set_postponed(s, false);
+	set_quiescing(s, false);
 	drop_rx_fds(s);
 	vfk_dma_set_transport(s->dev, NULL);
 	vfk_device_release_peer(s->dev);
@@ -499,8 +527,9 @@ static void claim_fds(struct srv_slot *s, struct srv_msg *m, int *fds)
 	m->fds = fds;
 }
 
-/* Handle the complete message at rx_head; it stays pinned meanwhile. */
-static void handle_one(struct srv_slot *s, const struct vfu_hdr *h)
+/* Handle the complete message at rx_head; it stays pinned meanwhile.
+ * false when it must wait (SRV_HOLD) and be handled again. */
+static bool handle_one(struct srv_slot *s, const struct vfu_hdr *h)
 {
 	struct srv_msg m = {
 		.hdr = *h,
@@ -521,17 +550,24 @@ static void handle_one(struct srv_slot *s, const struct vfu_hdr *h)
 	}
 	if (m.nfds)
 		vfu_wire_close_fds(m.fds, m.nfds);
+	if (r == SRV_HOLD)
+		return false;
 	if (r < 0 && cmd_wants_reply(h) &&
 	    (h->flags & VFU_F_TYPE_MASK) == VFU_F_TYPE_COMMAND)
 		vfk_srv_reply_error(s, h, -r);
 	else if (r < 0)
 		vfk_dbg("%s: command %u failed: %s (no reply wanted)",
 			vfk_device_name(s->dev), h->command, strerror(-r));
+	return true;
 }
 
-/* Handle every complete message; false when the connection must close. */
+/* Handle every complete message; false when the connection must close.
+ * A message held for the model's quiesce stops it until the model is done. */
 static bool process(struct srv_slot *s)
 {
+	if (s->quiescing && !s->quiesce_done)
+		return !s->broken;
+	set_quiescing(s, false);
 	while (!s->broken && s->rx_tail - s->rx_head >= VFU_HDR_SIZE) {
 		struct vfu_hdr h;
 
@@ -549,7 +585,10 @@ static bool process(struct srv_slot *s)
 			s->reading = false;   /* resumed by vfk_srv_conn_writable */
 			break;
 		}
-		handle_one(s, &h);
+		if (!handle_one(s, &h)) {
+			set_quiescing(s, true);
+			return !s->broken;
+		}
 		s->rx_head += h.msg_size;
 	}
 	if (s->rx_head == s->rx_tail) {
@@ -632,7 +671,7 @@ void vfk_srv_conn_readable(struct srv_slot *s)
 {
 	ssize_t n;
 
-	if (!s->reading || s->deferred_postponed)
+	if (!s->reading || s->deferred_postponed || s->quiescing)
 		return;
 	s->tracing = vfk_log_get_level() >= VFK_LOG_DEBUG;
 	n = read_between(s);
@@ -658,8 +697,15 @@ void vfk_srv_conn_after_events(struct srv_slot *s)
 		vfk_device_run_deferred(s->dev);
 		return;
 	}
-	if (!s->deferred_postponed)
-		after_batch(s);
+	if (s->deferred_postponed)
+		return;
+	/* A handler may have ended the model's quiesce: the held message goes. */
+	if (s->quiesce_done && !process(s)) {
+		vfk_srv_flush(s);
+		vfk_srv_conn_close(s, "protocol error");
+		return;
+	}
+	after_batch(s);
 }
 
 void vfk_srv_conn_run_postponed(struct srv_slot *s)
@@ -695,7 +741,10 @@ void vfk_srv_conn_writable(struct srv_slot *s)
 
 void vfk_srv_conn_check_stall(struct srv_slot *s, int64_t now)
 {
-	if (s->conn_fd >= 0 && s->stall_since_ms >= 0 &&
-	    now - s->stall_since_ms >= SRV_STALL_MS)
+	if (s->conn_fd < 0)
+		return;
+	if (s->stall_since_ms >= 0 && now - s->stall_since_ms >= SRV_STALL_MS)
 		vfk_srv_conn_close(s, "replies left unread");
+	else if (s->quiescing && now - s->quiesce_since_ms >= SRV_STALL_MS)
+		vfk_srv_conn_close(s, "the device did not finish its DMA in time for an unmap");
 }

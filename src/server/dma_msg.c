@@ -211,3 +211,12 @@ void vfk_srv_dma_memory_lost(void *ctx)
 		 vfk_device_name(s->dev));
 	s->broken = true;
 }
+
+void vfk_srv_dma_quiesced(void *ctx)
+{
+	struct srv_slot *s = ctx;
+
+	/* Handled where the server gets control back (process()). */
+	if (s->quiescing)
+		s->quiesce_done = true;
+}

@@ -45,7 +45,7 @@ void vfk_srv_update_events(struct srv_slot *s)
 {
 	struct epoll_event ev = { .data.ptr = &s->conn_tag };
 
-	if (s->reading && !s->deferred_postponed)
+	if (s->reading && !s->deferred_postponed && !s->quiescing)
 		ev.events |= EPOLLIN;
 	if (s->want_out)
 		ev.events |= EPOLLOUT;
@@ -64,6 +64,18 @@ static uint64_t default_map_budget(void)
 		fclose(f);
 	}
 	return count > 2 * SRV_MAP_HEADROOM ? count - SRV_MAP_HEADROOM : count / 2;
+}
+
+/* Devices served by every server of the process, in any thread: the
+ * windows' budget is one for the process (its mmaps), so each connection's
+ * share counts them all. */
+static atomic_uint served_devices;
+
+uint64_t vfk_srv_window_share(const struct vfk_server *srv)
+{
+	unsigned int n = atomic_load_explicit(&served_devices, memory_order_relaxed);
+
+	return srv->map_budget / (n ? n : 1);
 }
 
 int vfk_server_create(struct vfk_server **out)
@@ -135,6 +147,7 @@ static struct srv_slot *slot_new(struct vfk_server *srv, struct vfk_device *dev)
 	s->events_tag = (struct srv_tag){ SRV_TAG_EVENTS, s };
 	s->dma_transport.rw = vfk_srv_dma_rw;
 	s->dma_transport.memory_lost = vfk_srv_dma_memory_lost;
+	s->dma_transport.quiesced = vfk_srv_dma_quiesced;
 	s->dma_transport.ctx = s;
 	/* Room to batch many small messages behind a maximal one. */
 	s->rx_cap = 2 * SRV_MAX_MSG;
@@ -171,7 +184,7 @@ static int slot_attach(struct vfk_server *srv, struct srv_slot *s, int listen_fd
 	s->listen_fd = listen_fd;
 	s->next = srv->slots;
 	srv->slots = s;
-	srv->nslots++;
+	atomic_fetch_add_explicit(&served_devices, 1, memory_order_relaxed);
 	return 0;
 }
 
@@ -434,7 +447,7 @@ static void handle_event(struct vfk_server *srv, const struct epoll_event *ev)
 			break;
 		/* Not read until its postponed work ran; but epoll reports a
 		 * hang-up whatever the mask: end it rather than spin on it. */
-		if (s->deferred_postponed && (ev->events & (EPOLLHUP | EPOLLERR))) {
+		if ((s->deferred_postponed || s->quiescing) && (ev->events & (EPOLLHUP | EPOLLERR))) {
 			vfk_srv_conn_close(s, "hung up");
 			break;
 		}
@@ -453,11 +466,11 @@ static int stall_timeout(const struct vfk_server *srv, int64_t now)
 	int64_t best = -1;
 
 	for (const struct srv_slot *s = srv->slots; s; s = s->next) {
-		int64_t left;
+		int64_t left, deadline = vfk_srv_conn_deadline(s);
 
-		if (s->conn_fd < 0 || s->stall_since_ms < 0 || s == srv->waiter)
+		if (s->conn_fd < 0 || deadline < 0 || s == srv->waiter)
 			continue;
-		left = s->stall_since_ms + SRV_STALL_MS - now;
+		left = deadline - now;
 		if (left < 0)
 			left = 0;
 		if (best < 0 || left < best)
@@ -614,13 +627,13 @@ int vfk_server_run_once(struct vfk_server *srv, int timeout_ms)
 
 int vfk_server_run(struct vfk_server *srv)
 {
-	while (!srv->stop) {
+	while (!atomic_load(&srv->stop)) {
 		int r = run_once(srv, -1);
 
 		if (r)
 			return r;
 	}
-	srv->stop = 0;
+	atomic_store(&srv->stop, 0);
 	return 0;
 }
 
@@ -628,7 +641,7 @@ void vfk_server_stop(struct vfk_server *srv)
 {
 	uint64_t one = 1;
 
-	srv->stop = 1;
+	atomic_store(&srv->stop, 1);
 	/* A full counter still wakes epoll; nothing to do on failure. */
 	if (write(srv->wake_fd, &one, sizeof(one)) < 0)
 		return;
@@ -647,6 +660,7 @@ void vfk_server_destroy(struct vfk_server *srv)
 		close(s->listen_fd);
 		unlink_own(s);
 		slot_free(s);
+		atomic_fetch_sub_explicit(&served_devices, 1, memory_order_relaxed);
 	}
 	if (srv->wake_fd >= 0)
 		close(srv->wake_fd);

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/types.h>
 
@@ -103,6 +104,11 @@ struct srv_slot {
 	bool reading;               /* EPOLLIN registered */
 	bool tracing;               /* debug logging on: read once per batch of messages */
 	bool deferred_postponed;    /* deferred work left for the top level (see run_deferred) */
+	/* The message at rx_head (a DMA_UNMAP) waits for the model to finish
+	 * DMA in flight (vfk_dma_quiesced: quiesce_done); nothing behind it
+	 * is read meanwhile, for at most SRV_STALL_MS. */
+	bool quiescing, quiesce_done;
+	int64_t quiesce_since_ms;
 	struct vfu_caps peer;
 	uint16_t next_id;           /* for server-to-client commands */
 
@@ -158,12 +164,11 @@ struct vfk_server {
 	uint64_t dma_max_maps;      /* per connection (vfk_server_set_dma_limits) */
 	uint64_t dma_max_bytes;
 	uint64_t map_budget;        /* DMA windows of all connections (vfk_server_set_map_budget) */
-	unsigned int nslots;        /* devices served: each connection gets budget / nslots */
 	int wake_fd;
 	struct srv_tag wake_tag;
-	volatile sig_atomic_t stop;
+	atomic_int stop;            /* set from any thread or a signal handler: lock-free */
 	struct srv_slot *slots;
-	unsigned int stalled;       /* slots with stall_since_ms set: the clock is read only then */
+	unsigned int stalled;       /* slots with a deadline (stalled or quiescing): the clock is read only then */
 	/* The slot waiting on its client inside a handler (vfk_srv_wait_conn),
 	 * while the other slots are served in a nested event wait; NULL at
 	 * the top level. At most one: the nested level never waits. */
@@ -188,6 +193,9 @@ struct srv_msg {
 
 /* server.c */
 int64_t vfk_srv_now_ms(void);
+/* A connection's DMA windows: srv's budget over the devices of every
+ * server in the process. */
+uint64_t vfk_srv_window_share(const struct vfk_server *srv);
 void vfk_srv_update_events(struct srv_slot *s);
 /* Wait until s's connection is ready for events (poll bits) or
  * deadline_ms passes, serving every other slot meanwhile. 0 when ready
@@ -204,6 +212,8 @@ void vfk_srv_conn_writable(struct srv_slot *s);
 /* The device's event sources ran: its deferred work and replies follow. */
 void vfk_srv_conn_after_events(struct srv_slot *s);
 void vfk_srv_conn_check_stall(struct srv_slot *s, int64_t now);
+/* When s must be looked at again (a stall's or a quiesce's end), or -1. */
+int64_t vfk_srv_conn_deadline(const struct srv_slot *s);
 int vfk_srv_flush(struct srv_slot *s);
 int vfk_srv_flush_all(struct srv_slot *s, int64_t deadline_ms);
 int vfk_srv_fill_rx(struct srv_slot *s, int64_t deadline_ms);
@@ -250,12 +260,15 @@ void vfk_srv_reply_commit_ext(struct srv_slot *s, uint32_t head_len, const void 
 void vfk_srv_reply_error(struct srv_slot *s, const struct vfu_hdr *req, int err);
 
 /* commands.c: handle one message; 0 when a reply was queued (or is not
- * wanted), else -errno to answer with an error. */
+ * wanted), SRV_HOLD when the message must wait (the model quiesces its
+ * DMA) and be handled again, else -errno to answer with an error. */
+#define SRV_HOLD 1
 int vfk_srv_dispatch(struct srv_slot *s, struct srv_msg *m);
 
 /* dma_msg.c */
 int vfk_srv_dma_rw(void *ctx, uint64_t iova, void *buf, size_t len, bool write);
 void vfk_srv_dma_memory_lost(void *ctx);
+void vfk_srv_dma_quiesced(void *ctx);
 
 #pragma GCC visibility pop
 
