@@ -8,8 +8,13 @@
  * vfio-user server (or a test) calls the functions declared here.
  *
  * All functions return 0 (or a byte count) on success and a negative errno
- * on failure unless documented otherwise. Not thread-safe: one device is
- * driven from one thread.
+ * on failure unless documented otherwise.
+ *
+ * Threads: a device is not locked. Use it from one thread at a time: the
+ * thread of the server it is added to (server.h), its ops and deferred
+ * work run there too; before it is added, or after that server stopped,
+ * from any one thread. Different devices may be used in different
+ * threads at once; they share nothing but read-only tables.
  */
 #ifndef VFIOKIT_DEVICE_H
 #define VFIOKIT_DEVICE_H

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Leveled logging to stderr, shared by the library and the CLI. */
+/* Leveled logging to stderr, shared by the library and the CLI; one level
+ * for the process, every call safe from any thread. */
 #ifndef VFIOKIT_LOG_H
 #define VFIOKIT_LOG_H
 

@@ -4,6 +4,14 @@
  * each device on its own socket, all from one epoll event loop.
  * One client per device at a time; when it goes away the device is reset
  * and the socket accepts the next one.
+ *
+ * Threads: a server and the devices added to it belong to the thread that
+ * runs it; call its functions (and the devices', device.h) from that
+ * thread only, or from another one while it is not running. Servers in
+ * different threads share nothing, so N servers in N threads serve on N
+ * cores (vfiokit serve --threads). vfk_server_stop() is the exception:
+ * any thread, or a signal handler. The log level (log.h) is one for the
+ * process, read and set from any thread.
  */
 #ifndef VFIOKIT_SERVER_H
 #define VFIOKIT_SERVER_H
@@ -61,7 +69,8 @@ void vfk_server_set_dma_limits(struct vfk_server *srv, uint64_t max_maps,
 /**
  * How many DMA windows (one mmap each, see vfk_dma_map()) the clients of
  * all devices may hold together; each connection gets an equal share,
- * this budget divided by the number of devices served, so no client can
+ * this budget divided by the number of devices served by every server of
+ * the process (they share its mmaps), so no client can
  * use up the process's mmaps (vm.max_map_count) that the others, and the
  * process itself, need. Default: vm.max_map_count less 8192 for the rest
  * of the process. Applies from each next connection on.
@@ -89,7 +98,8 @@ int vfk_server_run_once(struct vfk_server *srv, int timeout_ms);
 /** Run until vfk_server_stop(); returns 0 or a negative errno. */
 int vfk_server_run(struct vfk_server *srv);
 
-/** Ask vfk_server_run() to return; async-signal-safe. */
+/** Ask vfk_server_run() to return (at once if called before it starts);
+ * async-signal-safe, from any thread. */
 void vfk_server_stop(struct vfk_server *srv);
 
 /** Close every connection and listening socket, unlink socket files it created, free. */
