@@ -8,11 +8,16 @@
  *   vfiokit serve [--dir DIR]            (the default machine)
  *   vfiokit serve --list
  *   [--socket-mode OCTAL] [--socket-group NAME|GID]
- *   [--max-dma-maps N] [--max-dma-bytes SIZE] with any of them
+ *   [--max-dma-maps N] [--max-dma-bytes SIZE] [--threads N] with any of them
+ *
+ * --threads N: N servers, each run by a thread of its own (the main
+ * thread runs the first), the devices dealt among them round-robin: a
+ * device is served only by the thread of its server (server.h, Threads).
  */
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +47,7 @@ struct serve_opts {
 	gid_t socket_gid;           /* (gid_t)-1: the process's */
 	uint64_t max_dma_maps;      /* per client (vfk_server_set_dma_limits) */
 	uint64_t max_dma_bytes;
+	uint64_t threads;           /* servers, one thread each (capped to the devices) */
 	int verbosity;          /* -q: -1, default 0, -v: 1, -vv: 2 */
 	bool list;
 	const char *model;
@@ -52,16 +58,22 @@ struct serve_opts {
 struct serve_state {
 	struct vfk_machine machine;
 	struct vfk_device *devs[VFK_MACHINE_MAX_DEVICES];
-	struct vfk_server *srv;
+	struct vfk_server *srvs[VFK_MACHINE_MAX_DEVICES];  /* device i: srvs[i % nsrv] */
+	unsigned int nsrv;
+	pthread_t threads[VFK_MACHINE_MAX_DEVICES];        /* [0] unused: the main thread */
+	int results[VFK_MACHINE_MAX_DEVICES];              /* each server's vfk_server_run() */
 	char fresh_dir[4096];   /* a directory this run created, removed at exit */
 };
 
-static struct vfk_server *volatile signal_server;
+/* The servers a signal stops. Only the main thread takes the signals (the
+ * others block them), so the handler never runs beside serve_cleanup(). */
+static struct vfk_server *volatile signal_servers[VFK_MACHINE_MAX_DEVICES];
+static volatile sig_atomic_t signal_nsrv;
 
 static void on_signal(int sig)
 {
-	if (signal_server)
-		vfk_server_stop(signal_server);
+	for (sig_atomic_t i = 0; i < signal_nsrv; i++)
+		vfk_server_stop(signal_servers[i]);
 }
 
 static void serve_usage(FILE *out)
@@ -80,6 +92,9 @@ static void serve_usage(FILE *out)
 		"  --max-dma-bytes SIZE    address space its mapped memory may take in this\n"
 		"                          process (default 1T; K/M/G/T suffixes): a guest\n"
 		"                          with more RAM needs more\n"
+		"  --threads N             serve from N threads, one core each (default 1):\n"
+		"                          the devices are dealt round-robin, at most one\n"
+		"                          thread per device\n"
 		"A socket path on which a server is listening is refused; a stale socket\n"
 		"file is replaced. SIGINT, SIGTERM, SIGHUP: stop and remove the sockets.\n"
 		"Socket activation: with LISTEN_FDS set, devices take the inherited\n"
@@ -142,6 +157,7 @@ static int parse_args(int argc, char **argv, struct serve_opts *o)
 		{ "socket-group", required_argument, NULL, 'g' },
 		{ "max-dma-maps", required_argument, NULL, 'M' },
 		{ "max-dma-bytes", required_argument, NULL, 'B' },
+		{ "threads", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -151,6 +167,7 @@ static int parse_args(int argc, char **argv, struct serve_opts *o)
 	o->socket_gid = (gid_t)-1;
 	o->max_dma_maps = VFK_DMA_DEFAULT_MAX_MAPS;
 	o->max_dma_bytes = VFK_DMA_DEFAULT_MAX_BYTES;
+	o->threads = 1;
 	while ((c = getopt_long(argc, argv, "s:c:d:lhvq", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's': o->socket = optarg; break;
@@ -182,6 +199,13 @@ static int parse_args(int argc, char **argv, struct serve_opts *o)
 			if (vfk_parse_u64(optarg, &o->max_dma_bytes) || !o->max_dma_bytes) {
 				fprintf(stderr, "vfiokit serve: --max-dma-bytes %s: expected a "
 					"size from 1 to 2^64-1 (K, M, G, T suffixes)\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 't':
+			if (vfk_parse_u64(optarg, &o->threads) || !o->threads) {
+				fprintf(stderr, "vfiokit serve: --threads %s: expected a "
+					"number from 1\n", optarg);
 				return -EINVAL;
 			}
 			break;
@@ -370,7 +394,7 @@ static int add_activated(struct serve_state *st)
 			return -EINVAL;
 		}
 		note_fd_path(&st->machine.devices[i], fd);
-		ret = vfk_server_add_device_fd(st->srv, st->devs[i], fd);
+		ret = vfk_server_add_device_fd(st->srvs[i % st->nsrv], st->devs[i], fd);
 		if (ret) {
 			vfk_err("%s: inherited fd %d: %s", st->machine.devices[i].name, fd,
 				strerror(-ret));
@@ -396,15 +420,39 @@ static int file_socket_perms(struct serve_opts *o, const struct vfk_machine *m)
 	return 0;
 }
 
+/* One server per thread, at most one per device, each set up alike. */
+static int create_servers(const struct serve_opts *o, struct serve_state *st)
+{
+	uint64_t want = o->threads;
+
+	if (want > st->machine.count) {
+		vfk_warn("--threads %llu: %zu device%s, as many threads",
+			 (unsigned long long)want, st->machine.count,
+			 st->machine.count == 1 ? "" : "s");
+		want = st->machine.count;
+	}
+	for (unsigned int t = 0; t < want; t++) {
+		int ret = vfk_server_create(&st->srvs[t]);
+
+		if (!ret)
+			ret = vfk_server_set_socket_perms(st->srvs[t], sockets_mode(o),
+							  o->socket_gid);
+		if (ret) {
+			vfk_err("server: %s", strerror(-ret));
+			return ret;
+		}
+		st->nsrv = t + 1;
+		vfk_server_set_dma_limits(st->srvs[t], o->max_dma_maps, o->max_dma_bytes);
+	}
+	return 0;
+}
+
 static int add_sockets(const struct serve_opts *o, struct serve_state *st)
 {
-	int ret = vfk_server_create(&st->srv);
+	int ret = create_servers(o, st);
 
-	if (ret) {
-		vfk_err("server: %s", strerror(-ret));
+	if (ret)
 		return ret;
-	}
-	vfk_server_set_dma_limits(st->srv, o->max_dma_maps, o->max_dma_bytes);
 	if (socket_activated()) {
 		ret = add_activated(st);
 		unsetenv("LISTEN_PID");
@@ -412,11 +460,10 @@ static int add_sockets(const struct serve_opts *o, struct serve_state *st)
 		unsetenv("LISTEN_FDNAMES");
 		return ret;
 	}
-	ret = vfk_server_set_socket_perms(st->srv, sockets_mode(o), o->socket_gid);
 	for (size_t i = 0; !ret && i < st->machine.count; i++) {
 		const char *path = st->machine.devices[i].socket;
 
-		ret = vfk_server_add_device(st->srv, st->devs[i], path);
+		ret = vfk_server_add_device(st->srvs[i % st->nsrv], st->devs[i], path);
 		if (ret == -EADDRINUSE)
 			fprintf(stderr, "vfiokit serve: %s: another server is listening there\n",
 				path);
@@ -431,8 +478,10 @@ static void print_attach_lines(const struct serve_state *st)
 {
 	bool one = st->machine.count == 1;
 
-	printf("Serving %zu device%s. Attach %s to QEMU with:\n", st->machine.count,
-	       one ? "" : "s", one ? "it" : "them");
+	printf("Serving %zu device%s", st->machine.count, one ? "" : "s");
+	if (st->nsrv > 1)
+		printf(" from %u threads", st->nsrv);
+	printf(". Attach %s to QEMU with:\n", one ? "it" : "them");
 	for (size_t i = 0; i < st->machine.count; i++) {
 		const struct vfk_machine_device *d = &st->machine.devices[i];
 
@@ -445,14 +494,16 @@ static void print_attach_lines(const struct serve_state *st)
 	fflush(stdout);
 }
 
-static void install_signals(struct vfk_server *srv)
+static void install_signals(const struct serve_state *st)
 {
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
-	signal_server = srv;
+	for (unsigned int t = 0; t < st->nsrv; t++)
+		signal_servers[t] = st->srvs[t];
+	signal_nsrv = (sig_atomic_t)st->nsrv;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	/* A closed terminal or a reload request: stop cleanly, sockets removed. */
@@ -460,10 +511,79 @@ static void install_signals(struct vfk_server *srv)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* The signals that stop the servers, blocked or unblocked (how). */
+static void mask_stop_signals(int how)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(how, &set, NULL);
+}
+
+static void stop_all(const struct serve_state *st)
+{
+	for (unsigned int t = 0; t < st->nsrv; t++)
+		vfk_server_stop(st->srvs[t]);
+}
+
+/* Server t's loop; a server that fails stops the others: the process
+ * ends rather than go on serving part of its machine. */
+static void run_server(struct serve_state *st, unsigned int t)
+{
+	st->results[t] = vfk_server_run(st->srvs[t]);
+	if (st->results[t])
+		stop_all(st);
+}
+
+struct serve_thread {
+	struct serve_state *st;
+	unsigned int t;
+};
+
+static void *serve_thread(void *arg)
+{
+	struct serve_thread *th = arg;
+
+	run_server(th->st, th->t);
+	return NULL;
+}
+
+/* Servers 1.. in threads of their own, born with the stop signals
+ * blocked; server 0 in this thread; the first error of any, or 0. */
+static int run_servers(struct serve_state *st)
+{
+	struct serve_thread args[VFK_MACHINE_MAX_DEVICES];
+	unsigned int started = 1;
+	int ret = 0;
+
+	mask_stop_signals(SIG_BLOCK);
+	for (; started < st->nsrv; started++) {
+		args[started] = (struct serve_thread){ st, started };
+		ret = -pthread_create(&st->threads[started], NULL, serve_thread, &args[started]);
+		if (ret) {
+			vfk_err("thread: %s", strerror(-ret));
+			stop_all(st);
+			break;
+		}
+	}
+	mask_stop_signals(SIG_UNBLOCK);
+	if (!ret)
+		run_server(st, 0);
+	for (unsigned int t = 1; t < started; t++)
+		pthread_join(st->threads[t], NULL);
+	for (unsigned int t = 0; t < started && !ret; t++)
+		ret = st->results[t];
+	return ret;
+}
+
 static void serve_cleanup(struct serve_state *st)
 {
-	signal_server = NULL;
-	vfk_server_destroy(st->srv);
+	signal_nsrv = 0;
+	for (unsigned int t = 0; t < st->nsrv; t++)
+		vfk_server_destroy(st->srvs[t]);
 	for (size_t i = 0; i < st->machine.count; i++)
 		vfk_device_destroy(st->devs[i]);
 	vfk_machine_free(&st->machine);
@@ -496,8 +616,8 @@ int cmd_serve(int argc, char **argv)
 		ret = add_sockets(&o, &st);
 	if (!ret) {
 		print_attach_lines(&st);
-		install_signals(st.srv);
-		ret = vfk_server_run(st.srv);
+		install_signals(&st);
+		ret = run_servers(&st);
 		if (ret)
 			vfk_err("server stopped: %s", strerror(-ret));
 		else
