@@ -16,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/uio.h>
 
+#include <vfiokit/event.h>
 #include <vfiokit/irq.h>
 
 #include "core/device_internal.h"
@@ -38,9 +40,12 @@ static uint32_t index_flags(uint32_t index)
 
 static void vector_clear(struct vfk_irq_vector *v)
 {
+	vfk_watch_remove(v->unmask_watch);
+	if (v->unmask_fd >= 0)
+		close(v->unmask_fd);
 	if (v->eventfd >= 0)
 		close(v->eventfd);
-	*v = (struct vfk_irq_vector){ .eventfd = -1 };
+	*v = (struct vfk_irq_vector){ .eventfd = -1, .unmask_fd = -1 };
 }
 
 int vfk_irqs_set_count(struct vfk_device *dev, uint32_t index, uint32_t count)
@@ -63,7 +68,7 @@ int vfk_irqs_set_count(struct vfk_device *dev, uint32_t index, uint32_t count)
 	if (!vectors)
 		return -ENOMEM;
 	for (uint32_t i = irq->count; i < count; i++)
-		vectors[i] = (struct vfk_irq_vector){ .eventfd = -1 };
+		vectors[i] = (struct vfk_irq_vector){ .eventfd = -1, .unmask_fd = -1 };
 	irq->vectors = vectors;
 	irq->count = count;
 	return 0;
@@ -77,6 +82,7 @@ int vfk_irqs_init(struct vfk_device *dev)
 	for (uint32_t i = 0; i < VFIO_PCI_NUM_IRQS; i++)
 		dev->irqs[i] = (struct vfk_irq_index){ .flags = index_flags(i) };
 	ret = vfk_irqs_set_count(dev, VFIO_PCI_INTX_IRQ_INDEX, dev->desc.irq_pin ? 1 : 0);
+	/* Without PCIe GET_IRQ_INFO refuses ERR; SET_IRQS finds no vector. */
 	if (!ret)
 		ret = vfk_irqs_set_count(dev, VFIO_PCI_ERR_IRQ_INDEX, pcie ? 1 : 0);
 	if (!ret)
@@ -86,10 +92,12 @@ int vfk_irqs_init(struct vfk_device *dev)
 	return ret;
 }
 
+/* The index is off again: no eventfd kept, nothing masked or pending. */
 static void index_clear(struct vfk_irq_index *irq)
 {
 	for (uint32_t i = 0; i < irq->count; i++)
 		vector_clear(&irq->vectors[i]);
+	irq->active = 0;
 }
 
 void vfk_irqs_reset(struct vfk_device *dev)
@@ -121,6 +129,9 @@ int vfk_device_irq_info(const struct vfk_device *dev, struct vfio_irq_info *info
 {
 	if (info->index >= VFIO_PCI_NUM_IRQS)
 		return -EINVAL;
+	/* vfio-pci has no ERR index at all for a function that is not PCIe. */
+	if (info->index == VFIO_PCI_ERR_IRQ_INDEX && !dev->desc.pcie)
+		return -EINVAL;
 	info->argsz = sizeof(*info);
 	info->flags = dev->irqs[info->index].flags;
 	info->count = dev->irqs[info->index].count;
@@ -145,6 +156,8 @@ static int signal_eventfd(int fd)
 		return 0;
 	return -errno;
 }
+
+static int intx_resample(struct vfk_device *dev);
 
 /* Deliver or remember one interrupt of vector v of index. */
 static int vector_fire(const struct vfk_device *dev, uint32_t index,
@@ -176,8 +189,12 @@ int vfk_irq_trigger(struct vfk_device *dev, uint32_t index, uint32_t vector)
 	}
 	v = &dev->irqs[index].vectors[vector];
 	/* The line is the device's state, whether or not anyone listens. */
-	if (index == VFIO_PCI_INTX_IRQ_INDEX)
+	if (index == VFIO_PCI_INTX_IRQ_INDEX) {
 		vfk_config_set_intx_status(dev, true);
+		/* An EOI the loop has not dispatched yet still comes first; a
+		 * failed delivery of what it unmasks cannot fail this one. */
+		(void)intx_resample(dev);
+	}
 	if (v->eventfd < 0)
 		return -ENOENT;
 	return vector_fire(dev, index, v);
@@ -236,28 +253,28 @@ static bool exactly_one_bit(uint32_t v)
 	return v && !(v & (v - 1));
 }
 
-/* Every header field and the data length, before anything changes. */
+/*
+ * What vfio core checks for every index before the driver sees the
+ * request: flags, index, range, data type and length, all -EINVAL. The
+ * action is the driver's to judge (-ENOTTY for one it has no handler for).
+ */
 static int set_irqs_check(const struct vfk_device *dev, const struct vfio_irq_set *set,
 			  const void *data, size_t data_len)
 {
 	const uint32_t known = VFIO_IRQ_SET_DATA_TYPE_MASK | VFIO_IRQ_SET_ACTION_TYPE_MASK;
 	uint32_t data_type = set->flags & VFIO_IRQ_SET_DATA_TYPE_MASK;
-	uint32_t action = set->flags & VFIO_IRQ_SET_ACTION_TYPE_MASK;
 	uint32_t max;
 
-	if ((set->flags & ~known) || !exactly_one_bit(data_type) || !exactly_one_bit(action))
-		return -EINVAL;
-	if (set->index >= VFIO_PCI_NUM_IRQS)
+	if ((set->flags & ~known) || set->index >= VFIO_PCI_NUM_IRQS)
 		return -EINVAL;
 	max = dev->irqs[set->index].count;
 	if (set->start >= max || set->count > max - set->start)
 		return -EINVAL;
+	if (!exactly_one_bit(data_type))
+		return -EINVAL;
 	if ((size_t)set->count * data_elem_size(data_type) > data_len)
 		return -EINVAL;
 	if (data_type != VFIO_IRQ_SET_DATA_NONE && set->count && !data)
-		return -EINVAL;
-	if (action != VFIO_IRQ_SET_ACTION_TRIGGER &&
-	    (!index_maskable(set->index) || data_type == VFIO_IRQ_SET_DATA_EVENTFD))
 		return -EINVAL;
 	return 0;
 }
@@ -268,43 +285,40 @@ static bool selected(uint32_t data_type, const void *data, uint32_t i)
 	return data_type == VFIO_IRQ_SET_DATA_NONE || ((const uint8_t *)data)[i];
 }
 
-static void do_mask(struct vfk_irq_index *irq, const struct vfio_irq_set *set,
-		    uint32_t data_type, const void *data)
+static int32_t fd_at(const void *data, uint32_t i)
 {
-	for (uint32_t i = 0; i < set->count; i++)
-		if (selected(data_type, data, i))
-			irq->vectors[set->start + i].masked = true;
+	int32_t fd;
+
+	memcpy(&fd, (const uint8_t *)data + i * sizeof(fd), sizeof(fd));
+	return fd;
 }
 
 /* Unmasking delivers what was raised while masked. */
-static int do_unmask(const struct vfk_device *dev, struct vfk_irq_index *irq,
-		     const struct vfio_irq_set *set, uint32_t data_type, const void *data)
+static int unmask_vector(const struct vfk_device *dev, uint32_t index, struct vfk_irq_vector *v)
 {
-	int ret = 0;
-
-	for (uint32_t i = 0; i < set->count; i++) {
-		struct vfk_irq_vector *v = &irq->vectors[set->start + i];
-
-		if (!selected(data_type, data, i))
-			continue;
-		v->masked = false;
-		if (v->pending && v->eventfd >= 0 && !ret)
-			ret = vector_fire(dev, set->index, v);
-	}
-	return ret;
+	v->masked = false;
+	if (v->pending && v->eventfd >= 0)
+		return vector_fire(dev, index, v);
+	return 0;
 }
 
-/* TRIGGER with NONE/BOOL: fire the selected vectors that have an eventfd. */
-static int do_fire(const struct vfk_device *dev, struct vfk_irq_index *irq,
+/*
+ * TRIGGER with NONE/BOOL, vfio-pci's loopback test: signal the selected
+ * vectors' eventfds, past masks (INTx is not automasked by it); only the
+ * guest's Interrupt Disable holds INTx back.
+ */
+static int do_fire(const struct vfk_device *dev, const struct vfk_irq_index *irq,
 		   const struct vfio_irq_set *set, uint32_t data_type, const void *data)
 {
 	int ret = 0;
 
+	if (set->index == VFIO_PCI_INTX_IRQ_INDEX && vfk_config_intx_disabled(dev))
+		return 0;
 	for (uint32_t i = 0; i < set->count && !ret; i++) {
-		struct vfk_irq_vector *v = &irq->vectors[set->start + i];
+		const struct vfk_irq_vector *v = &irq->vectors[set->start + i];
 
 		if (selected(data_type, data, i) && v->eventfd >= 0)
-			ret = vector_fire(dev, set->index, v);
+			ret = signal_eventfd(v->eventfd);
 	}
 	return ret;
 }
@@ -337,35 +351,27 @@ static int keep_eventfd(int fd)
 
 /*
  * TRIGGER with EVENTFD: take every fd first so a bad one changes nothing,
- * then swap them in; -1 drops the vector's eventfd.
+ * then swap them in. A negative fd drops the vector's eventfd, as in
+ * vfio-pci, where any fd < 0 means "disable only".
  */
 static int do_set_eventfds(struct vfk_irq_index *irq, const struct vfio_irq_set *set,
 			   const void *data)
 {
 	int dups[IRQ_MAX_VECTORS];
-	int ret = 0;
 	uint32_t i;
 
 	for (i = 0; i < set->count; i++) {
-		int32_t fd;
+		int32_t fd = fd_at(data, i);
 
-		memcpy(&fd, (const uint8_t *)data + i * sizeof(fd), sizeof(fd));
-		dups[i] = -1;
-		if (fd < -1) {
-			ret = -EINVAL;
-			break;
+		dups[i] = fd < 0 ? -1 : keep_eventfd(fd);
+		if (fd >= 0 && dups[i] < 0) {
+			int ret = dups[i];
+
+			while (i-- > 0)
+				if (dups[i] >= 0)
+					close(dups[i]);
+			return ret;
 		}
-		if (fd >= 0 && (dups[i] = keep_eventfd(fd)) < 0) {
-			ret = dups[i];
-			dups[i] = -1;
-			break;
-		}
-	}
-	if (ret) {
-		while (i-- > 0)
-			if (dups[i] >= 0)
-				close(dups[i]);
-		return ret;
 	}
 	for (i = 0; i < set->count; i++) {
 		vector_clear(&irq->vectors[set->start + i]);
@@ -374,31 +380,180 @@ static int do_set_eventfds(struct vfk_irq_index *irq, const struct vfio_irq_set 
 	return 0;
 }
 
+/* No interrupt type is enabled: INTx, MSI and MSI-X exclude each other. */
+static bool irqs_off(const struct vfk_device *dev)
+{
+	return !dev->irqs[VFIO_PCI_INTX_IRQ_INDEX].active &&
+	       !dev->irqs[VFIO_PCI_MSI_IRQ_INDEX].active &&
+	       !dev->irqs[VFIO_PCI_MSIX_IRQ_INDEX].active;
+}
+
+/*
+ * The count of a signalled eventfd, taken without blocking: the peer
+ * shares the file description and may have made it blocking, and may
+ * read it between our poll and our read.
+ */
+static bool take_signal(int fd)
+{
+	uint64_t count;
+	struct iovec iov = { &count, sizeof(count) };
+
+	return preadv2(fd, &iov, 1, -1, RWF_NOWAIT) == (ssize_t)sizeof(count);
+}
+
+/* The peer signalled the INTx unmask eventfd (its EOI): unmask. */
+static int intx_resample(struct vfk_device *dev)
+{
+	struct vfk_irq_index *irq = &dev->irqs[VFIO_PCI_INTX_IRQ_INDEX];
+	struct vfk_irq_vector *v = irq->count ? &irq->vectors[0] : NULL;
+
+	if (!v || v->unmask_fd < 0 || !take_signal(v->unmask_fd))
+		return 0;
+	return unmask_vector(dev, VFIO_PCI_INTX_IRQ_INDEX, v);
+}
+
+static void unmask_fd_ready(struct vfk_device *dev, int fd, uint32_t events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	(void)arg;
+	/* A failed eventfd write is the trigger side's; the unmask happened. */
+	(void)intx_resample(dev);
+}
+
+/*
+ * UNMASK with EVENTFD (QEMU's resample fd for KVM's INTx): the eventfd
+ * unmasks INTx whenever it is signalled, as vfio-pci's virqfd. One at a
+ * time (-EBUSY), a negative fd drops it; a signal already there counts.
+ */
+static int set_unmask_fd(struct vfk_device *dev, struct vfk_irq_vector *v, int32_t fd)
+{
+	int dup, ret;
+
+	if (fd < 0) {
+		vfk_watch_remove(v->unmask_watch);
+		v->unmask_watch = NULL;
+		if (v->unmask_fd >= 0)
+			close(v->unmask_fd);
+		v->unmask_fd = -1;
+		return 0;
+	}
+	dup = keep_eventfd(fd);
+	if (dup < 0)
+		return dup;
+	ret = v->unmask_fd >= 0 ? -EBUSY :
+	      vfk_watch_add(dev, dup, VFK_EVENT_READ, unmask_fd_ready, NULL, &v->unmask_watch);
+	if (ret) {
+		close(dup);
+		return ret;
+	}
+	v->unmask_fd = dup;
+	return intx_resample(dev);
+}
+
+/* INTx MASK/UNMASK: vector 0 of an enabled INTx only. */
+static int intx_mask_unmask(struct vfk_device *dev, const struct vfio_irq_set *set,
+			    uint32_t action, uint32_t data_type, const void *data)
+{
+	struct vfk_irq_index *irq = &dev->irqs[VFIO_PCI_INTX_IRQ_INDEX];
+	struct vfk_irq_vector *v = &irq->vectors[0];
+
+	if (!irq->active || set->start || set->count != 1)
+		return -EINVAL;
+	if (data_type == VFIO_IRQ_SET_DATA_EVENTFD)
+		return action == VFIO_IRQ_SET_ACTION_MASK ? -ENOTTY :
+		       set_unmask_fd(dev, v, fd_at(data, 0));
+	if (!selected(data_type, data, 0))
+		return 0;
+	if (action == VFIO_IRQ_SET_ACTION_MASK) {
+		v->masked = true;
+		return 0;
+	}
+	return unmask_vector(dev, VFIO_PCI_INTX_IRQ_INDEX, v);
+}
+
+/*
+ * TRIGGER on INTx, MSI or MSI-X. An eventfd enables the index when no
+ * type is enabled (INTx with its one vector, MSI/MSI-X with start + count
+ * vectors, fixed until disabled); NONE with count 0 disables it; firing
+ * needs it enabled. Another type enabled: -EINVAL.
+ */
+static int intr_trigger(struct vfk_device *dev, const struct vfio_irq_set *set,
+			uint32_t data_type, const void *data)
+{
+	struct vfk_irq_index *irq = &dev->irqs[set->index];
+	bool intx = set->index == VFIO_PCI_INTX_IRQ_INDEX;
+	uint32_t nvec = set->start + set->count;
+	int ret;
+
+	if (irq->active && !set->count && data_type == VFIO_IRQ_SET_DATA_NONE) {
+		index_clear(irq);
+		return 0;
+	}
+	if ((!irq->active && !irqs_off(dev)) || (intx && (set->start || set->count != 1)))
+		return -EINVAL;
+	if (data_type != VFIO_IRQ_SET_DATA_EVENTFD)
+		return irq->active && nvec <= irq->active ? do_fire(dev, irq, set, data_type, data)
+							  : -EINVAL;
+	if (irq->active)
+		return set->start < irq->active && nvec <= irq->active ?
+		       do_set_eventfds(irq, set, data) : -EINVAL;
+	if (!nvec)
+		return -ERANGE;   /* the PCI core allocates no empty vector set */
+	index_clear(irq);
+	ret = do_set_eventfds(irq, set, data);
+	if (!ret)
+		irq->active = nvec;
+	return ret;
+}
+
+/* ERR and REQ: one eventfd each, no enabling, vfio-pci's single trigger. */
+static int single_trigger(struct vfk_device *dev, const struct vfio_irq_set *set,
+			  uint32_t data_type, const void *data)
+{
+	struct vfk_irq_vector *v = &dev->irqs[set->index].vectors[0];
+	int32_t fd;
+	int dup;
+
+	if (data_type == VFIO_IRQ_SET_DATA_NONE && v->eventfd < 0)
+		return -EINVAL;
+	if (data_type == VFIO_IRQ_SET_DATA_NONE && !set->count) {
+		vector_clear(v);
+		return 0;
+	}
+	if (!set->count)
+		return -EINVAL;
+	if (data_type != VFIO_IRQ_SET_DATA_EVENTFD)
+		return selected(data_type, data, 0) && v->eventfd >= 0 ?
+		       vector_fire(dev, set->index, v) : 0;
+	fd = fd_at(data, 0);
+	if (fd < -1)
+		return 0;   /* neither an fd nor "drop": vfio-pci leaves it be */
+	dup = fd < 0 ? -1 : keep_eventfd(fd);
+	if (fd >= 0 && dup < 0)
+		return dup;
+	vector_clear(v);
+	v->eventfd = dup;
+	return 0;
+}
+
 int vfk_device_set_irqs(struct vfk_device *dev, const struct vfio_irq_set *set,
 			const void *data, size_t data_len)
 {
 	uint32_t data_type = set->flags & VFIO_IRQ_SET_DATA_TYPE_MASK;
 	uint32_t action = set->flags & VFIO_IRQ_SET_ACTION_TYPE_MASK;
-	struct vfk_irq_index *irq;
+	bool intr = set->index <= VFIO_PCI_MSIX_IRQ_INDEX;
 	int ret = set_irqs_check(dev, set, data, data_len);
 
 	if (ret)
 		return ret;
-	irq = &dev->irqs[set->index];
-	switch (action) {
-	case VFIO_IRQ_SET_ACTION_MASK:
-		do_mask(irq, set, data_type, data);
-		return 0;
-	case VFIO_IRQ_SET_ACTION_UNMASK:
-		return do_unmask(dev, irq, set, data_type, data);
-	default:
-		break;
-	}
-	if (data_type == VFIO_IRQ_SET_DATA_EVENTFD)
-		return do_set_eventfds(irq, set, data);
-	if (data_type == VFIO_IRQ_SET_DATA_NONE && set->count == 0) {
-		index_clear(irq);    /* the kernel's "disable this index" */
-		return 0;
-	}
-	return do_fire(dev, irq, set, data_type, data);
+	if (action == VFIO_IRQ_SET_ACTION_TRIGGER)
+		return intr ? intr_trigger(dev, set, data_type, data) :
+		       single_trigger(dev, set, data_type, data);
+	/* Only INTx masks; vfio-pci has no handler for the rest (nor for
+	 * no action or several): -ENOTTY, as for an unknown ioctl. */
+	if (set->index != VFIO_PCI_INTX_IRQ_INDEX ||
+	    (action != VFIO_IRQ_SET_ACTION_MASK && action != VFIO_IRQ_SET_ACTION_UNMASK))
+		return -ENOTTY;
+	return intx_mask_unmask(dev, set, action, data_type, data);
 }

@@ -18,6 +18,7 @@
 #include "../test_util.h"
 
 #include <vfiokit/device.h>
+#include <vfiokit/event.h>
 #include <vfiokit/irq.h>
 #include <vfiokit/pci_config.h>
 #include <vfiokit/region.h>
@@ -129,7 +130,6 @@ static void test_irq_info_plain_pci_without_pin(void **state)
 		   VFIO_IRQ_INFO_AUTOMASKED, 0);
 	check_info(dev, VFIO_PCI_MSI_IRQ_INDEX, VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_NORESIZE, 0);
 	check_info(dev, VFIO_PCI_MSIX_IRQ_INDEX, VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_NORESIZE, 0);
-	check_info(dev, VFIO_PCI_ERR_IRQ_INDEX, VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_NORESIZE, 0);
 	check_info(dev, VFIO_PCI_REQ_IRQ_INDEX, VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_NORESIZE, 1);
 	/* Nothing to set on an index without vectors. */
 	assert_int_equal(set_irqs(dev, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER,
@@ -147,13 +147,14 @@ static void test_set_irqs_validation(void **state)
 
 	for (int i = 0; i < MSIX_VECTORS + 1; i++)
 		fds[i] = efd;
-	/* Flags: exactly one data type, exactly one action, nothing else. */
+	/* Flags: exactly one data type and nothing unknown (-EINVAL); no
+	 * action or several is a request vfio-pci has no handler for. */
 	assert_int_equal(set_irqs(dev, trig, 1, 0, 1, NULL, 0), -EINVAL);
-	assert_int_equal(set_irqs(dev, VFIO_IRQ_SET_DATA_NONE, 1, 0, 1, NULL, 0), -EINVAL);
+	assert_int_equal(set_irqs(dev, VFIO_IRQ_SET_DATA_NONE, 1, 0, 1, NULL, 0), -ENOTTY);
 	assert_int_equal(set_irqs(dev, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_DATA_BOOL | trig,
 				  1, 0, 1, bools, 1), -EINVAL);
 	assert_int_equal(set_irqs(dev, VFIO_IRQ_SET_DATA_NONE | trig | VFIO_IRQ_SET_ACTION_MASK,
-				  0, 0, 1, NULL, 0), -EINVAL);
+				  0, 0, 1, NULL, 0), -ENOTTY);
 	assert_int_equal(set_irqs(dev, VFIO_IRQ_SET_DATA_NONE | trig | (1u << 6),
 				  1, 0, 1, NULL, 0), -EINVAL);
 	/* Index and range, overflow-safe. */
@@ -171,9 +172,7 @@ static void test_set_irqs_validation(void **state)
 				  0, 2, bools, 1), -EINVAL);
 	assert_int_equal(set_irqs(dev, VFIO_IRQ_SET_DATA_BOOL | trig, VFIO_PCI_MSI_IRQ_INDEX,
 				  0, 2, NULL, 2), -EINVAL);
-	/* Mask/unmask only where maskable, and not by eventfd. */
-	assert_int_equal(set_irqs(dev, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_MASK,
-				  VFIO_PCI_MSIX_IRQ_INDEX, 0, 1, NULL, 0), -EINVAL);
+	/* INTx masks only once enabled. */
 	assert_int_equal(set_irqs(dev, VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_UNMASK,
 				  VFIO_PCI_INTX_IRQ_INDEX, 0, 1, fds, 4), -EINVAL);
 	/* None of the above installed anything. */
@@ -187,14 +186,11 @@ static void test_bad_fd_changes_nothing(void **state)
 	struct vfk_device *dev = *state;
 	int a = new_eventfd(), b = new_eventfd();
 	int32_t first[2] = { a, a };
-	int32_t bad[2] = { b, -2 };
-	int32_t closed[2] = { b, 0 };
+	int32_t closed[2] = { b, INT32_MAX };   /* a number that is no open fd */
 	int baseline;
 
 	assert_int_equal(set_fds(dev, VFIO_PCI_MSIX_IRQ_INDEX, 0, 2, first), 0);
 	baseline = test_count_open_fds();
-	assert_int_equal(set_fds(dev, VFIO_PCI_MSIX_IRQ_INDEX, 0, 2, bad), -EINVAL);
-	closed[1] = INT32_MAX;    /* a number that is no open fd */
 	assert_int_equal(set_fds(dev, VFIO_PCI_MSIX_IRQ_INDEX, 0, 2, closed), -EBADF);
 	assert_int_equal(test_count_open_fds(), baseline);   /* the dup of b was closed again */
 	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_MSIX_IRQ_INDEX, 0), 0);
@@ -483,7 +479,7 @@ static void test_reset_closes_eventfds(void **state)
 	for (int i = 0; i < MSIX_VECTORS; i++)
 		fds[i] = a;
 	assert_int_equal(set_fds(dev, VFIO_PCI_MSIX_IRQ_INDEX, 0, MSIX_VECTORS, fds), 0);
-	assert_int_equal(set_fds(dev, VFIO_PCI_INTX_IRQ_INDEX, 0, 1, fds), 0);
+	assert_int_equal(set_fds(dev, VFIO_PCI_ERR_IRQ_INDEX, 0, 1, fds), 0);
 	assert_int_equal(set_fds(dev, VFIO_PCI_REQ_IRQ_INDEX, 0, 1, fds), 0);
 	assert_int_equal(test_count_open_fds(), before + MSIX_VECTORS + 2);
 	/* A function-level reset keeps the peer's eventfds... */
@@ -493,7 +489,9 @@ static void test_reset_closes_eventfds(void **state)
 	assert_int_equal(vfk_device_release_peer(dev), 0);
 	assert_int_equal(test_count_open_fds(), before);
 	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_MSIX_IRQ_INDEX, 0), -ENOENT);
-	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_INTX_IRQ_INDEX, 0), -ENOENT);
+	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_ERR_IRQ_INDEX, 0), -ENOENT);
+	/* ...and the index is off: the next peer may enable any type. */
+	assert_int_equal(set_fds(dev, VFIO_PCI_INTX_IRQ_INDEX, 0, 1, fds), 0);
 	/* Counts are properties of the device and survive the reset. */
 	check_info(dev, VFIO_PCI_MSIX_IRQ_INDEX, VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_NORESIZE,
 		   MSIX_VECTORS);
@@ -512,6 +510,141 @@ static void test_destroy_closes_eventfds(void **state)
 	close(a);
 	vfk_device_destroy(dev);
 	assert_int_equal(test_count_open_fds(), before);
+}
+
+/* Without PCIe vfio-pci has no ERR index: GET_IRQ_INFO and SET_IRQS refuse it. */
+static void test_err_index_needs_pcie(void **state)
+{
+	struct vfk_device *dev = make_device(1, false);
+	struct vfio_irq_info info = { .argsz = sizeof(info), .index = VFIO_PCI_ERR_IRQ_INDEX };
+	int32_t fds[1] = { new_eventfd() };
+
+	(void)state;
+	assert_int_equal(vfk_device_irq_info(dev, &info), -EINVAL);
+	assert_int_equal(set_fds(dev, VFIO_PCI_ERR_IRQ_INDEX, 0, 1, fds), -EINVAL);
+	check_info(dev, VFIO_PCI_REQ_IRQ_INDEX, VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_NORESIZE, 1);
+	vfk_device_destroy(dev);
+	close(fds[0]);
+}
+
+/*
+ * vfio-pci masks INTx only: MASK/UNMASK of another index, or MASK by
+ * eventfd, has no handler there (-ENOTTY), once the checks every request
+ * gets (-EINVAL) passed.
+ */
+static void test_mask_unmask_enotty(void **state)
+{
+	struct vfk_device *dev = *state;
+	const uint32_t actions[] = { VFIO_IRQ_SET_ACTION_MASK, VFIO_IRQ_SET_ACTION_UNMASK };
+	const uint32_t off = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER;
+	int a = new_eventfd();
+	int32_t fds[MSI_VECTORS] = { a, a, a, a };
+
+	assert_int_equal(set_fds(dev, VFIO_PCI_MSI_IRQ_INDEX, 0, MSI_VECTORS, fds), 0);
+	for (int i = 0; i < 2; i++) {
+		const uint32_t f = VFIO_IRQ_SET_DATA_NONE | actions[i];
+
+		for (uint32_t index = VFIO_PCI_MSI_IRQ_INDEX; index < VFIO_PCI_NUM_IRQS; index++)
+			assert_int_equal(set_irqs(dev, f, index, 0, 1, NULL, 0), -ENOTTY);
+		assert_int_equal(set_irqs(dev, f, VFIO_PCI_MSI_IRQ_INDEX, MSI_VECTORS, 1, NULL, 0),
+				 -EINVAL);
+	}
+	assert_int_equal(set_irqs(dev, off, VFIO_PCI_MSI_IRQ_INDEX, 0, 0, NULL, 0), 0);
+	assert_int_equal(set_fds(dev, VFIO_PCI_INTX_IRQ_INDEX, 0, 1, fds), 0);
+	assert_int_equal(set_irqs(dev, VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_MASK,
+				  VFIO_PCI_INTX_IRQ_INDEX, 0, 1, fds, 4), -ENOTTY);
+	close(a);
+}
+
+/*
+ * INTx, MSI and MSI-X exclude each other, as in vfio-pci: an eventfd
+ * enables an index only while none is enabled; an index that is not
+ * enabled can be neither disabled, fired nor masked; MSI/MSI-X keep the
+ * number of vectors they were enabled with until disabled.
+ */
+static void test_one_interrupt_type_at_a_time(void **state)
+{
+	struct vfk_device *dev = *state;
+	const uint32_t off = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER;
+	int a = new_eventfd();
+	int32_t fds[MSIX_VECTORS];
+
+	for (int i = 0; i < MSIX_VECTORS; i++)
+		fds[i] = a;
+	assert_int_equal(set_irqs(dev, off, VFIO_PCI_MSI_IRQ_INDEX, 0, 0, NULL, 0), -EINVAL);
+	assert_int_equal(set_irqs(dev, off, VFIO_PCI_INTX_IRQ_INDEX, 0, 1, NULL, 0), -EINVAL);
+	assert_int_equal(set_fds(dev, VFIO_PCI_INTX_IRQ_INDEX, 0, 1, fds), 0);
+	assert_int_equal(set_fds(dev, VFIO_PCI_MSI_IRQ_INDEX, 0, 1, fds), -EINVAL);
+	assert_int_equal(set_fds(dev, VFIO_PCI_MSIX_IRQ_INDEX, 0, 1, fds), -EINVAL);
+	assert_int_equal(set_irqs(dev, off, VFIO_PCI_MSIX_IRQ_INDEX, 0, 0, NULL, 0), -EINVAL);
+	assert_int_equal(set_irqs(dev, off, VFIO_PCI_INTX_IRQ_INDEX, 0, 0, NULL, 0), 0);
+	assert_int_equal(set_irqs(dev, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_MASK,
+				  VFIO_PCI_INTX_IRQ_INDEX, 0, 1, NULL, 0), -EINVAL);
+
+	assert_int_equal(set_fds(dev, VFIO_PCI_MSIX_IRQ_INDEX, 0, 2, fds), 0);
+	assert_int_equal(set_fds(dev, VFIO_PCI_MSIX_IRQ_INDEX, 2, 1, fds), -EINVAL);
+	assert_int_equal(set_fds(dev, VFIO_PCI_MSIX_IRQ_INDEX, 1, 2, fds), -EINVAL);
+	assert_int_equal(set_irqs(dev, off, VFIO_PCI_MSIX_IRQ_INDEX, 0, 3, NULL, 0), -EINVAL);
+	assert_int_equal(set_fds(dev, VFIO_PCI_INTX_IRQ_INDEX, 0, 1, fds), -EINVAL);
+	assert_int_equal(set_fds(dev, VFIO_PCI_MSI_IRQ_INDEX, 0, 1, fds), -EINVAL);
+	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_MSIX_IRQ_INDEX, 1), 0);
+	assert_int_equal(take(a), 1);
+	assert_int_equal(set_irqs(dev, off, VFIO_PCI_MSIX_IRQ_INDEX, 0, 0, NULL, 0), 0);
+	assert_int_equal(set_fds(dev, VFIO_PCI_MSI_IRQ_INDEX, 0, MSI_VECTORS, fds), 0);
+	close(a);
+}
+
+static void signal_fd(int fd)
+{
+	const uint64_t one = 1;
+
+	assert_int_equal(write(fd, &one, sizeof(one)), sizeof(one));
+}
+
+/*
+ * QEMU with KVM hands over INTx's resample eventfd as UNMASK + EVENTFD:
+ * each signal (the guest's EOI) unmasks INTx and delivers what waited,
+ * from the device's event sources or, at the latest, before the next
+ * interrupt. One at a time; -1 drops it; disabling INTx closes it.
+ */
+static void test_intx_unmask_eventfd(void **state)
+{
+	struct vfk_device *dev = *state;
+	const uint32_t by_fd = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_UNMASK;
+	int a = new_eventfd(), r = new_eventfd(), other = new_eventfd();
+	int32_t fds[1] = { a }, rfd[1] = { r }, ofd[1] = { other }, drop[1] = { -1 };
+	int before = test_count_open_fds();
+
+	assert_int_equal(set_fds(dev, VFIO_PCI_INTX_IRQ_INDEX, 0, 1, fds), 0);
+	assert_int_equal(set_irqs(dev, by_fd, VFIO_PCI_INTX_IRQ_INDEX, 0, 1, rfd, 4), 0);
+	assert_int_equal(set_irqs(dev, by_fd, VFIO_PCI_INTX_IRQ_INDEX, 0, 1, ofd, 4), -EBUSY);
+	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_INTX_IRQ_INDEX, 0), 0);
+	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_INTX_IRQ_INDEX, 0), 0);
+	assert_int_equal(take(a), 1);
+	signal_fd(r);
+	assert_int_equal(vfk_device_dispatch_events(dev), 1);
+	assert_int_equal(take(a), 1);
+	assert_int_equal(take(r), 0);
+	/* An EOI not dispatched yet unmasks before the next interrupt. */
+	signal_fd(r);
+	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_INTX_IRQ_INDEX, 0), 0);
+	assert_int_equal(take(a), 1);
+
+	assert_int_equal(set_irqs(dev, by_fd, VFIO_PCI_INTX_IRQ_INDEX, 0, 1, drop, 4), 0);
+	assert_int_equal(vfk_irq_trigger(dev, VFIO_PCI_INTX_IRQ_INDEX, 0), 0);
+	signal_fd(r);
+	assert_int_equal(vfk_device_dispatch_events(dev), 0);
+	assert_int_equal(take(a), 0);
+	/* A signal already there when the fd comes counts. */
+	assert_int_equal(set_irqs(dev, by_fd, VFIO_PCI_INTX_IRQ_INDEX, 0, 1, rfd, 4), 0);
+	assert_int_equal(take(a), 1);
+	assert_int_equal(test_count_open_fds(), before + 3);   /* and the device's epoll fd */
+	assert_int_equal(set_irqs(dev, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER,
+				  VFIO_PCI_INTX_IRQ_INDEX, 0, 0, NULL, 0), 0);
+	assert_int_equal(test_count_open_fds(), before + 1);
+	close(a);
+	close(r);
+	close(other);
 }
 
 int main(void)
@@ -533,6 +666,10 @@ int main(void)
 		T(test_mask_then_pending_on_unmask),
 		T(test_reset_closes_eventfds),
 		cmocka_unit_test(test_destroy_closes_eventfds),
+		cmocka_unit_test(test_err_index_needs_pcie),
+		T(test_mask_unmask_enotty),
+		T(test_one_interrupt_type_at_a_time),
+		T(test_intx_unmask_eventfd),
 	};
 #undef T
 
