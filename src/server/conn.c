@@ -630,7 +630,10 @@ static bool run_deferred(struct srv_slot *s)
 
 static void after_batch(struct srv_slot *s)
 {
-	int r = run_deferred(s) ? vfk_srv_flush(s) : -EPIPE;
+	/* The model may have ended its quiesce (in a handler, deferred work or
+	 * an event source): the held message, and what follows it, go now. */
+	bool ok = (!s->quiesce_done || process(s)) && run_deferred(s);
+	int r = ok ? vfk_srv_flush(s) : -EPIPE;
 	bool want_out = r == -EAGAIN || !s->reading;   /* paused: EPOLLOUT resumes reading */
 
 	if (r < 0 && r != -EAGAIN) {
@@ -697,15 +700,8 @@ void vfk_srv_conn_after_events(struct srv_slot *s)
 		vfk_device_run_deferred(s->dev);
 		return;
 	}
-	if (s->deferred_postponed)
-		return;
-	/* A handler may have ended the model's quiesce: the held message goes. */
-	if (s->quiesce_done && !process(s)) {
-		vfk_srv_flush(s);
-		vfk_srv_conn_close(s, "protocol error");
-		return;
-	}
-	after_batch(s);
+	if (!s->deferred_postponed)
+		after_batch(s);
 }
 
 void vfk_srv_conn_run_postponed(struct srv_slot *s)
