@@ -145,6 +145,7 @@ int vfk_device_add_region(struct vfk_device *dev, uint32_t type, uint32_t subtyp
 /** The region at index, or NULL when absent; valid until the device is destroyed. */
 struct vfk_region *vfk_device_region(struct vfk_device *dev, uint32_t index);
 
+/** A region's priv pointer, index, size and flags, as it was added. */
 void *vfk_region_priv(const struct vfk_region *region);
 uint32_t vfk_region_index(const struct vfk_region *region);
 uint64_t vfk_region_size(const struct vfk_region *region);
@@ -152,7 +153,8 @@ uint32_t vfk_region_flags(const struct vfk_region *region);
 
 /**
  * Answer VFIO_DEVICE_GET_REGION_INFO for `index` with the caller's argsz,
- * byte for byte as the kernel does (see docs/regions-and-capabilities.md).
+ * as the vfio-user reply carries it: byte for byte the kernel's answer but
+ * for argsz and offset (docs/regions-and-capabilities.md says where).
  * Caps, in this order: TYPE (index >= 9), SPARSE_MMAP (mmap op gave
  * areas), MSIX_MAPPABLE (the mappable BAR holding the MSI-X table), then
  * whatever add_capability appends; `next` offsets are from the start of
