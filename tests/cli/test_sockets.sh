@@ -9,18 +9,7 @@ set -uo pipefail
 vfiokit=$1
 work=$(mktemp -d /tmp/vfk-sockets-XXXXXX)
 chmod 0711 "$work"   # another user's client must reach the sockets
-pids=()
-passed=0 failed=0
-cleanup() {
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-ok() { passed=$((passed + 1)); echo "ok - $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL - $1"; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else fail "$name"; fi; }
-fails() { ! "$@"; }
+. "$(dirname "$0")/../shell_checks.sh"
 
 # Wait (up to 20 s: valgrind is slow to start) until FILE has TEXT.
 wait_for() {
