@@ -7,7 +7,10 @@
  * jumps back; every other SIGBUS goes where it would have gone without
  * us. SA_NODEFER keeps SIGBUS unblocked after the jump, so the jump needs
  * no saved signal mask (sigsetjmp(.., 0): no system call per copy); a
- * blocked synchronous SIGBUS would kill the process outright.
+ * blocked synchronous SIGBUS would kill the process outright. A handler
+ * may still run with more blocked than we asked (ThreadSanitizer, which
+ * installs the real handler, blocks every signal during it), so before
+ * jumping the handler restores the mask the copy ran with.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -16,6 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <ucontext.h>
 
 #include "core/fault_guard.h"
 
@@ -49,8 +53,10 @@ static void on_sigbus(int sig, siginfo_t *info, void *uctx)
 	struct fault_guard *g = active_guard;
 	uintptr_t addr = (uintptr_t)info->si_addr;
 
-	if (g && addr >= g->lo && addr < g->hi)
+	if (g && addr >= g->lo && addr < g->hi) {
+		pthread_sigmask(SIG_SETMASK, &((ucontext_t *)uctx)->uc_sigmask, NULL);
 		siglongjmp(g->env, 1);
+	}
 	pass_on(sig, info, uctx);
 }
 
