@@ -57,7 +57,7 @@ static void measure_map_unmap(struct vfk_device *dev, int fd, uint64_t live, uin
 		uint64_t iova = PROBE_BASE + (xorshift(&seed) % (1u << 20)) * PAGE;
 		uint64_t t0 = bench_now_ns();
 		int rc = vfk_dma_map(dev, iova, PAGE, fd, 0, RW);
-		int rc2 = vfk_dma_unmap(dev, iova, PAGE);
+		int rc2 = vfk_dma_unmap(dev, iova, PAGE, NULL);
 		uint64_t t1 = bench_now_ns();
 		if (rc < 0 || rc2 < 0)
 			bench_die("vfk_dma_map/unmap (probe)", rc < 0 ? rc : rc2);

@@ -72,12 +72,16 @@ int vfk_dma_map(struct vfk_device *dev, uint64_t iova, uint64_t size, int fd,
 		uint64_t fd_offset, uint32_t prot);
 
 /**
- * Remove the mapping that is exactly [iova, iova + size); -ENOENT
- * otherwise. The listener hears of it first and may answer -EBUSY: then
- * nothing is removed and this returns -EBUSY; the transport holds the
- * client's request and calls again once the transport's quiesced op ran.
+ * Remove the mappings within [iova, iova + size), as the kernel's type1
+ * (v2) IOMMU does: a mapping is never split, so one that straddles either
+ * end makes it -EINVAL and nothing goes, as do size 0 and a range past
+ * 2^64; a range with no mapping in it is 0 with nothing removed. The bytes
+ * removed go to *unmapped (may be NULL; 0 on error). The listener hears
+ * of each mapping first and may answer -EBUSY: then nothing is removed
+ * and this returns -EBUSY; the transport holds the client's request and
+ * calls again once the transport's quiesced op ran.
  */
-int vfk_dma_unmap(struct vfk_device *dev, uint64_t iova, uint64_t size);
+int vfk_dma_unmap(struct vfk_device *dev, uint64_t iova, uint64_t size, uint64_t *unmapped);
 
 /** Remove every mapping: 0, or -EBUSY as vfk_dma_unmap() (none removed). */
 int vfk_dma_unmap_all(struct vfk_device *dev);

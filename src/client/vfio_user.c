@@ -285,6 +285,18 @@ static void forget_dma(struct user_client *uc, uint64_t iova, uint64_t size)
 	}
 }
 
+/* The kernel backend's rule: 0 only when all of size went (the server
+ * answers a range never mapped with success and size 0, as type1). */
+static int unmap_answer(const struct user_reply *r, uint64_t size)
+{
+	struct vfu_dma_unmap ans;
+
+	if (r->len < sizeof(ans))
+		return 0;   /* an older server: success meant unmapped */
+	memcpy(&ans, r->payload, sizeof(ans));
+	return ans.size == size ? 0 : -ENOENT;
+}
+
 static int user_dma_unmap(struct vfk_client *c, uint64_t iova, uint64_t size)
 {
 	struct user_client *uc = start_call(c);
@@ -296,7 +308,7 @@ static int user_dma_unmap(struct vfk_client *c, uint64_t iova, uint64_t size)
 	/* Once answered, the server no longer touches the memory. */
 	if (!ret)
 		forget_dma(uc, iova, size);
-	return ret;
+	return ret ? ret : unmap_answer(&r, size);
 }
 
 /* Requests of a vfk_client_dma_batch kept in flight at once. */
@@ -349,7 +361,7 @@ static int batch_finish(struct user_client *uc, const struct vfk_client_dma_op *
 		forget_dma(uc, op->iova, op->size);
 	else if (!op->unmap && ret && op->vaddr)
 		forget_failed_map(uc, op);
-	return ret;
+	return !ret && op->unmap ? unmap_answer(&r, op->size) : ret;
 }
 
 static int user_dma_batch(struct vfk_client *c, struct vfk_client_dma_op *ops, size_t n)

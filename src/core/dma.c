@@ -418,17 +418,17 @@ static int announce_unmap(struct vfk_device *dev, const struct dma_map *map, boo
 	return may_wait && ret == -EBUSY ? -EBUSY : 0;
 }
 
-/* Announce every mapping (from the highest iova down); -EBUSY when one
- * asks for time, after all were asked. */
-static int announce_all(struct vfk_device *dev, bool may_wait)
+/* Announce every mapping within [iova, last] (from the highest iova down);
+ * -EBUSY when one asks for time, after all were asked. */
+static int announce_range(struct vfk_device *dev, uint64_t iova, uint64_t last, bool may_wait)
 {
-	uint64_t key = UINT64_MAX, found;
+	uint64_t key = last, found;
 	int ret = 0;
 
 	for (;;) {
 		struct dma_map *map = vfk_range_tree_floor(&dev->dma->maps, key, &found);
 
-		if (!map)
+		if (!map || found < iova)
 			break;
 		if (announce_unmap(dev, map, may_wait))
 			ret = -EBUSY;
@@ -437,6 +437,11 @@ static int announce_all(struct vfk_device *dev, bool may_wait)
 		key = found - 1;
 	}
 	return ret;
+}
+
+static int announce_all(struct vfk_device *dev, bool may_wait)
+{
+	return announce_range(dev, 0, UINT64_MAX, may_wait);
 }
 
 void vfk_dma_quiesced(struct vfk_device *dev)
@@ -489,23 +494,57 @@ int vfk_dma_map(struct vfk_device *dev, uint64_t iova, uint64_t size, int fd,
 	return 0;
 }
 
-int vfk_dma_unmap(struct vfk_device *dev, uint64_t iova, uint64_t size)
+/* Remove every mapping within [iova, last]; the bytes they covered. */
+static uint64_t remove_range(struct vfk_dma *dma, uint64_t iova, uint64_t last)
+{
+	uint64_t key = last, found, bytes = 0;
+
+	for (;;) {
+		struct dma_map *map = vfk_range_tree_floor(&dma->maps, key, &found);
+
+		if (!map || found < iova)
+			break;
+		bytes += map->last - map->iova + 1;
+		vfk_range_tree_remove(&dma->maps, found, NULL);
+		if (dma->last_hit == map)
+			dma->last_hit = NULL;
+		map_destroy(map);
+		if (!found)
+			break;
+		key = found - 1;
+	}
+	return bytes;
+}
+
+/*
+ * Type1 v2's unmap: a mapping may not be split, so one that straddles
+ * either end refuses the whole request; within the range everything goes,
+ * and a range with nothing in it is no error (a vIOMMU unmaps whole
+ * ranges it never mapped).
+ */
+int vfk_dma_unmap(struct vfk_device *dev, uint64_t iova, uint64_t size, uint64_t *unmapped)
 {
 	struct vfk_dma *dma = dev->dma;
 	struct dma_map *map;
+	uint64_t last, bytes;
 
+	if (unmapped)
+		*unmapped = 0;
 	if (!range_valid(iova, size))
-		return -ENOENT;
-	map = map_find(dma, iova, iova + (size - 1));
-	if (!map || map->iova != iova || map->last != iova + (size - 1))
-		return -ENOENT;
-	if (announce_unmap(dev, map, !dma->quiesced))
+		return -EINVAL;
+	last = iova + (size - 1);
+	map = map_find(dma, iova, iova);
+	if (map && map->iova != iova)
+		return -EINVAL;
+	map = map_find(dma, last, last);
+	if (map && map->last != last)
+		return -EINVAL;
+	if (announce_range(dev, iova, last, !dma->quiesced))
 		return -EBUSY;
 	dma->quiesced = false;
-	vfk_range_tree_remove(&dma->maps, iova, NULL);
-	if (dma->last_hit == map)
-		dma->last_hit = NULL;
-	map_destroy(map);
+	bytes = remove_range(dma, iova, last);
+	if (unmapped)
+		*unmapped = bytes;
 	return 0;
 }
 

@@ -83,12 +83,17 @@ static int cmd_version(struct srv_slot *s, struct srv_msg *m)
 	return 0;
 }
 
+/* Page-aligned and not empty; it may end exactly at 2^64, as in type1. */
+static bool dma_range_ok(uint64_t address, uint64_t size)
+{
+	return size && size - 1 <= UINT64_MAX - address && !((address | size) & PAGE_MASK_4K);
+}
+
 static int dma_map_checks(const struct vfu_dma_map *d)
 {
 	if (d->argsz < sizeof(*d) ||
 	    (d->flags & ~(VFU_DMA_FLAG_READ | VFU_DMA_FLAG_WRITE)) ||
-	    d->size == 0 || d->address + d->size < d->address ||
-	    ((d->address | d->size | d->offset) & PAGE_MASK_4K))
+	    !dma_range_ok(d->address, d->size) || (d->offset & PAGE_MASK_4K))
 		return -EINVAL;
 	return 0;
 }
@@ -119,6 +124,7 @@ static int cmd_dma_map(struct srv_slot *s, struct srv_msg *m)
 static int cmd_dma_unmap(struct srv_slot *s, struct srv_msg *m)
 {
 	struct vfu_dma_unmap d;
+	uint64_t unmapped = 0;
 	int r = 0;
 
 	memcpy(&d, m->payload, sizeof(d));
@@ -128,9 +134,12 @@ static int cmd_dma_unmap(struct srv_slot *s, struct srv_msg *m)
 		if (d.address || d.size)
 			return -EINVAL;
 		r = vfk_dma_unmap_all(s->dev);
+	} else if (!dma_range_ok(d.address, d.size)) {
+		r = -EINVAL;
 	} else {
-		/* Unknown ranges are routine with a vIOMMU: ENOENT, not logged. */
-		r = vfk_dma_unmap(s->dev, d.address, d.size);
+		/* Ranges never mapped are routine with a vIOMMU: success, size 0,
+		 * as from type1 (QEMU reports every error reply). */
+		r = vfk_dma_unmap(s->dev, d.address, d.size, &unmapped);
 	}
 	vfk_dbg("%s: DMA_UNMAP iova %#llx size %#llx flags %#x: %d", vfk_device_name(s->dev),
 		(unsigned long long)d.address, (unsigned long long)d.size, d.flags, r);
@@ -139,6 +148,7 @@ static int cmd_dma_unmap(struct srv_slot *s, struct srv_msg *m)
 	if (r)
 		return r;
 	d.argsz = sizeof(d);
+	d.size = unmapped;
 	return reply_with(s, m, &d, sizeof(d));
 }
 

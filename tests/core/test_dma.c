@@ -87,27 +87,47 @@ static int open_fds(void)
 	return n;
 }
 
-static void test_map_unmap_exact(void **state)
+/*
+ * Unmap as the kernel's type1 (v2): a mapping is never split (-EINVAL, as
+ * for size 0), everything inside the range goes, and a range with nothing
+ * in it succeeds with nothing unmapped.
+ */
+static void test_unmap_as_type1(void **state)
 {
 	struct fixture *f = *state;
 	struct vfk_device *dev = f->dev;
 	int fds = open_fds();
+	uint64_t unmapped = 1;
 
 	assert_int_equal(vfk_dma_count(dev), 0);
 	assert_int_equal(vfk_dma_map(dev, 0x100000, 4 * PAGE, f->fd, 0, RW), 0);
 	assert_int_equal(open_fds(), fds);   /* the fd is not kept */
 	assert_int_equal(vfk_dma_count(dev), 1);
-	/* Only the exact range unmaps. */
-	assert_int_equal(vfk_dma_unmap(dev, 0x100000, PAGE), -ENOENT);
-	assert_int_equal(vfk_dma_unmap(dev, 0x101000, 3 * PAGE), -ENOENT);
-	assert_int_equal(vfk_dma_unmap(dev, 0x100000, 5 * PAGE), -ENOENT);
-	assert_int_equal(vfk_dma_unmap(dev, 0xff000, 4 * PAGE), -ENOENT);
-	assert_int_equal(vfk_dma_unmap(dev, 0x900000, PAGE), -ENOENT);
-	assert_int_equal(vfk_dma_unmap(dev, 0x100000, 0), -ENOENT);
+	assert_int_equal(vfk_dma_unmap(dev, 0x100000, PAGE, &unmapped), -EINVAL);
+	assert_true(unmapped == 0);
+	assert_int_equal(vfk_dma_unmap(dev, 0x101000, 3 * PAGE, NULL), -EINVAL);
+	assert_int_equal(vfk_dma_unmap(dev, 0xff000, 4 * PAGE, NULL), -EINVAL);
+	assert_int_equal(vfk_dma_unmap(dev, 0x100000, 0, NULL), -EINVAL);
+	assert_int_equal(vfk_dma_unmap(dev, 0x100000, UINT64_MAX, NULL), -EINVAL);
+	assert_int_equal(vfk_dma_unmap(dev, 0x900000, PAGE, &unmapped), 0);
+	assert_true(unmapped == 0);
 	assert_int_equal(vfk_dma_count(dev), 1);
-	assert_int_equal(vfk_dma_unmap(dev, 0x100000, 4 * PAGE), 0);
+	assert_int_equal(vfk_dma_unmap(dev, 0x100000, 4 * PAGE, &unmapped), 0);
+	assert_true(unmapped == 4 * PAGE);
 	assert_int_equal(vfk_dma_count(dev), 0);
-	assert_int_equal(vfk_dma_unmap(dev, 0x100000, 4 * PAGE), -ENOENT);
+	assert_int_equal(vfk_dma_unmap(dev, 0x100000, 4 * PAGE, &unmapped), 0);
+	assert_true(unmapped == 0);
+
+	/* A larger range takes every mapping inside it, up to 2^64. */
+	assert_int_equal(vfk_dma_map(dev, 0x100000, 4 * PAGE, f->fd, 0, RW), 0);
+	assert_int_equal(vfk_dma_map(dev, 0x200000, PAGE, -1, 0, RW), 0);
+	assert_int_equal(vfk_dma_map(dev, 0x300000, PAGE, -1, 0, RW), 0);
+	assert_int_equal(vfk_dma_map(dev, UINT64_MAX - PAGE + 1, PAGE, -1, 0, RW), 0);
+	assert_int_equal(vfk_dma_unmap(dev, 0xff000, 0x202000 - 0xff000, &unmapped), 0);
+	assert_true(unmapped == 5 * PAGE);
+	assert_int_equal(vfk_dma_unmap(dev, 0x300000, 0 - 0x300000ull, &unmapped), 0);
+	assert_true(unmapped == 2 * PAGE);
+	assert_int_equal(vfk_dma_count(dev), 0);
 	assert_int_equal(memfd_mmaps(), 0);
 }
 
@@ -225,7 +245,7 @@ static void test_translate_after_unmap(void **state)
 
 	assert_int_equal(vfk_dma_map(dev, 0x700000, PAGE, f->fd, 0, RW), 0);
 	assert_non_null(vfk_dma_translate(dev, 0x700000, 8, VFK_DMA_READ));
-	assert_int_equal(vfk_dma_unmap(dev, 0x700000, PAGE), 0);
+	assert_int_equal(vfk_dma_unmap(dev, 0x700000, PAGE, NULL), 0);
 	assert_null(vfk_dma_translate(dev, 0x700000, 8, VFK_DMA_READ));
 	assert_int_equal(vfk_dma_read(dev, 0x700000, &b, 1), -EFAULT);
 
@@ -365,16 +385,16 @@ static void test_one_mmap_per_file(void **state)
 	assert_int_equal(vfk_dma_map(dev, 0x10001000, PAGE, ro, PAGE, VFK_DMA_READ), 0);
 	close(ro);
 	assert_int_equal(memfd_mmaps(), 2);
-	assert_int_equal(vfk_dma_unmap(dev, 0x10000000, PAGE), 0);
+	assert_int_equal(vfk_dma_unmap(dev, 0x10000000, PAGE, NULL), 0);
 	assert_int_equal(memfd_mmaps(), 2);
-	assert_int_equal(vfk_dma_unmap(dev, 0x10001000, PAGE), 0);
+	assert_int_equal(vfk_dma_unmap(dev, 0x10001000, PAGE, NULL), 0);
 	assert_int_equal(memfd_mmaps(), 1);
 	/* Unmapping all but one keeps the mmap; the last one drops it. */
 	for (unsigned int i = 1; i < 1000; i++)
-		assert_int_equal(vfk_dma_unmap(dev, (uint64_t)i * PAGE, PAGE), 0);
+		assert_int_equal(vfk_dma_unmap(dev, (uint64_t)i * PAGE, PAGE, NULL), 0);
 	assert_int_equal(memfd_mmaps(), 1);
 	assert_non_null(vfk_dma_translate(dev, 0, PAGE, RW));
-	assert_int_equal(vfk_dma_unmap(dev, 0, PAGE), 0);
+	assert_int_equal(vfk_dma_unmap(dev, 0, PAGE, NULL), 0);
 	assert_int_equal(memfd_mmaps(), 0);
 }
 
@@ -390,7 +410,7 @@ static void test_file_grows(void **state)
 	assert_int_equal(memfd_mmaps(), 2);
 	/* Later mappings use the larger mmap; the old one goes with its last user. */
 	assert_int_equal(vfk_dma_map(dev, 2 * PAGE, PAGE, f->fd, 0, RW), 0);
-	assert_int_equal(vfk_dma_unmap(dev, 0, PAGE), 0);
+	assert_int_equal(vfk_dma_unmap(dev, 0, PAGE, NULL), 0);
 	assert_int_equal(memfd_mmaps(), 1);
 	assert_int_equal(vfk_dma_write(dev, PAGE + 5, "\x42", 1), 0);
 	assert_int_equal(pread(f->fd, &b, 1, FILE_SIZE + 5), 1);
@@ -411,7 +431,7 @@ static void test_limit(void **state)
 	assert_int_equal(vfk_dma_map(dev, 10 * PAGE, PAGE, f->fd, 0, RW), -ENOSPC);
 	assert_int_equal(vfk_dma_map(dev, 10 * PAGE, PAGE, -1, 0, RW), -ENOSPC);
 	assert_int_equal(vfk_dma_count(dev), 3);
-	assert_int_equal(vfk_dma_unmap(dev, 0, PAGE), 0);
+	assert_int_equal(vfk_dma_unmap(dev, 0, PAGE, NULL), 0);
 	assert_int_equal(vfk_dma_map(dev, 10 * PAGE, PAGE, -1, 0, RW), 0);
 	vfk_dma_unmap_all(dev);
 	assert_int_equal(vfk_dma_count(dev), 0);
@@ -468,7 +488,7 @@ static void test_many_mappings(void **state)
 	for (unsigned int k = 0; k < n; k++) {
 		unsigned int i = (unsigned int)(((uint64_t)k * 7919) % n);
 
-		assert_int_equal(vfk_dma_unmap(dev, (uint64_t)i * PAGE, PAGE), 0);
+		assert_int_equal(vfk_dma_unmap(dev, (uint64_t)i * PAGE, PAGE, NULL), 0);
 	}
 	assert_int_equal(vfk_dma_count(dev), 0);
 	assert_int_equal(memfd_mmaps(), 0);
@@ -541,11 +561,11 @@ static void test_random_against_reference(void **state)
 		} else if (r % 7 < 5 && n) {
 			int i = (int)(test_xorshift(&seed) % (uint64_t)n);
 
-			/* One byte short first: only the exact range unmaps. */
-			assert_int_equal(vfk_dma_unmap(dev, ref[i].iova, ref[i].last - ref[i].iova),
-					 -ENOENT);
+			/* One byte short first: a mapping is never split. */
+			assert_int_equal(vfk_dma_unmap(dev, ref[i].iova, ref[i].last - ref[i].iova,
+						       NULL), -EINVAL);
 			assert_int_equal(vfk_dma_unmap(dev, ref[i].iova,
-						       ref[i].last - ref[i].iova + 1), 0);
+						       ref[i].last - ref[i].iova + 1, NULL), 0);
 			ref[i] = ref[--n];
 		} else {
 			bool mapped = ref_containing(ref, n, iova, iova) >= 0;
@@ -618,11 +638,11 @@ static void test_window_shared(void **state)
 	assert_int_equal(vfk_dma_map(dev, 0x300000000ull, PAGE, fd, 2 * WINDOW, RW), 0);
 	assert_int_equal(vfk_dma_mapped_bytes(dev), 3 * WINDOW);
 	for (unsigned int i = 0; i < 512; i++)
-		assert_int_equal(vfk_dma_unmap(dev, 0x100000000ull + i * PAGE, PAGE), 0);
+		assert_int_equal(vfk_dma_unmap(dev, 0x100000000ull + i * PAGE, PAGE, NULL), 0);
 	assert_int_equal(vfk_dma_mapped_bytes(dev), 2 * WINDOW);
-	assert_int_equal(vfk_dma_unmap(dev, 0x200000000ull, 2 * WINDOW), 0);
+	assert_int_equal(vfk_dma_unmap(dev, 0x200000000ull, 2 * WINDOW, NULL), 0);
 	assert_int_equal(vfk_dma_mapped_bytes(dev), 2 * WINDOW);
-	assert_int_equal(vfk_dma_unmap(dev, 0x300000000ull, PAGE), 0);
+	assert_int_equal(vfk_dma_unmap(dev, 0x300000000ull, PAGE, NULL), 0);
 	assert_int_equal(vfk_dma_mapped_bytes(dev), 0);
 	assert_int_equal(test_mapped_bytes("memfd:" HUGE_NAME), 0);
 	close(fd);
@@ -645,7 +665,7 @@ static void test_byte_limit(void **state)
 	/* fd-less mappings take none either. */
 	assert_int_equal(vfk_dma_map(dev, 1ull << 32, 1ull << 40, -1, 0, RW), 0);
 	assert_int_equal(vfk_dma_mapped_bytes(dev), 3 * WINDOW);
-	assert_int_equal(vfk_dma_unmap(dev, 0, PAGE), 0);
+	assert_int_equal(vfk_dma_unmap(dev, 0, PAGE, NULL), 0);
 	assert_int_equal(vfk_dma_map(dev, 4 * PAGE, PAGE, fd, 300ull * WINDOW, RW), 0);
 	vfk_dma_unmap_all(dev);
 	vfk_dma_set_byte_limit(dev, VFK_DMA_DEFAULT_MAX_BYTES);
@@ -655,7 +675,7 @@ static void test_byte_limit(void **state)
 	assert_int_equal(vfk_dma_map(dev, PAGE, PAGE, fd, 10ull * WINDOW, RW), 0);
 	assert_int_equal(vfk_dma_map(dev, 2 * PAGE, PAGE, fd, 20ull * WINDOW, RW), -ENOSPC);
 	assert_int_equal(vfk_dma_map(dev, 2 * PAGE, PAGE, fd, 10ull * WINDOW + PAGE, RW), 0);
-	assert_int_equal(vfk_dma_unmap(dev, 0, PAGE), 0);
+	assert_int_equal(vfk_dma_unmap(dev, 0, PAGE, NULL), 0);
 	assert_int_equal(vfk_dma_map(dev, 3 * PAGE, PAGE, fd, 20ull * WINDOW, RW), 0);
 	vfk_dma_unmap_all(dev);
 	vfk_dma_set_window_limit(dev, UINT64_MAX);
@@ -729,7 +749,7 @@ static void test_other_sigbus_not_swallowed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_map_unmap_exact, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unmap_as_type1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_overlap_shapes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invalid_ranges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_translate, setup, teardown),

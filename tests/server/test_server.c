@@ -21,6 +21,7 @@
 #include "../test_util.h"
 
 #include <vfiokit/vfiokit.h>
+#include "fd_fixture.h"
 #include "raw_client.h"
 #include "vfio-user/wire.h"
 
@@ -121,6 +122,10 @@ static struct vfk_device *make_device(int i)
 		assert_int_equal(vfk_device_set_bar(d, 4, &r4, 0), 0);
 	}
 	assert_int_equal(vfk_device_add_region(d, 0x10de, 7, &rs, &special_index), 0);
+	/* As many MSI-X vectors as a message may carry eventfds. */
+	if (i == 1)
+		assert_int_equal(vfk_pci_add_msix_cap(d, VFU_WIRE_MAX_FDS, 0, 0, 0, BAR0_SIZE / 2),
+				 0);
 	return d;
 }
 
@@ -450,12 +455,50 @@ static void test_set_irqs(void **state)
 	close(fd);
 }
 
+/*
+ * A SET_IRQS that came with more fds than the server takes: the kernel cut
+ * the set, so even a count that matches what arrived is refused and no
+ * vector changes; the same request with the fds that fit is taken.
+ */
+static void test_set_irqs_truncated_fds(void **state)
+{
+	int fd = open_client(1);
+	int efd = eventfd(0, EFD_CLOEXEC);
+	int fds[VFU_WIRE_MAX_FDS];
+	struct vfio_irq_set set = {
+		.argsz = sizeof(set),
+		.flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
+		.index = VFIO_PCI_MSIX_IRQ_INDEX, .start = 0, .count = VFU_WIRE_MAX_FDS,
+	};
+	uint8_t msg[sizeof(struct vfu_hdr) + sizeof(set)];
+	struct vfu_hdr h;
+
+	vfu_hdr_init(&h, 7, VFU_CMD_DEVICE_SET_IRQS, sizeof(msg), 0);
+	memcpy(msg, &h, sizeof(h));
+	memcpy(msg + sizeof(h), &set, sizeof(set));
+	ff_send_many_fds(fd, msg, sizeof(msg), efd);
+	ff_expect_reply(fd, 7, VFU_CMD_DEVICE_SET_IRQS, EINVAL);
+	for (uint32_t v = 0; v < VFU_WIRE_MAX_FDS; v++)
+		assert_int_equal(vfk_irq_trigger(devs[1], VFIO_PCI_MSIX_IRQ_INDEX, v), -ENOENT);
+	for (unsigned int i = 0; i < VFU_WIRE_MAX_FDS; i++)
+		fds[i] = efd;
+	assert_int_equal(rc_call(fd, VFU_CMD_DEVICE_SET_IRQS, &set, sizeof(set), fds,
+				 VFU_WIRE_MAX_FDS, NULL, 0, NULL), 0);
+	assert_int_equal(vfk_irq_trigger(devs[1], VFIO_PCI_MSIX_IRQ_INDEX, 0), 0);
+	set.flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER;
+	set.count = 0;
+	assert_int_equal(rc_call(fd, VFU_CMD_DEVICE_SET_IRQS, &set, sizeof(set), NULL, 0,
+				 NULL, 0, NULL), 0);
+	close(efd);
+	close(fd);
+}
+
 static void test_dma(void **state)
 {
 	int fd = open_client(0);
 	int mfd = memfd_create("guest", MFD_CLOEXEC);
 	struct vfu_dma_map map = { 32, VFU_DMA_FLAG_READ | VFU_DMA_FLAG_WRITE, 0, 0x100000, 0x10000 };
-	struct vfu_dma_unmap um = { 24, 0, 0x100000, 0x10000 };
+	struct vfu_dma_unmap um = { 24, 0, 0x100000, 0x10000 }, ans;
 	static uint8_t guest[0x10000];
 	uint64_t iova;
 	uint8_t *p;
@@ -471,15 +514,31 @@ static void test_dma(void **state)
 	assert_int_equal(p[16], 0x42);
 	assert_int_equal(p[31], 0x42);
 	munmap(p, 0x10000);
-	um.size = 0x1000;   /* not an exact match */
-	assert_int_equal(rc_call(fd, VFU_CMD_DMA_UNMAP, &um, 24, NULL, 0, NULL, 0, NULL), -ENOENT);
-	um.size = 0x10000;
-	assert_int_equal(rc_call(fd, VFU_CMD_DMA_UNMAP, &um, 24, NULL, 0, NULL, 0, NULL), 24);
-	/* Misaligned, overflowing, two fds. */
+	/* Unmapped as by type1: a mapping is never split, a range never
+	 * mapped succeeds with size 0, the reply's size is what went. */
+	um.size = 0x1000;
+	assert_int_equal(rc_call(fd, VFU_CMD_DMA_UNMAP, &um, 24, NULL, 0, NULL, 0, NULL), -EINVAL);
+	um.size = 0x20000;
+	assert_int_equal(rc_call(fd, VFU_CMD_DMA_UNMAP, &um, 24, NULL, 0, &ans, sizeof(ans), NULL),
+			 24);
+	assert_true(ans.size == 0x10000);
+	assert_int_equal(rc_call(fd, VFU_CMD_DMA_UNMAP, &um, 24, NULL, 0, &ans, sizeof(ans), NULL),
+			 24);
+	assert_true(ans.size == 0);
+	um.size = 0x1001;
+	assert_int_equal(rc_call(fd, VFU_CMD_DMA_UNMAP, &um, 24, NULL, 0, NULL, 0, NULL), -EINVAL);
+	/* Misaligned, overflowing, two fds; ending exactly at 2^64 is no overflow. */
 	map.address = 0x100001;
 	assert_int_equal(rc_call(fd, VFU_CMD_DMA_MAP, &map, 32, NULL, 0, NULL, 0, NULL), -EINVAL);
 	map.address = UINT64_MAX & ~0xfffull;
 	assert_int_equal(rc_call(fd, VFU_CMD_DMA_MAP, &map, 32, NULL, 0, NULL, 0, NULL), -EINVAL);
+	map.address = 0 - map.size;
+	assert_int_equal(rc_call(fd, VFU_CMD_DMA_MAP, &map, 32, NULL, 0, NULL, 0, NULL), 0);
+	um.address = map.address;
+	um.size = map.size;
+	assert_int_equal(rc_call(fd, VFU_CMD_DMA_UNMAP, &um, 24, NULL, 0, &ans, sizeof(ans), NULL),
+			 24);
+	assert_true(ans.size == map.size);
 	{
 		int two[2] = { mfd, mfd };
 
@@ -670,6 +729,7 @@ int main(void)
 		cmocka_unit_test(test_write_multi),
 		cmocka_unit_test(test_bad_region_access),
 		cmocka_unit_test(test_set_irqs),
+		cmocka_unit_test(test_set_irqs_truncated_fds),
 		cmocka_unit_test(test_dma),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_short_payloads_and_stray_fds),
