@@ -64,7 +64,8 @@ static int add_mmap_caps(struct vfk_device *dev, struct vfk_region *region,
 static int add_core_caps(struct vfk_device *dev, struct vfk_region *region,
 			 uint64_t *offset, int *fd)
 {
-	bool mappable = region->flags & VFIO_REGION_INFO_FLAG_MMAP;
+	/* MMAP on an empty region (vfio-pci's ATSD without a register) maps nothing. */
+	bool mappable = (region->flags & VFIO_REGION_INFO_FLAG_MMAP) && region->size;
 	int ret = 0;
 
 	if (region->index >= VFIO_PCI_NUM_REGIONS)

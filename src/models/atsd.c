@@ -30,7 +30,7 @@ int vfk_atsd_add(struct vfk_device *dev, bool present, uint64_t tgt, uint32_t li
 		.name = "vfiokit-npu2-atsd",
 		.type = VFK_REGION_TYPE_PCI_VENDOR(IBM_PCI_VENDOR_ID),
 		.subtype = VFIO_REGION_SUBTYPE_IBM_NVLINK2_ATSD,
-		/* No register assigned: size 0, not mappable, caps still there. */
+		/* No register assigned: size 0 (flags kept), caps still there. */
 		.size = present ? vfk_host_page_size() : 0,
 		.add_capability = atsd_add_capability,
 		.model = &a,

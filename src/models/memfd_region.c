@@ -79,7 +79,7 @@ static ssize_t region_write(struct vfk_device *dev, struct vfk_region *region,
 	return fd < 0 ? fd : vfk_memfd_write(fd, buf, count, offset);
 }
 
-/* Asked only for a region with MMAP, i.e. one with an fd. */
+/* Asked only for a region with bytes, i.e. one with an fd. */
 static int region_mmap(struct vfk_device *dev, struct vfk_region *region,
 		       struct vfk_mmap_desc *desc)
 {
@@ -169,7 +169,8 @@ int vfk_memfd_region_add(struct vfk_device *dev, const struct vfk_memfd_region_d
 			 uint32_t *index)
 {
 	struct vfk_region_desc rd = {
-		.flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE,
+		.flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE |
+			 VFIO_REGION_INFO_FLAG_MMAP,
 		.size = desc->size,
 		.ops = &memfd_region_ops,
 	};
@@ -184,10 +185,8 @@ int vfk_memfd_region_add(struct vfk_device *dev, const struct vfk_memfd_region_d
 	memcpy(r->model, desc->model, desc->model_size);
 	r->name = strdup(desc->name);
 	ret = r->name ? 0 : -ENOMEM;
-	if (!ret && desc->size) {
-		rd.flags |= VFIO_REGION_INFO_FLAG_MMAP;
+	if (!ret && desc->size)
 		ret = backing_open(r);
-	}
 	rd.priv = r;
 	if (!ret)
 		ret = vfk_device_add_region(dev, desc->type, desc->subtype, &rd, index);

@@ -23,8 +23,9 @@
 struct vfk_memfd_region_desc {
 	const char *name;          /* the memfd's name (copied); also in logs */
 	uint32_t type, subtype;    /* the device-specific region's identity */
-	/* Bytes of memory. 0: no memfd, flags R|W, not mappable (the region
-	 * still answers info with its capabilities); else R|W|MMAP. */
+	/* Bytes of memory; flags R|W|MMAP either way, as vfio-pci's NVLink2
+	 * regions. 0: no memfd, nothing to map (no fd handed out), accesses
+	 * fail; the region still answers info with its capabilities. */
 	uint64_t size;
 	/* Required: append the model's capabilities after the core's, from
 	 * `model`, the region's copy of the model's values. */

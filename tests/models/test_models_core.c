@@ -155,8 +155,9 @@ static void test_atsd_zero_size(void **state)
 	struct info_view v = info(dev, FIRST_EXTRA, 80);
 	uint8_t byte;
 
+	/* vfio-pci keeps READ|WRITE|MMAP at size 0; nothing to map: no fd. */
 	assert_true(v.hdr.size == 0);
-	assert_int_equal(v.hdr.flags & VFIO_REGION_INFO_FLAG_MMAP, 0);
+	assert_int_equal(v.hdr.flags & VFIO_REGION_INFO_FLAG_MMAP, VFIO_REGION_INFO_FLAG_MMAP);
 	assert_int_equal(v.hdr.flags & VFIO_REGION_INFO_FLAG_CAPS, VFIO_REGION_INFO_FLAG_CAPS);
 	assert_int_equal(v.hdr.argsz, 80);
 	assert_int_equal(v.fd, -1);

@@ -205,7 +205,7 @@ static void test_atsd_zero_size(void **state)
 	check_atsd_caps(ri, 0x3c000000000ull, 0x8);
 	assert_true(ri->hdr.size == 0);
 	assert_int_equal(ri->hdr.flags, VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE |
-				       VFIO_REGION_INFO_FLAG_CAPS);
+				       VFIO_REGION_INFO_FLAG_MMAP | VFIO_REGION_INFO_FLAG_CAPS);
 	assert_int_equal(ri->mmap_fd, -1);
 	assert_null(vfk_client_region_mmap(c, ri, 0, 4096, PROT_READ));
 	assert_true(vfk_client_region_read(c, RAM_INDEX, 0, &v, 8) < 0);
