@@ -19,6 +19,7 @@
 
 #include <vfiokit/device.h>
 #include <vfiokit/dma.h>
+#include <vfiokit/transport.h>
 
 #define PAGE 4096u
 #define RW (VFK_DMA_READ | VFK_DMA_WRITE)

@@ -15,6 +15,7 @@
 
 #include <vfiokit/dma.h>
 #include <vfiokit/server.h>
+#include <vfiokit/transport.h>
 
 #include "npu2.h"
 #include "v100.h"

@@ -12,6 +12,7 @@
 #include <vfiokit/log.h>
 #include <vfiokit/pci_config.h>
 #include <vfiokit/region.h>
+#include <vfiokit/transport.h>
 
 #include "fuzz.h"
 #include "fuzz_device.h"

@@ -73,29 +73,6 @@ void *vfk_device_priv(const struct vfk_device *dev);
 /** The name given at creation. */
 const char *vfk_device_name(const struct vfk_device *dev);
 
-/**
- * Answer VFIO_DEVICE_GET_INFO: flags (PCI, RESET), num_regions (9 plus the
- * device-specific regions), num_irqs (VFIO_PCI_NUM_IRQS). argsz is set to
- * sizeof(*info) and cap_offset to 0.
- */
-void vfk_device_get_info(const struct vfk_device *dev, struct vfio_device_info *info);
-
-/**
- * Function-level reset, as VFIO_DEVICE_RESET: config space as built, IRQ
- * masks and pending interrupts cleared, then the model's reset hook, whose
- * result is returned. Queued deferred calls are dropped. The peer's IRQ eventfds and DMA mappings stay: they
- * belong to the peer, which does not set them up again after a guest
- * reset (as the kernel keeps a container's mappings across a reset).
- */
-int vfk_device_reset(struct vfk_device *dev);
-
-/**
- * The peer is gone: close every IRQ eventfd it set, remove its DMA
- * mappings, call each region's peer_gone op (device memory is scrubbed
- * there), then vfk_device_reset(). The device is ready for a new peer.
- */
-int vfk_device_release_peer(struct vfk_device *dev);
-
 /** Work a model runs later, outside the current access; see vfk_device_defer(). */
 typedef void (*vfk_deferred_fn)(struct vfk_device *dev, void *arg);
 
@@ -115,15 +92,6 @@ typedef void (*vfk_deferred_fn)(struct vfk_device *dev, void *arg);
  * VFK_MAX_DEFERRED calls are already queued.
  */
 int vfk_device_defer(struct vfk_device *dev, vfk_deferred_fn fn, void *arg);
-
-/**
- * Run the calls queued so far, in order; calls they queue themselves
- * wait for the next run. Returns how many ran.
- */
-unsigned int vfk_device_run_deferred(struct vfk_device *dev);
-
-/** Number of queued deferred calls. */
-unsigned int vfk_device_deferred_count(const struct vfk_device *dev);
 
 #ifdef __cplusplus
 }

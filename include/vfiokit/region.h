@@ -152,28 +152,6 @@ uint64_t vfk_region_size(const struct vfk_region *region);
 uint32_t vfk_region_flags(const struct vfk_region *region);
 
 /**
- * Answer VFIO_DEVICE_GET_REGION_INFO for `index` with the caller's argsz,
- * as the vfio-user reply carries it: byte for byte the kernel's answer but
- * for argsz and offset (docs/regions-and-capabilities.md says where).
- * Caps, in this order: TYPE (index >= 9), SPARSE_MMAP (mmap op gave
- * areas), MSIX_MAPPABLE (the mappable BAR holding the MSI-X table), then
- * whatever add_capability appends; `next` offsets are from the start of
- * the reply. The reply's argsz is the size the full answer needs (32
- * without caps). With caps that do not fit in argsz: success, FLAG_CAPS,
- * cap_offset 0 and only the 32-byte header. Offset: the mmap op's
- * fd_offset for a mappable region, else index << 40.
- * On success *reply points at *reply_len bytes (a struct vfio_region_info
- * followed by the chain when it fits) inside the device's reusable buffer,
- * valid until the next call on this device; *fd is the fd to hand to the
- * peer for mmap (borrowed) or -1. Errors: -EINVAL for argsz < 32, an index
- * past the table or the VGA index without VGA, or a bad mmap op answer;
- * -ENOMEM; what a hook returned. On error nothing leaks and *reply, *fd
- * are untouched.
- */
-int vfk_region_info(struct vfk_device *dev, uint32_t index, uint32_t argsz,
-		    const void **reply, size_t *reply_len, int *fd);
-
-/**
  * Read or write count bytes at offset of region index. Checks the index,
  * the READ/WRITE flag and offset + count against the size (overflow-safe),
  * all -EINVAL, as is a missing read/write op. CONFIG goes to
@@ -185,20 +163,6 @@ ssize_t vfk_region_read(struct vfk_device *dev, uint32_t index,
 			void *buf, size_t count, uint64_t offset);
 ssize_t vfk_region_write(struct vfk_device *dev, uint32_t index,
 			 const void *buf, size_t count, uint64_t offset);
-
-/**
- * Where count bytes at offset of region index can be read directly, for
- * a caller that would otherwise copy them out with vfk_region_read (e.g.
- * the server sending a large REGION_READ straight from the region). Same
- * index, READ flag and bounds checks as vfk_region_read; NULL when they
- * fail, for count 0, CONFIG, a region without a direct op, or when the op
- * returns NULL. The bytes may change under the caller only by what changes
- * the region itself (its writes, the peer's mmap), so a caller must finish
- * with them before it handles anything that could write the region.
- * Never allocates.
- */
-const void *vfk_region_direct_read(struct vfk_device *dev, uint32_t index,
-				   uint64_t offset, size_t count);
 
 #ifdef __cplusplus
 }

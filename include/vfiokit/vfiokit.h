@@ -17,6 +17,7 @@
 #include <vfiokit/dma.h>
 #include <vfiokit/event.h>
 #include <vfiokit/server.h>
+#include <vfiokit/transport.h>
 #include <vfiokit/capchain.h>
 #include <vfiokit/client.h>
 

@@ -31,6 +31,7 @@
 #include <vfiokit/dma.h>
 #include <vfiokit/log.h>
 #include <vfiokit/server.h>
+#include <vfiokit/transport.h>
 
 #include "commands.h"
 #include "machine.h"

@@ -13,6 +13,7 @@
 #include <vfiokit/device.h>
 #include <vfiokit/dma.h>
 #include <vfiokit/region.h>
+#include <vfiokit/transport.h>
 
 /* Internal to libvfiokit: hidden, so the library exports only what
  * include/vfiokit/ declares (src/libvfiokit.map), and calls between its

@@ -19,6 +19,7 @@
 
 #include <vfiokit/dma.h>
 #include <vfiokit/server.h>
+#include <vfiokit/transport.h>
 #include "vfio-user/protocol.h"
 #include "vfio-user/version.h"
 #include "vfio-user/wire.h"

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <vfiokit/device.h>
+#include <vfiokit/transport.h>
 
 static char order[64];
 

@@ -17,6 +17,7 @@
 #include <vfiokit/dma.h>
 #include <vfiokit/pci_config.h>
 #include <vfiokit/region.h>
+#include <vfiokit/transport.h>
 
 /* What the fake ops saw, in order. */
 struct trace {

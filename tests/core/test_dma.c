@@ -18,6 +18,7 @@
 
 #include <vfiokit/device.h>
 #include <vfiokit/dma.h>
+#include <vfiokit/transport.h>
 
 #include "../test_util.h"
 

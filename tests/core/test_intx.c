@@ -19,6 +19,7 @@
 #include <vfiokit/device.h>
 #include <vfiokit/irq.h>
 #include <vfiokit/pci_config.h>
+#include <vfiokit/transport.h>
 
 struct fixture {
 	struct vfk_device *dev;

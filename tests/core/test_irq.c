@@ -22,6 +22,7 @@
 #include <vfiokit/irq.h>
 #include <vfiokit/pci_config.h>
 #include <vfiokit/region.h>
+#include <vfiokit/transport.h>
 
 #define MSI_VECTORS 4
 #define MSIX_VECTORS 8

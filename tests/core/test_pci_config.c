@@ -13,6 +13,7 @@
 #include <vfiokit/irq.h>
 #include <vfiokit/pci_config.h>
 #include <vfiokit/region.h>
+#include <vfiokit/transport.h>
 
 /* Only to play the device setting status bits the guest then clears. */
 #include "core/device_internal.h"

@@ -14,6 +14,7 @@
 
 #include <vfiokit/device.h>
 #include <vfiokit/region.h>
+#include <vfiokit/transport.h>
 
 #define MEM_SIZE 4096u
 #define HOLE_AT  2048u     /* the fake op declines ranges reaching here */

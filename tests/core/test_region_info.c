@@ -17,6 +17,7 @@
 #include <vfiokit/device.h>
 #include <vfiokit/pci_config.h>
 #include <vfiokit/region.h>
+#include <vfiokit/transport.h>
 
 #define TYPE_IBM_NPU    0x80001014u
 #define TYPE_NVIDIA     0x800010deu

@@ -32,6 +32,7 @@
 #include <vfiokit/log.h>
 #include <vfiokit/region.h>
 #include <vfiokit/server.h>
+#include <vfiokit/transport.h>
 
 #include "fuzz_device.h"
 #include "../server/raw_client.h"

@@ -24,6 +24,7 @@
 #include <vfiokit/device.h>
 #include <vfiokit/pci_config.h>
 #include <vfiokit/region.h>
+#include <vfiokit/transport.h>
 
 #include "models.h"
 #include "npu2.h"
