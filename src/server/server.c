@@ -446,9 +446,13 @@ static void handle_event(struct vfk_server *srv, const struct epoll_event *ev)
 		if (s->conn_fd < 0)
 			break;
 		/* Not read until its postponed work ran; but epoll reports a
-		 * hang-up whatever the mask: end it rather than spin on it. */
+		 * hang-up whatever the mask: end it rather than spin on it.
+		 * The socket is asked, not the event: that may be a stale one
+		 * of the connection a nested level closed before accepting
+		 * this one, which would close a live client. */
 		if ((s->deferred_postponed || s->quiescing) && (ev->events & (EPOLLHUP | EPOLLERR))) {
-			vfk_srv_conn_close(s, "hung up");
+			if (hangup_events(s->conn_fd) & (POLLHUP | POLLERR))
+				vfk_srv_conn_close(s, "hung up");
 			break;
 		}
 		if (ev->events & EPOLLOUT)
