@@ -3,15 +3,18 @@ BUILD ?= build
 MESON_ARGS ?=
 # The clang ASan+UBSan build, which also holds the libFuzzer targets.
 ASAN_BUILD ?= build-asan
+# The clang ThreadSanitizer build: suite threads only.
+TSAN_BUILD ?= build-tsan
 # Seconds of fuzzing per target: 20 by default, 60 in CI.
 FUZZ_SECONDS ?= $(if $(filter true,$(CI)),60,20)
 # Every run of `make check` summed into its final line; fuzzing only in CI.
 CHECK_LOGS = $(ASAN_BUILD)/meson-logs/testlog-asan.json \
+	$(TSAN_BUILD)/meson-logs/testlog-tsan.json \
 	$(BUILD)/meson-logs/testlog-valgrind.json \
 	$(BUILD)/meson-logs/testlog-peers.json \
 	$(if $(filter true,$(CI)),$(ASAN_BUILD)/meson-logs/testlog.json)
 
-.PHONY: all deps build demo check check-asan check-valgrind test bench fuzz check-peers clean
+.PHONY: all deps build demo check check-asan check-tsan check-valgrind test bench fuzz check-peers clean
 
 all: build
 
@@ -28,12 +31,14 @@ demo: build
 	@scripts/install-deps.sh demo
 	@scripts/demo.sh $(BUILD)
 
-# The plain run, the ASan+UBSan run, the valgrind run (and fuzzing in CI):
-# a failure in any of them is counted in run-tests.sh's one summary line.
+# The plain run, the ASan+UBSan run, the ThreadSanitizer run (suite
+# threads), the valgrind run (and fuzzing in CI): a failure in any of them
+# is counted in run-tests.sh's one summary line.
 check:
 	@scripts/install-deps.sh build check
 	@$(MAKE) --no-print-directory build
 	@scripts/sanitize-check.sh asan $(ASAN_BUILD) || true
+	@scripts/sanitize-check.sh tsan $(TSAN_BUILD) || true
 	@scripts/sanitize-check.sh valgrind $(BUILD) || true
 	@$(if $(filter true,$(CI)),FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh $(ASAN_BUILD) || true)
 	@scripts/peers/check.sh $(BUILD) || true
@@ -43,6 +48,11 @@ check-asan:
 	@scripts/install-deps.sh build check
 	@scripts/sanitize-check.sh asan $(ASAN_BUILD); \
 		python3 scripts/test-summary.py $(ASAN_BUILD)/meson-logs/testlog-asan.json
+
+check-tsan:
+	@scripts/install-deps.sh build check
+	@scripts/sanitize-check.sh tsan $(TSAN_BUILD); \
+		python3 scripts/test-summary.py $(TSAN_BUILD)/meson-logs/testlog-tsan.json
 
 check-valgrind: build
 	@scripts/install-deps.sh build check
@@ -64,4 +74,4 @@ check-peers: build
 	@scripts/peers/check.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)
