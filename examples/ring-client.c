@@ -50,6 +50,7 @@
 
 struct drv {
 	struct vfk_client *c;
+	bool poll_regs;                 /* --no-fd: we must answer the device's DMA */
 	struct ring_record *ring;
 	size_t map_len;
 	int memfd, efd;
@@ -120,31 +121,39 @@ static int ring_start(struct drv *d, uint32_t period_us)
 	return r ? r : reg_write(d, RING_REG_CTRL, RING_CTRL_START);
 }
 
-/*
- * Wait for the interrupt, at most POLL_MS; either way the caller then
- * reads HEAD. The register read between waits also lets a vfio-user
- * client answer the device's DMA messages (--no-fd), which it serves only
- * while waiting for a reply of its own.
- */
-static int wait_irq(struct drv *d)
-{
-	struct pollfd p = { .fd = d->efd, .events = POLLIN };
-	uint64_t n;
-	int r = poll(&p, 1, POLL_MS);
-
-	if (r < 0)
-		return -errno;
-	if (r > 0 && read(d->efd, &n, sizeof(n)) == sizeof(n))
-		d->irqs++;
-	return 0;
-}
-
 static long now_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/*
+ * Wait for the interrupt; the caller then reads HEAD. Without an fd for
+ * the ring (--no-fd) a vfio-user client answers the device's DMA_WRITE
+ * messages only while it waits for a reply of its own, so it wakes every
+ * POLL_MS to read a register. Otherwise it only sleeps on the eventfd, as
+ * a driver should: it reads registers only after an interrupt, while the
+ * device waits for TAIL and does no DMA (see ring.h).
+ */
+static int wait_irq(struct drv *d, long deadline)
+{
+	struct pollfd p = { .fd = d->efd, .events = POLLIN };
+	uint32_t status;
+	uint64_t n;
+	long left = deadline - now_ms();
+	int r = poll(&p, 1, d->poll_regs ? POLL_MS : left > 0 ? (int)left : 0);
+
+	if (r < 0)
+		return -errno;
+	if (r > 0 && read(d->efd, &n, sizeof(n)) == sizeof(n)) {
+		d->irqs++;
+		return 0;
+	}
+	if (!d->poll_regs)
+		return -ETIMEDOUT;
+	return reg_read(d, RING_REG_STATUS, &status);
 }
 
 /* Check one timer-mode record; prints what is wrong. */
@@ -176,7 +185,9 @@ static int consume(struct drv *d, uint32_t want, bool dump)
 	int r;
 
 	while (now_ms() < deadline) {
-		r = wait_irq(d);
+		uint32_t consumed = d->tail;
+
+		r = wait_irq(d, deadline);
 		r = r ? r : reg_read(d, RING_REG_STATUS, &status);
 		r = r ? r : reg_read(d, RING_REG_HEAD, &head);
 		if (r)
@@ -199,12 +210,17 @@ static int consume(struct drv *d, uint32_t want, bool dump)
 			else if (!record_ok(rec, d->tail))
 				return -EIO;
 		}
-		/* Slots up to TAIL are free again. */
-		r = reg_write(d, RING_REG_TAIL, d->tail);
-		if (r)
-			return r;
+		/* Done: stop here, without the TAIL write that would let the
+		 * device write (and DMA) again while we go on with registers. */
 		if (dump ? (status & RING_STATUS_INPUT_DONE) && d->tail == head : d->tail == want)
 			return 0;
+		/* Slots up to TAIL are free again, and the batch is acknowledged:
+		 * last, as from here on the device may DMA again. */
+		if (d->tail != consumed) {
+			r = reg_write(d, RING_REG_TAIL, d->tail);
+			if (r)
+				return r;
+		}
 	}
 	return -ETIMEDOUT;
 }
@@ -217,6 +233,8 @@ static int unmap_running(struct drv *d, uint32_t period_us)
 	uint32_t status = 0, err = 0;
 	int r = ring_start(d, period_us);
 
+	/* Running, and quiet after its first batch: unmap now. */
+	r = r ? r : consume(d, 1, false);
 	r = r ? r : vfk_client_dma_unmap(d->c, RING_IOVA, d->map_len);
 	if (r)
 		return r;
@@ -274,6 +292,7 @@ int main(int argc, char **argv)
 		}
 	}
 
+	d.poll_regs = no_fd;
 	r = vfk_client_open(argv[1], NULL, &d.c, err, sizeof(err));
 	if (r) {
 		fprintf(stderr, "ring-client: %s\n", err[0] ? err : strerror(-r));

@@ -9,6 +9,14 @@
  * memory by DMA, then raises MSI-X vector 0. The register map is in
  * ring.h; ring-client.c is a driver for it.
  *
+ * After each batch and its interrupt the device writes nothing more until
+ * the driver writes TAIL. That handshake is what lets it serve QEMU with
+ * plain (not shared) guest RAM: there every record is a DMA_WRITE message
+ * that QEMU answers from its main loop, which a vCPU waiting for the reply
+ * to a register access holds; a device that wrote while the driver reads
+ * its registers would wait for QEMU while QEMU waits for it. With the
+ * handshake the driver touches registers only while the device is quiet.
+ *
  * What it shows, in the order a new device needs it:
  *   - registers in BAR0 and the MSI-X table in BAR2;
  *   - event sources (a timer, a watched fd) whose handlers queue deferred
@@ -52,6 +60,7 @@ struct ring_dev {
 	struct ring_record pending;    /* input read but not written yet */
 	bool have_pending;
 	bool work_queued;
+	bool wait_ack;                 /* interrupt raised, TAIL not written since */
 };
 
 /* ---- the ring ----------------------------------------------------------- */
@@ -150,12 +159,13 @@ static void ring_work(struct vfk_device *dev, void *arg)
 	int r;
 
 	s->work_queued = false;
-	if (!(s->status & RING_STATUS_RUNNING))
+	if (!(s->status & RING_STATUS_RUNNING) || s->wait_ack)
 		return;
 	/* One interrupt per batch, after its records are in memory, and one
 	 * when the device stopped on an error, so the driver looks. */
 	if (!ring_fill(dev, s) && !(s->status & RING_STATUS_ERROR))
 		return;
+	s->wait_ack = true;
 	r = vfk_irq_trigger(dev, VFIO_PCI_MSIX_IRQ_INDEX, 0);
 	/* -ENOENT: the driver polls and set no eventfd; nothing is wrong. */
 	if (r && r != -ENOENT)
@@ -258,6 +268,7 @@ static void ring_start(struct vfk_device *dev, struct ring_dev *s)
 	s->error = 0;
 	s->head = s->tail = s->dropped = 0;
 	s->ticks_due = 0;
+	s->wait_ack = false;
 	if (s->input_fd < 0)
 		vfk_timer_arm(s->timer, (uint64_t)s->period_us * 1000,
 			      (uint64_t)s->period_us * 1000);
@@ -297,9 +308,12 @@ static void reg_write(struct vfk_device *dev, struct ring_dev *s, uint64_t off, 
 			ring_stop(s, 0);
 		break;
 	case RING_REG_TAIL:
-		/* Room again: input that waited for it goes in now. */
+		/* The acknowledgement: room again, and the driver is done
+		 * reading registers for this batch. What waited goes in now
+		 * (from deferred work: after this write's reply). */
 		s->tail = v;
-		if (running && s->have_pending)
+		s->wait_ack = false;
+		if (running && (s->have_pending || s->ticks_due))
 			ring_kick(dev, s);
 		break;
 	default:
@@ -384,6 +398,7 @@ static int ring_reset(struct vfk_device *dev)
 	s->entries = s->status = s->head = s->tail = s->dropped = s->error = 0;
 	s->period_us = RING_DEFAULT_PERIOD_US;
 	s->work_queued = false;
+	s->wait_ack = false;
 	return 0;
 }
 

@@ -9,6 +9,10 @@
  * MSI-X vector 0. The driver consumes records and tells the device how
  * far it got by writing TAIL; the device never overwrites a record the
  * driver has not consumed (it counts what it had to drop instead).
+ * After an interrupt the device writes no record until the driver writes
+ * TAIL: between the interrupt and that write the driver may read
+ * registers while no DMA of the device is under way. A driver writes
+ * TAIL last, then waits for the next interrupt.
  *
  * BAR0 (4 KiB): 32-bit registers, 4-byte accesses.
  * BAR2 (4 KiB): the MSI-X table (offset 0) and PBA (offset 0x800).
@@ -29,7 +33,8 @@
 #define RING_REG_ENTRIES     0x10u  /* RW: records in the ring, 1..RING_MAX_ENTRIES */
 #define RING_REG_CTRL        0x14u  /* RW: RING_CTRL_* */
 #define RING_REG_HEAD        0x18u  /* RO: records written so far (wraps at 2^32) */
-#define RING_REG_TAIL        0x1cu  /* RW: records the driver consumed so far */
+#define RING_REG_TAIL        0x1cu  /* RW: records the driver consumed so far; writing it
+                                     * also acknowledges the interrupt (see below) */
 #define RING_REG_DROPPED     0x20u  /* RO: records lost: the ring was full */
 #define RING_REG_ERROR       0x24u  /* RO: errno of the DMA that stopped the device */
 #define RING_REG_PERIOD_US   0x28u  /* RW: timer period in microseconds (timer mode) */
