@@ -4,6 +4,8 @@
 #define VFIOKIT_TEST_UTIL_H
 
 #include <dirent.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -38,6 +40,22 @@ static inline uint64_t test_mapped_bytes(const char *name)
 	}
 	fclose(maps);
 	return total;
+}
+
+/* Whether RSS figures are the plain allocator's to judge: not under ASan
+ * (its quarantine keeps freed memory) nor valgrind (its own allocator). */
+static inline bool test_plain_allocator(void)
+{
+	const char *preload = getenv("LD_PRELOAD");
+
+#if defined(__SANITIZE_ADDRESS__)
+	return false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+	return false;
+#endif
+#endif
+	return !(preload && strstr(preload, "vgpreload"));
 }
 
 #endif

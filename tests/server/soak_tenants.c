@@ -32,6 +32,7 @@
 #include <cmocka.h>
 
 #include <vfiokit/vfiokit.h>
+#include "../test_util.h"
 #include "doorbell.h"
 #include "raw_client.h"
 #include "vfio-user/wire.h"
@@ -325,20 +326,6 @@ static long rss_slack(long start)
 	return start / 10 > 64 ? start / 10 : 64;
 }
 
-/* RSS is the allocator's to judge only in a plain build: ASan keeps
- * freed memory in quarantine. */
-static bool plain_allocator(void)
-{
-#if defined(__SANITIZE_ADDRESS__)
-	return false;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-	return false;
-#endif
-#endif
-	return true;
-}
-
 /* Both devices take a client and answer a doorbell and its DMA: every
  * earlier client is gone, and each path has run once. */
 static bool both_serve(void)
@@ -451,9 +438,9 @@ int main(int argc, char **argv)
 	printf("soak: %.0f s, %lu hostile steps (%lu failed), victim %s, server fds %u -> %u, "
 	       "anonymous RSS %ld -> %ld KiB%s, server exit %d\n", seconds, cycles, failed,
 	       WIFEXITED(vstatus) && !WEXITSTATUS(vstatus) ? "served" : "FAILED",
-	       fds0, fds1, rss0, rss1, plain_allocator() ? "" : " (not judged under ASan)",
+	       fds0, fds1, rss0, rss1, test_plain_allocator() ? "" : " (not judged under ASan)",
 	       WIFEXITED(sstatus) ? WEXITSTATUS(sstatus) : -1);
 	return failed || !WIFEXITED(vstatus) || WEXITSTATUS(vstatus) || fds1 != fds0 ||
-	       (plain_allocator() && rss1 > rss0 + rss_slack(rss0)) || !WIFEXITED(sstatus) ||
+	       (test_plain_allocator() && rss1 > rss0 + rss_slack(rss0)) || !WIFEXITED(sstatus) ||
 	       WEXITSTATUS(sstatus);
 }

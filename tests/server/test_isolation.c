@@ -305,21 +305,6 @@ static long rss_kib(void)
 	return resident * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
-/* RSS is the allocator's to judge only in a plain build. */
-static bool plain_allocator(void)
-{
-	const char *preload = getenv("LD_PRELOAD");
-
-#if defined(__SANITIZE_ADDRESS__)
-	return false;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-	return false;
-#endif
-#endif
-	return !(preload && strstr(preload, "vgpreload"));
-}
-
 /*
  * What a client made the process allocate goes with it: 60000 mappings,
  * full buffers (a 1 MiB write) and a DMA wait's reserve filled by 4 MiB
@@ -330,7 +315,7 @@ static void test_memory_returned(void **state)
 	static uint8_t batch[1000 * (VFU_HDR_SIZE + sizeof(struct vfu_dma_map))];
 	static uint8_t big[sizeof(struct vfu_region_rw) + (1 << 20)];
 	static uint8_t guest[PAGE];
-	unsigned int total = plain_allocator() ? 60000 : 3000;
+	unsigned int total = test_plain_allocator() ? 60000 : 3000;
 	struct vfu_region_rw rw = { DB_SCRATCH, 0, 1 << 20 };
 	long before;
 	int a;
@@ -367,7 +352,7 @@ static void test_memory_returned(void **state)
 	close(a);
 	a = client(1);
 	close(a);
-	if (!plain_allocator()) {
+	if (!test_plain_allocator()) {
 		print_message("RSS not judged under a sanitizer or valgrind\n");
 		return;
 	}

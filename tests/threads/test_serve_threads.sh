@@ -6,17 +6,7 @@
 set -uo pipefail
 vfiokit=$1
 work=$(mktemp -d /tmp/vfk-threads-XXXXXX)
-pids=()
-passed=0 failed=0
-cleanup() {
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-ok() { passed=$((passed + 1)); echo "ok - $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL - $1"; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else fail "$name"; fi; }
+. "$(dirname "$0")/../shell_checks.sh"
 
 devices="gpu0 gpu0-nvlink0 gpu0-nvlink1 gpu1 gpu1-nvlink0 gpu1-nvlink1"
 
