@@ -38,8 +38,10 @@ int vfk_machine_default(struct vfk_machine *m, const char *dir);
 
 /**
  * Read a JSON machine file; relative socket paths are taken relative to
- * the file's directory. -EINVAL with a reason in err for a malformed file
- * or for two devices with one socket path or one name.
+ * the file's directory. -EINVAL with a reason in err ("PATH:LINE:COLUMN:
+ * ...") for a file that is not strict JSON, has an unknown or repeated
+ * key, or two devices with one socket path or one name; -errno (-EFBIG
+ * past 1 MiB) when it cannot be read. Unnamed devices are "MODEL-N".
  */
 int vfk_machine_load_json(const char *path, struct vfk_machine *m, char *err, size_t err_len);
 

@@ -173,7 +173,7 @@ JSON
 timeout 20 "$vfiokit" serve --config "$work/dup.json" >/dev/null 2>"$work/dup.err"
 check "two devices on one socket: exit 1" test $? -eq 1
 check "the error names the file and the socket" \
-	grep -q "$work/dup.json: devices 0 and 1 have the same socket $work/d.sock" "$work/dup.err"
+	grep -q "$work/dup.json:2:16: devices 0 and 1 have the same socket $work/d.sock" "$work/dup.err"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

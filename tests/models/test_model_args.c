@@ -175,7 +175,7 @@ static void test_json_machine(void **state)
 	assert_int_equal(m.devices[0].nkv, 2);
 	assert_string_equal(m.devices[0].kv[0], "tgt=0x1000");
 	assert_string_equal(m.devices[0].kv[1], "aperture=1048576");
-	assert_string_equal(m.devices[1].name, "npu21");
+	assert_string_equal(m.devices[1].name, "npu2-1");
 	assert_string_equal(m.devices[1].socket, "/abs/b.sock");
 	assert_string_equal(m.devices[1].kv[0], "atsd=no");
 	assert_string_equal(m.socket_mode, "");
@@ -191,7 +191,8 @@ static void expect_json_error(const char *text, const char *fragment)
 	char *dir = write_json(text, path, sizeof(path));
 
 	assert_int_equal(vfk_machine_load_json(path, &m, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, fragment));
+	if (!strstr(err, fragment))
+		fail_msg("\"%s\" does not hold \"%s\"", err, fragment);
 	assert_int_equal(m.count, 0);
 	remove_json(dir, path);
 }
@@ -223,13 +224,14 @@ static void test_json_duplicates(void **state)
 	expect_json_error("{\"devices\": [{\"model\": \"v100\", \"socket\": \"a.sock\"},"
 			  " {\"model\": \"npu2\", \"socket\": \"b.sock\"},"
 			  " {\"model\": \"npu2\", \"socket\": \"a.sock\"}]}",
-			  "machine.json: devices 0 and 2 have the same socket ");
+			  "machine.json:1:92: devices 0 and 2 have the same socket ");
 	expect_json_error("{\"devices\": [{\"name\": \"g\", \"model\": \"v100\", \"socket\": \"a\"},"
 			  " {\"name\": \"g\", \"model\": \"npu2\", \"socket\": \"b\"}]}",
-			  "machine.json: devices 0 and 1 have the same name \"g\"");
-	/* A given name may meet a generated one (model and index). */
-	expect_json_error("{\"devices\": [{\"name\": \"npu21\", \"model\": \"v100\", \"socket\": \"a\"},"
-			  " {\"model\": \"npu2\", \"socket\": \"b\"}]}", "same name \"npu21\"");
+			  "machine.json:1:61: devices 0 and 1 have the same name \"g\"");
+	/* A given name may meet a generated one (MODEL-INDEX). */
+	expect_json_error("{\"devices\": [{\"name\": \"npu2-1\", \"model\": \"v100\", \"socket\": \"a\"},"
+			  "\n {\"model\": \"npu2\", \"socket\": \"b\"}]}",
+			  "machine.json:2:2: devices 0 and 1 have the same name \"npu2-1\"");
 	/* "a.sock" next to the file and the same path spelled absolute. */
 	dir = write_json("", path, sizeof(path));
 	snprintf(text, sizeof(text), "{\"devices\": [{\"model\": \"v100\", \"socket\": \"a.sock\"},"
@@ -241,6 +243,69 @@ static void test_json_duplicates(void **state)
 	assert_int_equal(vfk_machine_load_json(path, &m, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "have the same socket"));
 	remove_json(dir, path);
+}
+
+/* What json-c's strict tokener refuses, with the file, line and column. */
+static void test_json_strict_syntax(void **state)
+{
+	expect_json_error("{\"devices\": [\n  // the GPU\n  {\"model\": \"v100\", \"socket\": \"s\"}]}",
+			  "machine.json:2:3: ");
+	expect_json_error("{\"devices\": [\n  /* the GPU */ {\"model\": \"v100\", \"socket\": \"s\"}]}",
+			  "machine.json:2:3: ");
+	expect_json_error("{\"devices\": [{\"model\": \"v100\", \"socket\": \"s\",}]}",
+			  "machine.json:1:46: ");
+	expect_json_error("{\"devices\": [{\"model\": \"v100\", \"socket\": \"s\"},]}",
+			  "machine.json:1:47: ");
+	expect_json_error("{\"devices\": [{\"model\": \"v100\", \"socket\": \"s\"}]}\n\n  x\n",
+			  "machine.json:3:3: ");
+	expect_json_error("{\"devices\": [{\"model\": \"v100\", \"socket\": \"s\"}]} {}",
+			  "machine.json:1:49: ");
+	expect_json_error("{\"devices\": [{\"model\": \"v100\",\n",
+			  "machine.json:2:1: unexpected end of file");
+	expect_json_error("", "machine.json:1:1: unexpected end of file");
+}
+
+/* What the tokener lets through and the walk after it refuses. */
+static void test_json_strict_lint(void **state)
+{
+	expect_json_error("{\"devices\": [{'model': \"v100\", \"socket\": \"s\"}]}",
+			  "machine.json:1:15: strings take double quotes");
+	expect_json_error("{\"devices\": [{\"model\": \"v1\t00\", \"socket\": \"s\"}]}",
+			  "machine.json:1:27: control character in a string");
+	expect_json_error("{\"devices\": [{\"model\": \"v100\", \"socket\": \"s\",\n"
+			  " \"options\": {\"aperture\": 1.}}]}",
+			  "machine.json:2:27: a digit must follow '.'");
+	expect_json_error("{\"devices\": [{\"model\": \"v100\", \"socket\": \"s\",\n"
+			  " \"option\": {\"tgt\": \"0x1\"}}]}",
+			  "machine.json:2:2: unknown key \"option\" (expected \"name\", \"model\", "
+			  "\"socket\", \"options\")");
+	expect_json_error("{\"devices\": [{\"model\": \"v100\", \"socket\": \"s\"}],\n"
+			  " \"socket-mode\": \"0660\"}",
+			  "machine.json:2:2: unknown key \"socket-mode\" (expected \"devices\", "
+			  "\"socket_mode\", \"socket_group\")");
+}
+
+/* A key given twice in one object (json-c keeps the last) is refused,
+ * however it is spelled; the same key in two objects is not. */
+static void test_json_duplicate_keys(void **state)
+{
+	static const char two_objects[] =
+		"{\"devices\": [{\"model\": \"v100\", \"socket\": \"a\", \"options\": {\"tgt\": \"1\"}},"
+		" {\"model\": \"v100\", \"socket\": \"b\", \"options\": {\"tgt\": \"2\"}}]}";
+	char path[256], err[256] = "";
+	struct vfk_machine m;
+	char *dir = write_json(two_objects, path, sizeof(path));
+
+	assert_int_equal(vfk_machine_load_json(path, &m, err, sizeof(err)), 0);
+	vfk_machine_free(&m);
+	remove_json(dir, path);
+	expect_json_error("{\"devices\": [{\"model\": \"v100\", \"socket\": \"s\",\n"
+			  "  \"model\": \"npu2\"}]}", "machine.json:2:3: duplicate key \"model\"");
+	expect_json_error("{\"devices\": [{\"model\": \"v100\", \"socket\": \"s\",\n"
+			  "  \"options\": {\"tgt\": \"0x1\", \"\\u0074gt\": \"0x2\"}}]}",
+			  "machine.json:2:29: duplicate key \"tgt\"");
+	expect_json_error("{\"devices\": [{\"model\": \"v100\", \"socket\": \"s\"}],\n"
+			  "\"devices\": []}", "machine.json:2:1: duplicate key \"devices\"");
 }
 
 /* The sockets' mode and group, as text for serve to parse. */
@@ -277,6 +342,9 @@ int main(void)
 		cmocka_unit_test(test_json_machine),
 		cmocka_unit_test(test_json_errors),
 		cmocka_unit_test(test_json_duplicates),
+		cmocka_unit_test(test_json_strict_syntax),
+		cmocka_unit_test(test_json_strict_lint),
+		cmocka_unit_test(test_json_duplicate_keys),
 		cmocka_unit_test(test_json_socket_perms),
 	};
 
