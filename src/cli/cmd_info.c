@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 /* `vfiokit info TARGET`: open, gather everything the device answers, print it. */
 #include <errno.h>
-#include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_util.h"
 #include "commands.h"
 #include "info.h"
 
@@ -20,6 +21,20 @@ static void info_usage(FILE *out)
 		"  --timeout MS  vfio-user reply timeout (default 5000)\n");
 }
 
+/* A number from min to max, else one line naming the option and the range. */
+static int parse_ranged(const char *opt, const char *text, long min, long max, long *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtol(text, &end, 0);
+	if (!errno && *end == '\0' && end != text && *v >= min && *v <= max)
+		return 0;
+	fprintf(stderr, "vfiokit info: --%s %s: expected a number from %ld to %ld\n", opt, text,
+		min, max);
+	return -EINVAL;
+}
+
 static int parse_args(int argc, char **argv, struct info_opts *o, int *timeout_ms)
 {
 	static const struct option longopts[] = {
@@ -30,11 +45,11 @@ static int parse_args(int argc, char **argv, struct info_opts *o, int *timeout_m
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char *end;
+	long ms;
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "vhj", longopts, NULL)) != -1) {
+	while ((c = cli_getopt("info", argc, argv, ":vhj", longopts)) != -1) {
 		switch (c) {
 		case 'v':
 			o->verbose++;
@@ -43,24 +58,25 @@ static int parse_args(int argc, char **argv, struct info_opts *o, int *timeout_m
 			o->json = true;
 			break;
 		case 'r':
-			errno = 0;
-			o->region = strtol(optarg, &end, 0);
-			if (errno || *end || end == optarg || o->region < 0 || o->region > UINT32_MAX)
+			if (parse_ranged("region", optarg, 0, UINT32_MAX, &o->region))
 				return -EINVAL;
 			break;
 		case 't':
-			*timeout_ms = (int)strtol(optarg, &end, 0);
-			if (*end || *timeout_ms <= 0)
+			if (parse_ranged("timeout", optarg, 1, INT_MAX, &ms))
 				return -EINVAL;
+			*timeout_ms = (int)ms;
 			break;
 		case 'h':
 			info_usage(stdout);
-			exit(0);
+			exit(CLI_OK);
 		default:
 			return -EINVAL;
 		}
 	}
-	return optind + 1 == argc ? optind : -EINVAL;
+	if (optind + 1 == argc)
+		return optind;
+	fprintf(stderr, "vfiokit info: expected one TARGET (see 'vfiokit info --help')\n");
+	return -EINVAL;
 }
 
 static int gather_regions(struct vfk_client *c, struct info_snapshot *s, long only)
@@ -159,15 +175,13 @@ int cmd_info(int argc, char **argv)
 	char err[512];
 	int arg = parse_args(argc, argv, &o, &copts.timeout_ms), ret;
 
-	if (arg < 0) {
-		info_usage(stderr);
-		return 2;
-	}
+	if (arg < 0)
+		return CLI_USAGE;
 	s.target = argv[arg];
 	ret = vfk_client_open(s.target, &copts, &c, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "vfiokit info: %s\n", err);
-		return 1;
+		return CLI_FAILED;
 	}
 	s.backend = vfk_client_backend(c);
 	ret = gather(c, &s, &o);
@@ -175,12 +189,14 @@ int cmd_info(int argc, char **argv)
 		fprintf(stderr, "vfiokit info: %s: no region %ld (the device has %u)\n", s.target,
 			o.region, s.dev.num_regions);
 	else if (ret)
-		fprintf(stderr, "vfiokit info: %s: %s\n", s.target, strerror(-ret));
+		fprintf(stderr, "vfiokit info: %s: %s\n", s.target,
+			cli_cause(ret, copts.timeout_ms, err, sizeof(err)));
 	else if (o.json)
 		print_json(&s, &o);
 	else
 		info_print_text(&s, &o);
 	snapshot_free(&s);
 	vfk_client_close(c);
-	return ret ? 1 : 0;
+	/* Asking for a region the device lacks is bad input, not a failure. */
+	return ret == -ERANGE ? CLI_USAGE : ret ? CLI_FAILED : CLI_OK;
 }

@@ -18,6 +18,7 @@
 
 #include <vfiokit/client.h>
 
+#include "cli_util.h"
 #include "commands.h"
 #include "model_args.h"
 
@@ -105,14 +106,16 @@ int cmd_mem(int argc, char **argv)
 	int ch, ret;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+	while ((ch = cli_getopt("mem", argc, argv, "+:h", longopts)) != -1) {
 		if (ch == 'h') {
 			mem_usage(stdout);
-			return 0;
+			return CLI_OK;
 		}
-		if (ch != 'v' || (strcmp(optarg, "mmap") && strcmp(optarg, "region"))) {
-			mem_usage(stderr);
-			return 2;
+		if (ch != 'v')
+			return CLI_USAGE;
+		if (strcmp(optarg, "mmap") && strcmp(optarg, "region")) {
+			fprintf(stderr, "vfiokit mem: --via %s: expected mmap or region\n", optarg);
+			return CLI_USAGE;
 		}
 		op.via_mmap = !strcmp(optarg, "mmap");
 	}

@@ -31,6 +31,7 @@
 
 #include <vfiokit/client.h>
 
+#include "cli_util.h"
 #include "commands.h"
 #include "dmaengine.h"
 #include "model_args.h"
@@ -375,6 +376,18 @@ static void usage(FILE *out)
 		"  edu     copy a buffer into QEMU's edu device and back, on MSI\n");
 }
 
+/* One line for option o refused (cli_getopt named unknown ones); exit status 2. */
+static int bad_dma_option(int o, const char *value)
+{
+	if (o == 'i')
+		fprintf(stderr, "vfiokit selftest dma: --irq %s: expected msix, msi, intx or all\n",
+			value);
+	else if (o == 'l')
+		fprintf(stderr, "vfiokit selftest dma: --len %s: expected a length from 1 to %u\n",
+			value, VFK_DMAE_MAX_LEN);
+	return CLI_USAGE;
+}
+
 static int cmd_dma(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -387,21 +400,19 @@ static int cmd_dma(int argc, char **argv)
 	int o;
 
 	optind = 1;
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((o = cli_getopt("selftest dma", argc, argv, ":", opts)) != -1) {
 		if (o == 'i' && (!strcmp(optarg, "all") || !strcmp(optarg, "msix") ||
 				 !strcmp(optarg, "msi") || !strcmp(optarg, "intx")))
 			irqs = optarg;
 		else if (o == 'l' && !vfk_parse_u32(optarg, &len) && len > 0 &&
 			 len <= VFK_DMAE_MAX_LEN)
 			continue;
-		else {
-			usage(stderr);
-			return 2;
-		}
+		else
+			return bad_dma_option(o, optarg);
 	}
 	if (optind + 1 != argc) {
 		usage(stderr);
-		return 2;
+		return CLI_USAGE;
 	}
 	return dma_test(argv[optind], irqs, len);
 }
@@ -418,6 +429,10 @@ int cmd_selftest(int argc, char **argv)
 	if (argc == 5 && !strcmp(argv[1], "bar-rw") && !vfk_parse_u64(argv[3], &offset) &&
 	    !vfk_parse_u32(argv[4], &value))
 		return bar_rw(argv[2], offset, value);
-	usage(argc >= 2 && !strcmp(argv[1], "--help") ? stdout : stderr);
-	return argc >= 2 && !strcmp(argv[1], "--help") ? 0 : 2;
+	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		usage(stdout);
+		return CLI_OK;
+	}
+	usage(stderr);
+	return CLI_USAGE;
 }

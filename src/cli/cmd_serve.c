@@ -33,12 +33,14 @@
 #include <vfiokit/server.h>
 #include <vfiokit/transport.h>
 
+#include "cli_util.h"
 #include "commands.h"
 #include "machine.h"
 #include "model_args.h"
 #include "models.h"
 
 #define SD_LISTEN_FDS_START 3
+#define MAX_MODEL_NAMES 64        /* for "did you mean": more than we have */
 
 struct serve_opts {
 	const char *socket;
@@ -169,7 +171,7 @@ static int parse_args(int argc, char **argv, struct serve_opts *o)
 	o->max_dma_maps = VFK_DMA_DEFAULT_MAX_MAPS;
 	o->max_dma_bytes = VFK_DMA_DEFAULT_MAX_BYTES;
 	o->threads = 1;
-	while ((c = getopt_long(argc, argv, "s:c:d:lhvq", longopts, NULL)) != -1) {
+	while ((c = cli_getopt("serve", argc, argv, ":s:c:d:lhvq", longopts)) != -1) {
 		switch (c) {
 		case 's': o->socket = optarg; break;
 		case 'c': o->config = optarg; break;
@@ -212,7 +214,7 @@ static int parse_args(int argc, char **argv, struct serve_opts *o)
 			break;
 		case 'v': o->verbosity++; break;
 		case 'q': o->verbosity = -1; break;
-		case 'h': serve_usage(stdout); exit(0);
+		case 'h': serve_usage(stdout); exit(CLI_OK);
 		default: return -EINVAL;
 		}
 	}
@@ -222,6 +224,30 @@ static int parse_args(int argc, char **argv, struct serve_opts *o)
 		o->nkv = (size_t)(argc - optind - 1);
 	}
 	return 0;
+}
+
+/* A model name that names none is a typo until shown otherwise. */
+static int check_model(const char *name)
+{
+	const char *names[MAX_MODEL_NAMES];
+	size_t n;
+	const struct vfk_model *m = vfk_models(&n);
+	const char *near;
+
+	if (!name || vfk_model_find(name))
+		return 0;
+	if (n > MAX_MODEL_NAMES)
+		n = MAX_MODEL_NAMES;
+	for (size_t i = 0; i < n; i++)
+		names[i] = m[i].name;
+	near = cli_suggest(name, names, n);
+	if (near)
+		fprintf(stderr, "vfiokit serve: unknown model '%s' (did you mean '%s'?)\n", name,
+			near);
+	else
+		fprintf(stderr, "vfiokit serve: unknown model '%s' (see 'vfiokit serve --list')\n",
+			name);
+	return -ENOENT;
 }
 
 static void set_log_level(int verbosity)
@@ -598,10 +624,8 @@ int cmd_serve(int argc, char **argv)
 	static struct serve_state st;
 	int ret;
 
-	if (parse_args(argc, argv, &o)) {
-		serve_usage(stderr);
-		return 2;
-	}
+	if (parse_args(argc, argv, &o) || check_model(o.model))
+		return CLI_USAGE;
 	set_log_level(o.verbosity);
 	if (o.list) {
 		list_models(stdout);

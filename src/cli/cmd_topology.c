@@ -14,6 +14,7 @@
 #include <vfiokit/log.h>
 #include <vfiokit/region.h>
 
+#include "cli_util.h"
 #include "commands.h"
 #include "nvlink_topology.h"
 
@@ -141,20 +142,19 @@ int cmd_topology(int argc, char **argv)
 	int c, failed = 0;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((c = cli_getopt("topology", argc, argv, ":h", longopts)) != -1) {
 		if (c == 'h') {
 			topology_usage(stdout);
-			return 0;
+			return CLI_OK;
 		}
-		if (c != 'd') {
-			topology_usage(stderr);
-			return 2;
-		}
+		if (c != 'd')
+			return CLI_USAGE;
 		dts = true;
 	}
 	if (optind == argc || argc - optind > MAX_TARGETS) {
-		topology_usage(stderr);
-		return 2;
+		fprintf(stderr, "vfiokit topology: expected 1 to %d TARGETs (see "
+			"'vfiokit topology --help')\n", MAX_TARGETS);
+		return CLI_USAGE;
 	}
 	memset(&s, 0, sizeof(s));
 	for (int i = optind; i < argc; i++)
@@ -164,5 +164,5 @@ int cmd_topology(int argc, char **argv)
 		vfk_nvl_write_dts(stdout, s.gpus, s.ngpus, s.bridges, s.nbridges);
 	else
 		vfk_nvl_print(stdout, s.gpus, s.ngpus, s.bridges, s.nbridges);
-	return failed ? 1 : 0;
+	return failed ? CLI_FAILED : CLI_OK;
 }

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# The conventions every vfiokit command keeps (README.md, "Exit status"):
+# --version, help CMD = CMD --help on stdout with 0, usage errors exit 2
+# in one line naming the option and its range, "did you mean".
+# Usage: test_conventions.sh VFIOKIT_BINARY
+set -uo pipefail
+vfiokit=$1
+work=$(mktemp -d /tmp/vfk-conv-XXXXXX)
+. "$(dirname "$0")/../shell_checks.sh"
+
+# run ARGS...: $out, $err and $rc of one vfiokit run.
+run() {
+	"$vfiokit" "$@" >"$work/out" 2>"$work/err"
+	rc=$?
+	out=$(cat "$work/out") err=$(cat "$work/err")
+}
+
+# usage_error NAME LINE ARGS...: exit 2, stderr exactly LINE, nothing on stdout.
+usage_error() {
+	local name=$1 line=$2
+	shift 2
+	run "$@"
+	check "$name: exit 2" test "$rc" -eq 2
+	check "$name: one line" test "$err" = "$line"
+	check "$name: nothing on stdout" test -z "$out"
+}
+
+run --version
+check "--version exits 0" test "$rc" -eq 0
+check "--version prints the version" grep -qE '^vfiokit [0-9]+\.[0-9]+\.[0-9]+' "$work/out"
+run -V
+check "-V is --version" grep -qE '^vfiokit [0-9]+\.[0-9]+\.[0-9]+' "$work/out"
+
+for cmd in info serve mem topology selftest; do
+	run help "$cmd"
+	check "help $cmd exits 0" test "$rc" -eq 0
+	check "help $cmd prints its usage" grep -q "^usage: vfiokit $cmd" "$work/out"
+	for flag in --help -h; do
+		run "$cmd" "$flag"
+		check "$cmd $flag exits 0" test "$rc" -eq 0
+		check "$cmd $flag prints its usage on stdout" grep -q "^usage: vfiokit $cmd" "$work/out"
+	done
+done
+
+usage_error "mistyped command" "vfiokit: unknown command 'infp' (did you mean 'info'?)" infp x
+usage_error "help of a mistyped command" \
+	"vfiokit: unknown command 'topolgy' (did you mean 'topology'?)" help topolgy
+usage_error "unknown command" "vfiokit: unknown command 'xyzzy' (see 'vfiokit help')" xyzzy
+usage_error "mistyped model" "vfiokit serve: unknown model 'v10' (did you mean 'v100'?)" \
+	serve v10 --socket "$work/s.sock"
+usage_error "mistyped long option" \
+	"vfiokit info: unknown option '--regoin' (did you mean '--region'?)" info --regoin 3 x
+usage_error "swapped letters" "vfiokit mem: unknown option '--vai' (did you mean '--via'?)" \
+	mem --vai mmap x 0 read 0
+usage_error "serve option" "vfiokit serve: unknown option '--sokcet' (did you mean '--socket'?)" \
+	serve --sokcet x dmaengine
+usage_error "topology option" \
+	"vfiokit topology: unknown option '--dtz' (did you mean '--dts'?)" topology --dtz x
+usage_error "selftest option" \
+	"vfiokit selftest dma: unknown option '--lne' (did you mean '--len'?)" selftest dma --lne 3 x
+usage_error "unknown short option" "vfiokit info: unknown option '-x'" info -x a
+usage_error "missing value" "vfiokit info: option '--region' needs a value" info x --region
+usage_error "--region abc" "vfiokit info: --region abc: expected a number from 0 to 4294967295" \
+	info --region abc x
+usage_error "--timeout 0" "vfiokit info: --timeout 0: expected a number from 1 to 2147483647" \
+	info --timeout 0 x
+usage_error "--via" "vfiokit mem: --via disk: expected mmap or region" mem --via disk x 0 read 0
+usage_error "--irq" "vfiokit selftest dma: --irq nmi: expected msix, msi, intx or all" \
+	selftest dma --irq nmi x
+usage_error "--len" "vfiokit selftest dma: --len 0: expected a length from 1 to 1048576" \
+	selftest dma --len 0 x
+usage_error "no target" "vfiokit info: expected one TARGET (see 'vfiokit info --help')" info
+usage_error "topology without targets" \
+	"vfiokit topology: expected 1 to 64 TARGETs (see 'vfiokit topology --help')" topology
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
