@@ -105,6 +105,16 @@ int vfk_split_kv(const char *arg, char *key_buf, unsigned int key_len, const cha
 	return 0;
 }
 
+bool vfk_kv_has_key(const char *const *kv, size_t n, const char *key)
+{
+	size_t len = strlen(key);
+
+	for (size_t i = 0; i < n; i++)
+		if (!strncmp(kv[i], key, len) && kv[i][len] == '=')
+			return true;
+	return false;
+}
+
 /* The row's field inside params is of the row's type (VFK_OPTION checks it). */
 static int option_parse(const struct vfk_model_option *o, void *params, const char *value)
 {

@@ -34,6 +34,12 @@ int vfk_parse_bool(const char *text, bool *out);
  */
 int vfk_split_kv(const char *arg, char *key_buf, unsigned int key_len, const char **value);
 
+/**
+ * Whether one of the n "key=value" of kv has this key: an option given
+ * twice is refused rather than the last one winning unseen.
+ */
+bool vfk_kv_has_key(const char *const *kv, size_t n, const char *key);
+
 /* The type of an option's field, which says how its text is parsed. */
 enum vfk_option_type {
 	VFK_OPTION_U16,

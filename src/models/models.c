@@ -56,6 +56,10 @@ static int apply_kv(void *params, const struct vfk_model_option *options,
 			snprintf(err, err_len, "'%s' is not key=value", kv[i]);
 			return ret;
 		}
+		if (vfk_kv_has_key(kv, i, key)) {
+			snprintf(err, err_len, "option '%s' given twice", key);
+			return -EINVAL;
+		}
 		ret = vfk_option_set(options, params, key, value);
 		if (ret == -ENOENT)
 			snprintf(err, err_len, "unknown option '%s'", key);

@@ -89,6 +89,13 @@ check "socket activation: the device answers on it" grep -q "tgt 0x0000000000000
 pkill -TERM -P "$act_pid" 2>/dev/null
 wait "$act_pid"
 
+# --- an option given twice is refused, not the last one taken
+timeout 20 "$vfiokit" serve v100 tgt=0x1 aperture=1G tgt=0x2 --socket "$work/twice.sock" \
+	>/dev/null 2>"$work/twice.err"
+check "an option given twice: exit 1" test $? -eq 1
+check "an option given twice is named" grep -q "option 'tgt' given twice" "$work/twice.err"
+check "an option given twice: no socket" test ! -e "$work/twice.sock"
+
 # --- DMA limits: bad values are usage errors; good ones serve
 "$vfiokit" serve --max-dma-maps 0 dmaengine --socket "$work/lim.sock" >/dev/null 2>"$work/lim.err"
 check "--max-dma-maps 0 exits 2" test $? -eq 2

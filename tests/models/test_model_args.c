@@ -69,6 +69,19 @@ static void test_split_kv(void **state)
 	assert_int_equal(vfk_split_kv("muchtoolongkey=1", key, sizeof(key), &value), -EINVAL);
 }
 
+static void test_kv_has_key(void **state)
+{
+	static const char *const kv[] = { "tgt=0x1", "atsd=", "aperture=1G" };
+
+	assert_true(vfk_kv_has_key(kv, 3, "tgt"));
+	assert_true(vfk_kv_has_key(kv, 3, "atsd"));
+	assert_false(vfk_kv_has_key(kv, 2, "aperture"));
+	/* A key is all of the text before '=', not a prefix of it. */
+	assert_false(vfk_kv_has_key(kv, 3, "tg"));
+	assert_false(vfk_kv_has_key(kv, 3, "aperture=1G"));
+	assert_false(vfk_kv_has_key(kv, 0, "tgt"));
+}
+
 struct opts {
 	uint16_t a16;
 	uint64_t a64;
@@ -337,6 +350,7 @@ int main(void)
 		cmocka_unit_test(test_parse_u64),
 		cmocka_unit_test(test_parse_narrow),
 		cmocka_unit_test(test_split_kv),
+		cmocka_unit_test(test_kv_has_key),
 		cmocka_unit_test(test_option_table),
 		cmocka_unit_test(test_default_machine),
 		cmocka_unit_test(test_json_machine),
