@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <vfiokit/log.h>
 #include <vfiokit/version.h>
 
 #include "cli_util.h"
@@ -75,6 +76,9 @@ int main(int argc, char **argv)
 {
 	const struct command *cmd;
 
+	/* Read $VFIOKIT_LOG now, so a bad level is reported even by a
+	 * command that logs nothing. */
+	vfk_log_get_level();
 	if (argc < 2) {
 		usage(stderr);
 		return CLI_USAGE;

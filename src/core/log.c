@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,13 +21,22 @@ static int level_from_env(void)
 	int level = VFK_LOG_WARN;
 	int unset = LEVEL_UNSET;
 
+	bool known = !env;
+
 	for (unsigned int i = 0; env && i < sizeof(names) / sizeof(names[0]); i++)
-		if (!strcmp(env, names[i]))
+		if (!strcmp(env, names[i])) {
 			level = (int)i;
+			known = true;
+		}
 	/* A level set meanwhile (vfk_log_set_level) wins over the environment. */
 	if (!atomic_compare_exchange_strong_explicit(&current_level, &unset, level,
 						     memory_order_relaxed, memory_order_relaxed))
 		return unset;
+	/* Once (only the thread that set the level gets here): a mistyped
+	 * level silently meaning "warn" would hide the logs asked for. */
+	if (!known)
+		fprintf(stderr, "vfiokit: warning: VFIOKIT_LOG=%s: unknown level, using warn "
+			"(levels: error, warn, info, debug)\n", env);
 	return level;
 }
 

@@ -73,5 +73,12 @@ usage_error "no target" "vfiokit info: expected one TARGET (see 'vfiokit info --
 usage_error "topology without targets" \
 	"vfiokit topology: expected 1 to 64 TARGETs (see 'vfiokit topology --help')" topology
 
+VFIOKIT_LOG=loud run --version
+check "unknown VFIOKIT_LOG: the command still runs" test "$rc" -eq 0
+check "unknown VFIOKIT_LOG: one warning naming the levels" test "$err" = \
+	"vfiokit: warning: VFIOKIT_LOG=loud: unknown level, using warn (levels: error, warn, info, debug)"
+VFIOKIT_LOG=debug run --version
+check "a known VFIOKIT_LOG: no warning" test -z "$err"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
