@@ -27,6 +27,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include <vfiokit/device.h>
 #include <vfiokit/dma.h>
 #include <vfiokit/log.h>
@@ -501,6 +503,56 @@ static int add_sockets(const struct serve_opts *o, struct serve_state *st)
 	return ret;
 }
 
+/* QEMU runs in a directory of its own: a relative socket path is made
+ * absolute from ours ("" stays: an inherited socket without a path). */
+static void absolute_path(const char *path, char *buf, size_t len)
+{
+	char cwd[4096];
+
+	if (path[0] && path[0] != '/' && getcwd(cwd, sizeof(cwd)))
+		snprintf(buf, len, "%s/%s", cwd, path);
+	else
+		snprintf(buf, len, "%s", path);
+}
+
+/* Text in single quotes, each ' of it as '\'': one shell word, pasted as is. */
+static void print_shell_word(const char *text)
+{
+	putchar('\'');
+	for (; *text; text++) {
+		if (*text == '\'')
+			fputs("'\\''", stdout);
+		else
+			putchar(*text);
+	}
+	putchar('\'');
+}
+
+/* The -device option of a socket, its JSON written by json-c, which
+ * escapes what a path may hold ('"', '\\', control characters). */
+static void print_device_option(const char *socket)
+{
+	char path[8192];
+	json_object *dev = json_object_new_object(), *sock = json_object_new_object();
+
+	if (!dev || !sock) {
+		vfk_err("-device line of %s: %s", socket, strerror(ENOMEM));
+		json_object_put(dev);
+		json_object_put(sock);
+		return;
+	}
+	absolute_path(socket, path, sizeof(path));
+	json_object_object_add(sock, "path", json_object_new_string(path));
+	json_object_object_add(sock, "type", json_object_new_string("unix"));
+	json_object_object_add(dev, "driver", json_object_new_string("vfio-user-pci"));
+	json_object_object_add(dev, "socket", sock);
+	fputs("  -device ", stdout);
+	print_shell_word(json_object_to_json_string_ext(dev, JSON_C_TO_STRING_PLAIN |
+								  JSON_C_TO_STRING_NOSLASHESCAPE));
+	putchar('\n');
+	json_object_put(dev);
+}
+
 static void print_attach_lines(const struct serve_state *st)
 {
 	bool one = st->machine.count == 1;
@@ -513,8 +565,7 @@ static void print_attach_lines(const struct serve_state *st)
 		const struct vfk_machine_device *d = &st->machine.devices[i];
 
 		printf("  # %s (%s)\n", d->name, d->model);
-		printf("  -device '{\"driver\":\"vfio-user-pci\",\"socket\":"
-		       "{\"path\":\"%s\",\"type\":\"unix\"}}'\n", d->socket);
+		print_device_option(d->socket);
 	}
 	printf("Guest RAM must be shared for fd-based DMA, e.g.:\n"
 	       "  -object memory-backend-memfd,id=mem,size=4G,share=on -machine memory-backend=mem\n");

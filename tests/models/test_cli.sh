@@ -89,6 +89,25 @@ check "socket activation: the device answers on it" grep -q "tgt 0x0000000000000
 pkill -TERM -P "$act_pid" 2>/dev/null
 wait "$act_pid"
 
+# --- the -device line pastes into a shell and its JSON parses, whatever
+# the path holds; a relative --socket is printed absolute (QEMU's cwd differs)
+odd="$work/a dir \"with\" \\ and 'quotes'"
+mkdir "$odd"
+(cd "$odd" && exec "$vfiokit" serve dmaengine --socket d.sock) >"$work/odd.out" 2>&1 &
+pids+=($!)
+check "serve on an odd path starts" wait_sockets "$odd/d.sock"
+device_option_ok() {
+	local line
+	line=$(grep -e "-device" "$work/odd.out") || return 1
+	eval "set -- $line" || return 1
+	[ $# = 2 ] && [ "$1" = -device ] && python3 -c '
+import json, sys
+want = {"driver": "vfio-user-pci", "socket": {"path": sys.argv[2], "type": "unix"}}
+sys.exit(json.loads(sys.argv[1]) != want)' "$2" "$odd/d.sock"
+}
+check "the -device line of an odd, relative path is one shell word of JSON with the absolute path" \
+	device_option_ok
+
 # --- an option given twice is refused, not the last one taken
 timeout 20 "$vfiokit" serve v100 tgt=0x1 aperture=1G tgt=0x2 --socket "$work/twice.sock" \
 	>/dev/null 2>"$work/twice.err"
