@@ -313,6 +313,15 @@ static bool socket_activated(void)
 	return pid && getenv("LISTEN_FDS") && strtol(pid, NULL, 10) == (long)getpid();
 }
 
+/* A model needs a socket: given, or inherited. */
+static int check_socket(const struct serve_opts *o)
+{
+	if (!o->model || o->socket || socket_activated())
+		return 0;
+	fprintf(stderr, "vfiokit serve: %s: --socket PATH is needed\n", o->model);
+	return -EINVAL;
+}
+
 static int load_machine(const struct serve_opts *o, struct serve_state *st)
 {
 	char err[256] = "";
@@ -326,10 +335,6 @@ static int load_machine(const struct serve_opts *o, struct serve_state *st)
 		return ret;
 	}
 	if (o->model) {
-		if (!o->socket && !socket_activated()) {
-			vfk_err("serve %s: --socket PATH is needed", o->model);
-			return -EINVAL;
-		}
 		ret = vfk_machine_add(&st->machine, o->model, o->model,
 				      o->socket ? o->socket : "", (const char *const *)o->kv,
 				      o->nkv);
@@ -673,14 +678,15 @@ int cmd_serve(int argc, char **argv)
 {
 	struct serve_opts o = { 0 };
 	static struct serve_state st;
+	bool bad_input;
 	int ret;
 
-	if (parse_args(argc, argv, &o) || check_model(o.model))
+	if (parse_args(argc, argv, &o) || check_model(o.model) || check_socket(&o))
 		return CLI_USAGE;
 	set_log_level(o.verbosity);
 	if (o.list) {
 		list_models(stdout);
-		return 0;
+		return CLI_OK;
 	}
 	memset(&st, 0, sizeof(st));
 	ret = load_machine(&o, &st);
@@ -688,6 +694,9 @@ int cmd_serve(int argc, char **argv)
 		ret = file_socket_perms(&o, &st.machine);
 	if (!ret)
 		ret = build_devices(&st);
+	/* What was asked refused (a machine file missing or malformed, a
+	 * model option unknown or out of range) is bad input. */
+	bad_input = ret == -EINVAL || ret == -ENOENT || ret == -ERANGE;
 	if (!ret)
 		ret = add_sockets(&o, &st);
 	if (!ret) {
@@ -700,5 +709,5 @@ int cmd_serve(int argc, char **argv)
 			vfk_info("shutting down");
 	}
 	serve_cleanup(&st);
-	return ret ? 1 : 0;
+	return bad_input ? CLI_USAGE : ret ? CLI_FAILED : CLI_OK;
 }

@@ -73,6 +73,18 @@ usage_error "no target" "vfiokit info: expected one TARGET (see 'vfiokit info --
 usage_error "topology without targets" \
 	"vfiokit topology: expected 1 to 64 TARGETs (see 'vfiokit topology --help')" topology
 
+usage_error "a model without a socket" "vfiokit serve: dmaengine: --socket PATH is needed" \
+	serve dmaengine
+run serve dmaengine no_such_key=1 --socket "$work/k.sock"
+check "an unknown model option is bad input: exit 2" test "$rc" -eq 2
+printf '{ "devices": [ ' >"$work/bad.json"
+run serve --config "$work/bad.json"
+check "a malformed machine file is bad input: exit 2" test "$rc" -eq 2
+run serve --config "$work/none.json"
+check "a machine file that is not there: exit 2" test "$rc" -eq 2
+run serve dmaengine --socket "$work/no-dir/d.sock"
+check "a socket that cannot be made is a failure: exit 1" test "$rc" -eq 1
+
 VFIOKIT_LOG=loud run --version
 check "unknown VFIOKIT_LOG: the command still runs" test "$rc" -eq 0
 check "unknown VFIOKIT_LOG: one warning naming the levels" test "$err" = \

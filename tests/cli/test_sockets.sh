@@ -171,7 +171,7 @@ cat >"$work/dup.json" <<'JSON'
                { "model": "dmaengine", "socket": "d.sock" } ] }
 JSON
 timeout 20 "$vfiokit" serve --config "$work/dup.json" >/dev/null 2>"$work/dup.err"
-check "two devices on one socket: exit 1" test $? -eq 1
+check "two devices on one socket: exit 2 (bad input)" test $? -eq 2
 check "the error names the file and the socket" \
 	grep -q "$work/dup.json:2:16: devices 0 and 1 have the same socket $work/d.sock" "$work/dup.err"
 

@@ -111,7 +111,7 @@ check "the -device line of an odd, relative path is one shell word of JSON with 
 # --- an option given twice is refused, not the last one taken
 timeout 20 "$vfiokit" serve v100 tgt=0x1 aperture=1G tgt=0x2 --socket "$work/twice.sock" \
 	>/dev/null 2>"$work/twice.err"
-check "an option given twice: exit 1" test $? -eq 1
+check "an option given twice: exit 2 (bad input)" test $? -eq 2
 check "an option given twice is named" grep -q "option 'tgt' given twice" "$work/twice.err"
 check "an option given twice: no socket" test ! -e "$work/twice.sock"
 
