@@ -52,7 +52,7 @@ static int bar_rw(const char *file, uint64_t offset, uint32_t value)
 	int fd = open(file, O_RDWR | O_SYNC);
 
 	if (fd < 0 || offset % 4) {
-		fprintf(stderr, "selftest: %s: %s\n", file, fd < 0 ? strerror(errno) :
+		fprintf(stderr, "vfiokit selftest bar-rw: %s: %s\n", file, fd < 0 ? strerror(errno) :
 			"OFFSET must be 4-byte aligned");
 		if (fd >= 0)
 			close(fd);
@@ -61,7 +61,7 @@ static int bar_rw(const char *file, uint64_t offset, uint32_t value)
 	map = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)base);
 	close(fd);
 	if (map == MAP_FAILED) {
-		fprintf(stderr, "selftest: mmap %s: %s\n", file, strerror(errno));
+		fprintf(stderr, "vfiokit selftest bar-rw: %s: mmap: %s\n", file, strerror(errno));
 		return 1;
 	}
 	reg = (volatile uint32_t *)((uint8_t *)map + (offset - base));
@@ -172,6 +172,7 @@ static void print_first_difference(const struct dma_ctx *d)
 static int dma_round(struct dma_ctx *d, uint32_t index, unsigned int round)
 {
 	uint32_t status = 0, irq = 0;
+	char cause[64];
 	int r = vfk_client_set_irq_eventfds(d->c, index, 0, 1, &d->efd);
 
 	r = r ? r : program_copy(d, round);
@@ -181,7 +182,8 @@ static int dma_round(struct dma_ctx *d, uint32_t index, unsigned int round)
 	r = r ? r : reg_write(d, VFK_DMAE_REG_IRQ_ACK, irq);
 	vfk_client_set_irq_eventfds(d->c, index, 0, 0, NULL);
 	if (r) {
-		printf("selftest: dma irq=%s FAILED: %s\n", irq_name(index), strerror(-r));
+		printf("selftest: dma irq=%s FAILED: %s\n", irq_name(index),
+		       cli_cause(r, 0, cause, sizeof(cause)));
 		return 1;
 	}
 	if (status != VFK_DMAE_STATUS_DONE || !(irq & VFK_DMAE_IRQ_DMA) ||
@@ -215,6 +217,19 @@ static int enable_bus_master(struct dma_ctx *d)
 	return n == sizeof(cmd) ? 0 : n < 0 ? (int)n : -EIO;
 }
 
+/* One line for a target that did not open; the client library's reason
+ * (err) names the target already. */
+static void open_failed(const char *check, const char *target, const char *err, int r)
+{
+	char cause[64];
+
+	if (err[0])
+		fprintf(stderr, "vfiokit selftest %s: %s\n", check, err);
+	else
+		fprintf(stderr, "vfiokit selftest %s: %s: %s\n", check, target,
+			cli_cause(r, 0, cause, sizeof(cause)));
+}
+
 static int dma_open(struct dma_ctx *d, const char *target)
 {
 	char err[256] = "";
@@ -222,13 +237,14 @@ static int dma_open(struct dma_ctx *d, const char *target)
 	int r = vfk_client_open(target, NULL, &d->c, err, sizeof(err));
 
 	if (r) {
-		fprintf(stderr, "selftest: %s: %s\n", target, err[0] ? err : strerror(-r));
+		open_failed("dma", target, err, r);
 		return r;
 	}
 	r = enable_bus_master(d);
 	r = r ? r : reg_read(d, VFK_DMAE_REG_ID, &id);
 	if (!r && id != VFK_DMAE_ID) {
-		fprintf(stderr, "selftest: %s: ID register %#x, not a dmaengine\n", target, id);
+		fprintf(stderr, "vfiokit selftest dma: %s: ID register %#x, not a dmaengine\n",
+			target, id);
 		r = -ENODEV;
 	}
 	return r;
@@ -243,6 +259,7 @@ static int dma_test(const char *target, const char *irqs, uint32_t len)
 	/* DMA mappings are whole pages. */
 	const size_t map_len = (2 * (size_t)len + page - 1) & ~(page - 1);
 	struct dma_ctx d = { .len = len, .efd = -1 };
+	char cause[64];
 	int failed = 0, r;
 
 	if (dma_open(&d, target)) {
@@ -254,7 +271,8 @@ static int dma_test(const char *target, const char *irqs, uint32_t len)
 	r = d.buf == MAP_FAILED || d.efd < 0 ? -errno :
 	    vfk_client_dma_map(d.c, DMA_IOVA, map_len, d.buf, -1, 0);
 	if (r) {
-		printf("selftest: dma map of %zu bytes FAILED: %s\n", map_len, strerror(-r));
+		printf("selftest: dma map of %zu bytes FAILED: %s\n", map_len,
+		       cli_cause(r, 0, cause, sizeof(cause)));
 		failed = 1;
 	}
 	for (unsigned int i = 0; !failed && i < sizeof(all) / sizeof(all[0]); i++)
@@ -332,7 +350,7 @@ static int edu_test(const char *target)
 	int r = vfk_client_open(target, NULL, &d.c, err, sizeof(err));
 
 	if (r) {
-		fprintf(stderr, "selftest: %s: %s\n", target, err[0] ? err : strerror(-r));
+		open_failed("edu", target, err, r);
 		return 1;
 	}
 	d.buf = mmap(NULL, 2 * EDU_LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
@@ -350,7 +368,7 @@ static int edu_test(const char *target)
 		r = -EILSEQ;
 	}
 	if (r)
-		printf("selftest: edu FAILED: %s\n", strerror(-r));
+		printf("selftest: edu FAILED: %s\n", cli_cause(r, 0, err, sizeof(err)));
 	else
 		printf("selftest: edu copied %u bytes to the device and back, 2 MSIs ok\n", d.len);
 	if (d.efd >= 0)

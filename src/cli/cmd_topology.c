@@ -104,7 +104,8 @@ static int scan_target(struct scan *s, const char *target)
 		fprintf(stderr, "vfiokit topology: %s: neither an NVLink2 GPU (GPU RAM region) "
 			"nor an NVLink2 bridge (ATSD region)\n", target);
 	else if (ret)
-		fprintf(stderr, "vfiokit topology: %s: %s\n", target, strerror(-ret));
+		fprintf(stderr, "vfiokit topology: %s: %s\n", target,
+			cli_cause(ret, 0, err, sizeof(err)));
 	vfk_client_close(c);
 	return ret;
 }

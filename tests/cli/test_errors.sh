@@ -57,6 +57,12 @@ refused "info: no such region" 2 "vfiokit info: d.sock: no region 42 (the device
 	info --region 42 d.sock
 refused "no such socket: the target once" 1 "vfiokit mem: nosuch.sock: no such socket" \
 	mem nosuch.sock 0 read 0
+for check_name in dma edu; do
+	refused "selftest $check_name: the target once" 1 \
+		"vfiokit selftest $check_name: nosuch.sock: no such socket" selftest "$check_name" nosuch.sock
+done
+refused "selftest bar-rw: the file once" 1 \
+	"vfiokit selftest bar-rw: nosuch: No such file or directory" selftest bar-rw nosuch 0 1
 check "a sound access still works" grep -q "^read region 0" <("$vfiokit" mem d.sock 0 read 0)
 
 # A server that answers VERSION, then closes (close) or is silent (hang).
@@ -86,6 +92,8 @@ refused "a server that closes" 1 "vfiokit info: close.sock: server closed the co
 	info close.sock
 refused "a server that closes, mem" 1 "vfiokit mem: close.sock: server closed the connection" \
 	mem close.sock 0 read 0
+refused "a server that closes, topology" 1 \
+	"vfiokit topology: close.sock: server closed the connection" topology close.sock
 refused "a server that does not answer" 1 \
 	"vfiokit info: hang.sock: server not answering within 300 ms" info --timeout 300 hang.sock
 cd - >/dev/null
