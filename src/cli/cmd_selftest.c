@@ -435,22 +435,62 @@ static int cmd_dma(int argc, char **argv)
 	return dma_test(argv[optind], irqs, len);
 }
 
-int cmd_selftest(int argc, char **argv)
+static int cmd_bar_rw(int argc, char **argv)
 {
 	uint64_t offset;
 	uint32_t value;
 
-	if (argc >= 2 && !strcmp(argv[1], "dma"))
-		return cmd_dma(argc - 1, argv + 1);
-	if (argc == 3 && !strcmp(argv[1], "edu"))
-		return edu_test(argv[2]);
-	if (argc == 5 && !strcmp(argv[1], "bar-rw") && !vfk_parse_u64(argv[3], &offset) &&
-	    !vfk_parse_u32(argv[4], &value))
-		return bar_rw(argv[2], offset, value);
+	if (argc != 4) {
+		usage(stderr);
+		return CLI_USAGE;
+	}
+	if (vfk_parse_u64(argv[2], &offset)) {
+		fprintf(stderr, "vfiokit selftest bar-rw: OFFSET %s: expected a number from 0 "
+			"to 2^64-1\n", argv[2]);
+		return CLI_USAGE;
+	}
+	if (vfk_parse_u32(argv[3], &value)) {
+		fprintf(stderr, "vfiokit selftest bar-rw: VALUE %s: expected a number from 0 "
+			"to 0xffffffff\n", argv[3]);
+		return CLI_USAGE;
+	}
+	return bar_rw(argv[1], offset, value);
+}
+
+/* An unknown check: one line, with the closest of them. */
+static int unknown_check(const char *name)
+{
+	static const char *const checks[] = { "bar-rw", "dma", "edu" };
+	const char *near = cli_suggest(name, checks, sizeof(checks) / sizeof(checks[0]));
+
+	if (near)
+		fprintf(stderr, "vfiokit selftest: unknown check '%s' (did you mean '%s'?)\n",
+			name, near);
+	else
+		fprintf(stderr, "vfiokit selftest: unknown check '%s' (bar-rw, dma or edu)\n",
+			name);
+	return CLI_USAGE;
+}
+
+int cmd_selftest(int argc, char **argv)
+{
 	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		usage(stdout);
 		return CLI_OK;
 	}
-	usage(stderr);
-	return CLI_USAGE;
+	if (argc < 2) {
+		usage(stderr);
+		return CLI_USAGE;
+	}
+	if (!strcmp(argv[1], "dma"))
+		return cmd_dma(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "bar-rw"))
+		return cmd_bar_rw(argc - 1, argv + 1);
+	if (strcmp(argv[1], "edu"))
+		return unknown_check(argv[1]);
+	if (argc != 3) {
+		usage(stderr);
+		return CLI_USAGE;
+	}
+	return edu_test(argv[2]);
 }

@@ -210,7 +210,7 @@ static int parse_args(int argc, char **argv, struct serve_opts *o)
 		case 't':
 			if (vfk_parse_u64(optarg, &o->threads) || !o->threads) {
 				fprintf(stderr, "vfiokit serve: --threads %s: expected a "
-					"number from 1\n", optarg);
+					"number from 1 to 2^64-1\n", optarg);
 				return -EINVAL;
 			}
 			break;

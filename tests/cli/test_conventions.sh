@@ -69,6 +69,15 @@ usage_error "--irq" "vfiokit selftest dma: --irq nmi: expected msix, msi, intx o
 	selftest dma --irq nmi x
 usage_error "--len" "vfiokit selftest dma: --len 0: expected a length from 1 to 1048576" \
 	selftest dma --len 0 x
+usage_error "mistyped selftest check" \
+	"vfiokit selftest: unknown check 'dmaa' (did you mean 'dma'?)" selftest dmaa x
+usage_error "bar-rw OFFSET" "vfiokit selftest bar-rw: OFFSET 1Q: expected a number from 0 to 2^64-1" \
+	selftest bar-rw f 1Q 1
+usage_error "bar-rw VALUE" \
+	"vfiokit selftest bar-rw: VALUE 0x100000000: expected a number from 0 to 0xffffffff" \
+	selftest bar-rw f 0 0x100000000
+usage_error "--threads 0" "vfiokit serve: --threads 0: expected a number from 1 to 2^64-1" \
+	serve --threads 0 dmaengine --socket "$work/t.sock"
 usage_error "no target" "vfiokit info: expected one TARGET (see 'vfiokit info --help')" info
 usage_error "topology without targets" \
 	"vfiokit topology: expected 1 to 64 TARGETs (see 'vfiokit topology --help')" topology
