@@ -19,6 +19,7 @@
 #include <sys/types.h>
 #include <linux/vfio.h>
 #include <vfiokit/capchain.h>
+#include <vfiokit/dma.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -122,6 +123,17 @@ int vfk_client_set_irq_eventfds(struct vfk_client *c, uint32_t index, uint32_t s
 				uint32_t count, const int *fds);
 
 /**
+ * VFIO_DEVICE_SET_IRQS as given: any action and data type (MASK/UNMASK,
+ * BOOL, an UNMASK eventfd for INTx resampling). data holds set->count
+ * elements of the data type (u8 for BOOL, s32 fds for EVENTFD, none for
+ * NONE) in data_len bytes; set->argsz is ignored. Eventfds of -1 drop a
+ * vector's eventfd. The caller keeps its fds. -EINVAL for an unknown
+ * flag, not exactly one data type, count above 4096 or data_len short.
+ */
+int vfk_client_set_irqs(struct vfk_client *c, const struct vfio_irq_set *set,
+			const void *data, size_t data_len);
+
+/**
  * Make [vaddr, vaddr + size) of this process visible to the device at
  * iova, readable and writable. vfio-user: with fd >= 0 the server maps
  * fd at fd_offset (the caller keeps fd); with fd -1 the server reaches
@@ -131,6 +143,15 @@ int vfk_client_set_irq_eventfds(struct vfk_client *c, uint32_t index, uint32_t s
  */
 int vfk_client_dma_map(struct vfk_client *c, uint64_t iova, uint64_t size, void *vaddr,
 		       int fd, uint64_t fd_offset);
+
+/**
+ * vfk_client_dma_map() with the access the device gets: prot is
+ * VFK_DMA_READ and/or VFK_DMA_WRITE (dma.h); -EINVAL for 0 or other bits.
+ * A read-only mapping of memory the client may only read (QEMU maps ROM
+ * so) works where a READ|WRITE one would be refused.
+ */
+int vfk_client_dma_map_prot(struct vfk_client *c, uint64_t iova, uint64_t size, void *vaddr,
+			    int fd, uint64_t fd_offset, uint32_t prot);
 
 /** Remove the mapping that is exactly [iova, iova + size). */
 int vfk_client_dma_unmap(struct vfk_client *c, uint64_t iova, uint64_t size);

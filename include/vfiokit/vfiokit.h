@@ -20,5 +20,7 @@
 #include <vfiokit/transport.h>
 #include <vfiokit/capchain.h>
 #include <vfiokit/client.h>
+#include <vfiokit/passthrough.h>
+#include <vfiokit/proxy.h>
 
 #endif

@@ -10,5 +10,6 @@ int cmd_serve(int argc, char **argv);
 int cmd_mem(int argc, char **argv);
 int cmd_topology(int argc, char **argv);
 int cmd_selftest(int argc, char **argv);
+int cmd_proxy(int argc, char **argv);
 
 #endif

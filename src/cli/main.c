@@ -25,6 +25,7 @@ static const struct command commands[] = {
 	{ "mem", cmd_mem, "read/write a 64-bit value in a region (mmap or region I/O)" },
 	{ "topology", cmd_topology, "NVLink2 topology of GPUs and bridges (--dts: device tree)" },
 	{ "selftest", cmd_selftest, "device checks for the real-peer tests (bar-rw, dma)" },
+	{ "proxy", cmd_proxy, "serve a VFIO device over vfio-user, with subdrivers" },
 };
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -240,12 +240,48 @@ int vfk_client_set_irq_eventfds(struct vfk_client *c, uint32_t index, uint32_t s
 	return c->ops->set_irqs(c, index, start, count, fds);
 }
 
+/* Bytes per vector of a SET_IRQS data type, or -1 for none or several. */
+static int irq_data_elem(uint32_t flags)
+{
+	switch (flags & VFIO_IRQ_SET_DATA_TYPE_MASK) {
+	case VFIO_IRQ_SET_DATA_NONE:
+		return 0;
+	case VFIO_IRQ_SET_DATA_BOOL:
+		return (int)sizeof(uint8_t);
+	case VFIO_IRQ_SET_DATA_EVENTFD:
+		return (int)sizeof(int32_t);
+	default:
+		return -1;
+	}
+}
+
+int vfk_client_set_irqs(struct vfk_client *c, const struct vfio_irq_set *set,
+			const void *data, size_t data_len)
+{
+	const uint32_t known = VFIO_IRQ_SET_DATA_TYPE_MASK | VFIO_IRQ_SET_ACTION_TYPE_MASK;
+	int elem = irq_data_elem(set->flags);
+
+	if ((set->flags & ~known) || elem < 0 || set->count > VFK_CLIENT_MAX_IRQ_SET)
+		return -EINVAL;
+	if ((size_t)set->count * (size_t)elem > data_len || (elem && set->count && !data))
+		return -EINVAL;
+	return c->ops->set_irqs_raw(c, set, data, (size_t)set->count * (size_t)elem);
+}
+
 int vfk_client_dma_map(struct vfk_client *c, uint64_t iova, uint64_t size, void *vaddr,
 		       int fd, uint64_t fd_offset)
 {
 	if (!size || iova + size < iova)
 		return -EINVAL;
-	return c->ops->dma_map(c, iova, size, vaddr, fd, fd_offset);
+	return c->ops->dma_map(c, iova, size, vaddr, fd, fd_offset, VFK_DMA_READ | VFK_DMA_WRITE);
+}
+
+int vfk_client_dma_map_prot(struct vfk_client *c, uint64_t iova, uint64_t size, void *vaddr,
+			    int fd, uint64_t fd_offset, uint32_t prot)
+{
+	if (!size || iova + size < iova || !prot || (prot & ~(VFK_DMA_READ | VFK_DMA_WRITE)))
+		return -EINVAL;
+	return c->ops->dma_map(c, iova, size, vaddr, fd, fd_offset, prot);
 }
 
 int vfk_client_dma_unmap(struct vfk_client *c, uint64_t iova, uint64_t size)
@@ -270,7 +306,7 @@ int vfk_client_dma_batch(struct vfk_client *c, struct vfk_client_dma_op *ops, si
 
 		op->result = op->unmap ? c->ops->dma_unmap(c, op->iova, op->size) :
 			     c->ops->dma_map(c, op->iova, op->size, op->vaddr, op->fd,
-					     op->fd_offset);
+					     op->fd_offset, VFK_DMA_READ | VFK_DMA_WRITE);
 		if (op->result && !first)
 			first = op->result;
 	}

@@ -22,6 +22,8 @@
 #define VFK_REGION_INFO_MAX  (64u * 1024u + 32u)
 /* The argsz loop gives up after this many requests. */
 #define VFK_REGION_INFO_MAX_CALLS  8u
+/* Most vectors one SET_IRQS names (vfk_client_set_irqs). */
+#define VFK_CLIENT_MAX_IRQ_SET  4096u
 
 struct vfk_client_ops {
 	const char *name;
@@ -42,8 +44,12 @@ struct vfk_client_ops {
 	int (*reset)(struct vfk_client *c);
 	int (*set_irqs)(struct vfk_client *c, uint32_t index, uint32_t start, uint32_t count,
 			const int *fds);
+	/* Any SET_IRQS, checked by client.c: data holds count elements. */
+	int (*set_irqs_raw)(struct vfk_client *c, const struct vfio_irq_set *set,
+			    const void *data, size_t data_len);
+	/* prot: VFK_DMA_READ | VFK_DMA_WRITE, checked by client.c. */
 	int (*dma_map)(struct vfk_client *c, uint64_t iova, uint64_t size, void *vaddr,
-		       int fd, uint64_t fd_offset);
+		       int fd, uint64_t fd_offset, uint32_t prot);
 	int (*dma_unmap)(struct vfk_client *c, uint64_t iova, uint64_t size);
 	/* Optional: a pipelined vfk_client_dma_batch (checked ops); NULL
 	 * means one dma_map/dma_unmap after the other. */

@@ -161,12 +161,33 @@ static int kernel_set_irqs(struct vfk_client *c, uint32_t index, uint32_t start,
 	return ret;
 }
 
+/* data holds data_len bytes, checked by client.c against count and type. */
+static int kernel_set_irqs_raw(struct vfk_client *c, const struct vfio_irq_set *hdr,
+			       const void *data, size_t data_len)
+{
+	size_t size = sizeof(struct vfio_irq_set) + data_len;
+	struct vfio_irq_set *set = calloc(1, size);
+	int ret = 0;
+
+	if (!set)
+		return -ENOMEM;
+	*set = *hdr;
+	set->argsz = (uint32_t)size;
+	if (data_len)
+		memcpy(set->data, data, data_len);
+	if (ioctl(to_kernel(c)->device, VFIO_DEVICE_SET_IRQS, set))
+		ret = -errno;
+	free(set);
+	return ret;
+}
+
 static int kernel_dma_map(struct vfk_client *c, uint64_t iova, uint64_t size, void *vaddr,
-			  int fd, uint64_t fd_offset)
+			  int fd, uint64_t fd_offset, uint32_t prot)
 {
 	struct vfio_iommu_type1_dma_map map = {
 		.argsz = sizeof(map),
-		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.flags = ((prot & VFK_DMA_READ) ? VFIO_DMA_MAP_FLAG_READ : 0) |
+			 ((prot & VFK_DMA_WRITE) ? VFIO_DMA_MAP_FLAG_WRITE : 0),
 		.vaddr = (uintptr_t)vaddr,
 		.iova = iova,
 		.size = size,
@@ -198,6 +219,7 @@ static const struct vfk_client_ops kernel_ops = {
 	.region_write = kernel_region_write,
 	.reset = kernel_reset,
 	.set_irqs = kernel_set_irqs,
+	.set_irqs_raw = kernel_set_irqs_raw,
 	.dma_map = kernel_dma_map,
 	.dma_unmap = kernel_dma_unmap,
 };

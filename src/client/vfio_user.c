@@ -231,6 +231,44 @@ static int user_set_irqs(struct vfk_client *c, uint32_t index, uint32_t start, u
 	return 0;
 }
 
+/*
+ * Any SET_IRQS. BOOL data travels in the payload, eventfds as SCM_RIGHTS.
+ * An eventfd of -1 cannot travel: a TRIGGER with some goes in runs as
+ * vfk_client_set_irq_eventfds does; other actions take all fds or none
+ * (the server reads "no fds" as every vector -1).
+ */
+static int user_set_irqs_raw(struct vfk_client *c, const struct vfio_irq_set *hdr,
+			     const void *data, size_t data_len)
+{
+	uint32_t type = hdr->flags & VFIO_IRQ_SET_DATA_TYPE_MASK;
+	uint32_t action = hdr->flags & VFIO_IRQ_SET_ACTION_TYPE_MASK;
+	struct vfio_irq_set set = *hdr;
+	const int *fds = data;
+	unsigned int nfds = 0;
+	struct iovec iov[2] = { { &set, sizeof(set) }, { (void *)data, data_len } };
+	struct user_reply r;
+
+	set.argsz = sizeof(set);
+	if (type == VFIO_IRQ_SET_DATA_EVENTFD) {
+		bool any = false, all = true;
+
+		for (uint32_t i = 0; i < hdr->count; i++) {
+			any |= fds[i] >= 0;
+			all &= fds[i] >= 0;
+		}
+		if (action == VFIO_IRQ_SET_ACTION_TRIGGER && any && !all)
+			return user_set_irqs(c, hdr->index, hdr->start, hdr->count, fds);
+		if (any && !all)
+			return -EINVAL;
+		if (hdr->count > VFU_WIRE_MAX_FDS)
+			return -E2BIG;
+		nfds = any ? hdr->count : 0;
+		data_len = 0;
+	}
+	return user_call(start_call(c), VFU_CMD_DEVICE_SET_IRQS, iov, data_len ? 2 : 1,
+			 nfds ? fds : NULL, nfds, false, 0, &r);
+}
+
 static int remember_dma(struct user_client *uc, uint64_t iova, uint64_t size, void *vaddr)
 {
 	if (uc->nr_dma == uc->dma_cap) {
@@ -247,12 +285,13 @@ static int remember_dma(struct user_client *uc, uint64_t iova, uint64_t size, vo
 }
 
 static int user_dma_map(struct vfk_client *c, uint64_t iova, uint64_t size, void *vaddr,
-			int fd, uint64_t fd_offset)
+			int fd, uint64_t fd_offset, uint32_t prot)
 {
 	struct user_client *uc = start_call(c);
 	struct vfu_dma_map req = {
 		.argsz = sizeof(req),
-		.flags = VFU_DMA_FLAG_READ | VFU_DMA_FLAG_WRITE,
+		.flags = ((prot & VFK_DMA_READ) ? VFU_DMA_FLAG_READ : 0) |
+			 ((prot & VFK_DMA_WRITE) ? VFU_DMA_FLAG_WRITE : 0),
 		.offset = fd >= 0 ? fd_offset : 0,
 		.address = iova,
 		.size = size,
@@ -397,6 +436,7 @@ static const struct vfk_client_ops user_ops = {
 	.region_write = user_region_write,
 	.reset = user_reset,
 	.set_irqs = user_set_irqs,
+	.set_irqs_raw = user_set_irqs_raw,
 	.dma_map = user_dma_map,
 	.dma_unmap = user_dma_unmap,
 	.dma_batch = user_dma_batch,

@@ -98,7 +98,8 @@ void vfk_device_get_info(const struct vfk_device *dev, struct vfio_device_info *
 {
 	memset(info, 0, sizeof(*info));
 	info->argsz = sizeof(*info);
-	info->flags = VFIO_DEVICE_FLAGS_PCI | VFIO_DEVICE_FLAGS_RESET;
+	info->flags = vfk_is_passthrough(dev) ? dev->pt.device_flags :
+		      VFIO_DEVICE_FLAGS_PCI | VFIO_DEVICE_FLAGS_RESET;
 	info->num_regions = VFIO_PCI_NUM_REGIONS + dev->nr_extra;
 	info->num_irqs = VFIO_PCI_NUM_IRQS;
 	info->cap_offset = 0;
@@ -116,6 +117,9 @@ int vfk_device_reset(struct vfk_device *dev)
 
 int vfk_device_release_peer(struct vfk_device *dev)
 {
+	/* The target's interrupts stop before the memory they may announce goes. */
+	if (vfk_is_passthrough(dev))
+		dev->pt.ops->peer_gone(dev);
 	vfk_irqs_release(dev);
 	vfk_dma_release(dev);
 	vfk_regions_peer_gone(dev);

@@ -12,6 +12,7 @@
 
 #include <vfiokit/device.h>
 #include <vfiokit/dma.h>
+#include <vfiokit/passthrough.h>
 #include <vfiokit/region.h>
 #include <vfiokit/transport.h>
 
@@ -94,6 +95,8 @@ struct vfk_device {
 	unsigned int deferred_head, deferred_count;
 	unsigned int deferred_drops;     /* bumped by every drop (reset) */
 	struct vfk_events events;
+	/* Passthrough (passthrough.h): pt.ops NULL for an emulated device. */
+	struct vfk_passthrough_desc pt;
 };
 
 /* region.c */
@@ -142,6 +145,12 @@ void vfk_defer_drop(struct vfk_device *dev);
 /* event.c */
 void vfk_events_init(struct vfk_device *dev);
 void vfk_events_fini(struct vfk_device *dev);
+
+/* passthrough.c: whether dev is a passthrough device */
+static inline bool vfk_is_passthrough(const struct vfk_device *dev)
+{
+	return dev->pt.ops != NULL;
+}
 
 /* dma.c */
 struct vfk_dma *vfk_dma_new(void);

@@ -453,6 +453,20 @@ void vfk_dma_quiesced(struct vfk_device *dev)
 		dma->transport.quiesced(dma->transport.ctx);
 }
 
+static uint64_t remove_range(struct vfk_dma *dma, uint64_t iova, uint64_t last);
+
+/* The target takes the mapping, or it goes again with the target's error. */
+static int pt_map(struct vfk_device *dev, struct dma_map *map, int fd, uint64_t fd_offset)
+{
+	struct vfk_dma_region r = region_of(map);
+	int ret = dev->pt.ops->dma_map(dev, &r, fd, fd_offset);
+
+	if (!ret)
+		return 0;
+	remove_range(dev->dma, map->iova, map->last);
+	return ret > 0 ? -EIO : ret;
+}
+
 int vfk_dma_map(struct vfk_device *dev, uint64_t iova, uint64_t size, int fd,
 		uint64_t fd_offset, uint32_t prot)
 {
@@ -490,8 +504,34 @@ int vfk_dma_map(struct vfk_device *dev, uint64_t iova, uint64_t size, int fd,
 			window_put(window);
 		return -ENOMEM;
 	}
+	if (vfk_is_passthrough(dev)) {
+		ret = pt_map(dev, map, fd, fd_offset);
+		if (ret)
+			return ret;
+	}
 	announce_map(dev, map);
 	return 0;
+}
+
+/* A passthrough device's target forgets every mapping within [iova, last]. */
+static void pt_forget_range(struct vfk_device *dev, uint64_t iova, uint64_t last)
+{
+	uint64_t key = last, found;
+
+	if (!vfk_is_passthrough(dev))
+		return;
+	for (;;) {
+		struct dma_map *map = vfk_range_tree_floor(&dev->dma->maps, key, &found);
+		struct vfk_dma_region r;
+
+		if (!map || found < iova)
+			break;
+		r = region_of(map);
+		dev->pt.ops->dma_unmap(dev, &r);
+		if (!found)
+			break;
+		key = found - 1;
+	}
 }
 
 /* Remove every mapping within [iova, last]; the bytes they covered. */
@@ -542,6 +582,7 @@ int vfk_dma_unmap(struct vfk_device *dev, uint64_t iova, uint64_t size, uint64_t
 	if (announce_range(dev, iova, last, !dma->quiesced))
 		return -EBUSY;
 	dma->quiesced = false;
+	pt_forget_range(dev, iova, last);
 	bytes = remove_range(dma, iova, last);
 	if (unmapped)
 		*unmapped = bytes;
@@ -555,6 +596,7 @@ int vfk_dma_unmap_all(struct vfk_device *dev)
 	if (announce_all(dev, !dma->quiesced))
 		return -EBUSY;
 	dma->quiesced = false;
+	pt_forget_range(dev, 0, UINT64_MAX);
 	dma_clear(dma);
 	return 0;
 }
@@ -563,6 +605,7 @@ void vfk_dma_release(struct vfk_device *dev)
 {
 	announce_all(dev, false);
 	dev->dma->quiesced = false;
+	pt_forget_range(dev, 0, UINT64_MAX);
 	dma_clear(dev->dma);
 }
 

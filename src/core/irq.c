@@ -129,6 +129,16 @@ int vfk_device_irq_info(const struct vfk_device *dev, struct vfio_irq_info *info
 {
 	if (info->index >= VFIO_PCI_NUM_IRQS)
 		return -EINVAL;
+	if (vfk_is_passthrough(dev)) {
+		const struct vfio_irq_info *t = &dev->pt.irqs[info->index];
+
+		if (!t->argsz)
+			return -EINVAL;
+		info->argsz = sizeof(*info);
+		info->flags = t->flags;
+		info->count = t->count;
+		return 0;
+	}
 	/* vfio-pci has no ERR index at all for a function that is not PCIe. */
 	if (info->index == VFIO_PCI_ERR_IRQ_INDEX && !dev->desc.pcie)
 		return -EINVAL;
@@ -547,6 +557,8 @@ int vfk_device_set_irqs(struct vfk_device *dev, const struct vfio_irq_set *set,
 
 	if (ret)
 		return ret;
+	if (vfk_is_passthrough(dev))
+		return dev->pt.ops->set_irqs(dev, set, data, data_len);
 	if (action == VFIO_IRQ_SET_ACTION_TRIGGER)
 		return intr ? intr_trigger(dev, set, data_type, data) :
 		       single_trigger(dev, set, data_type, data);

@@ -292,6 +292,8 @@ ssize_t vfk_region_read(struct vfk_device *dev, uint32_t index,
 		return -EINVAL;
 	if (count == 0)
 		return 0;
+	if (index == VFIO_PCI_CONFIG_REGION_INDEX && vfk_is_passthrough(dev))
+		return checked_result(dev->pt.ops->config_read(dev, buf, count, offset), count);
 	if (index == VFIO_PCI_CONFIG_REGION_INDEX)
 		return vfk_pci_config_read(dev, buf, count, offset);
 	if (!region->ops || !region->ops->read)
@@ -309,6 +311,8 @@ ssize_t vfk_region_write(struct vfk_device *dev, uint32_t index,
 		return -EINVAL;
 	if (count == 0)
 		return 0;
+	if (index == VFIO_PCI_CONFIG_REGION_INDEX && vfk_is_passthrough(dev))
+		return checked_result(dev->pt.ops->config_write(dev, buf, count, offset), count);
 	if (index == VFIO_PCI_CONFIG_REGION_INDEX)
 		return vfk_pci_config_write(dev, buf, count, offset);
 	if (!region->ops || !region->ops->write)
