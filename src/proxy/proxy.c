@@ -30,6 +30,7 @@ static int proxy_reset(struct vfk_device *dev)
 	struct vfk_proxy *p = proxy_of(dev);
 	int ret = vfk_client_reset(p->target);
 
+	vfk_dbg("%s: reset of %s: %d", vfk_device_name(dev), p->target_name, ret);
 	if (ret)
 		vfk_warn("%s: reset of %s: %s", vfk_device_name(dev), p->target_name,
 			 strerror(-ret));

@@ -1,0 +1,173 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# vfiokit proxy on the host, with a served model as its target (vfio-user:
+# the host has no kernel VFIO device): info equal to the target's, DMA and
+# interrupts through the proxy, a mapped region with no message reaching
+# the proxy, a client gone, the subdriver examples, bad targets and usage,
+# hostile requests, a clean stop.
+# usage: test_proxy.sh VFIOKIT PROXY_CLIENT
+set -u
+bin=$1 client=$2
+work=$(mktemp -d)
+. "$(dirname "$0")/../shell_checks.sh"
+cd "$work" || exit 1
+
+wait_socket() { for _ in $(seq 100); do [ -S "$1" ] && return 0; sleep 0.05; done; return 1; }
+
+# serve MODEL SOCK: a target, logging at debug level to SOCK.log
+serve() {
+	VFIOKIT_LOG=debug "$bin" serve "$1" --socket "$2" >"$2.log" 2>&1 &
+	pids+=($!)
+	wait_socket "$2"
+}
+
+# proxy TARGET SOCK [args]: logs at debug level to SOCK.log; $proxy_pid
+proxy() {
+	local target=$1 sock=$2
+	shift 2
+	"$bin" proxy "$target" --socket "$sock" -vv "$@" >"$sock.log" 2>&1 &
+	proxy_pid=$!
+	pids+=($!)
+	wait_socket "$sock"
+}
+
+stop() { kill -TERM "$1"; wait "$1"; }
+
+# info without its first line (which names the socket)
+info_body() { "$bin" info "$1" | tail -n +2; }
+
+# --- info through the proxy is the target's, region by region, cap by cap
+for model in v100 dmaengine npu2; do
+	serve "$model" "t-$model.sock"
+	info_body "t-$model.sock" >"t-$model.info"
+	proxy "t-$model.sock" "p-$model.sock"
+	info_body "p-$model.sock" >"p-$model.info"
+	check "$model: info through the proxy equals the target's" \
+		cmp -s "t-$model.info" "p-$model.info"
+	"$bin" info --json "p-$model.sock" | tail -n +2 >"p-$model.json" 2>/dev/null
+	stop "$proxy_pid"
+done
+check "v100: the GPU RAM region and its SSATGT cap came through" \
+	grep -q "cap NVLINK2_SSATGT" p-v100.info
+
+# --- DMA (memfd) and every interrupt kind through the proxy
+proxy t-dmaengine.sock p.sock
+check "selftest dma --memfd through the proxy: bytes compared, MSI-X, MSI, INTx" \
+	"$bin" selftest dma p.sock --memfd
+check "fd-less DMA memory is refused" fails "$bin" selftest dma p.sock
+check "the refusal is logged in one line naming the fix" \
+	grep -q "refused: memory without an fd.*share" p.sock.log
+check "the client's eventfds went to the target (SET_IRQS forwarded)" \
+	grep -q "SET_IRQS index 2 start 0 count 1 .*: 0" p.sock.log
+
+# --- a client that leaves with DMA mapped and MSI on
+: >t-dmaengine.sock.log
+check "leave-mapped client ran" "$client" leave-mapped p.sock
+sleep 0.3
+check "client gone: the proxy unmapped both mappings at the target" \
+	test "$(grep -c 'DMA_UNMAP iova 0x2000.* flags 0: 0' t-dmaengine.sock.log)" = 2
+check "client gone: the proxy disabled the target's MSI" \
+	grep -q "SET_IRQS index 1 start 0 count 0 .* to t-dmaengine.sock: 0" p.sock.log
+check "client gone: the target was reset" grep -q "reset of t-dmaengine.sock: 0" p.sock.log
+check "a register written by one client ..." "$bin" mem p.sock 0 write 0x8 0x1234
+check "... reads its reset value for the next (the proxy reset the target)" \
+	sh -c "'$bin' mem p.sock 0 read 0x8 | grep -q 'via region: 0x0000000000000000$'"
+check "the next client is served" "$bin" selftest dma p.sock --memfd --irq msi
+
+# --- hostile requests: refused, the proxy lives on
+check "hostile requests are refused" "$client" hostile p.sock
+check "the proxy still serves after them" "$bin" mem p.sock 0 read 0
+stop "$proxy_pid"
+
+# --- a mapped region is reached with no message to the proxy
+proxy t-v100.sock p.sock
+: >p.sock.log
+check "GPU RAM written through the proxy's mapping" \
+	"$bin" mem --via mmap p.sock 9 write 0x2000 0x1122334455667788
+check "and read back through it" \
+	sh -c "'$bin' mem --via mmap p.sock 9 read 0x2000 | grep -q 0x1122334455667788"
+check "no region access of region 9 reached the proxy" \
+	fails grep -q "REGION_\(READ\|WRITE\) region 9" p.sock.log
+check "a region access does reach it (the log would show one)" \
+	sh -c "'$bin' mem --via region p.sock 9 read 0x2000 >/dev/null && grep -q 'REGION_READ region 9' p.sock.log"
+stop "$proxy_pid"
+
+# --- quirk-example: one register of BAR0 changed, the rest the device's
+t_word=$("$bin" mem t-dmaengine.sock 0 read 0 | grep -o "0x[0-9a-f]*$")
+proxy t-dmaengine.sock p.sock --subdriver quirk-example,region=0,offset=0,width=4,value=0x12345678
+# An 8-byte read at 0: the low half is the trap's, the high half (the
+# next register) the device's, from one access split by the proxy.
+check "quirk: the trapped register reads the subdriver's value, the next one the device's" \
+	sh -c "'$bin' mem p.sock 0 read 0 | grep -q 'via region: ${t_word:0:10}12345678$'"
+check "quirk: the target's own register is unchanged" test "${t_word:10}" != 12345678
+stop "$proxy_pid"
+proxy t-dmaengine.sock p.sock --subdriver quirk-example,region=7,offset=0,width=2,value=0xabcd
+check "quirk on config space: the vendor ID reads the subdriver's value" \
+	sh -c "'$bin' info p.sock | grep -q 'vendor abcd'"
+stop "$proxy_pid"
+
+# --- example-region: a device-specific region with its own cap, and the
+# cap appended to BAR0: what the diff shows, and nothing else
+proxy t-dmaengine.sock p.sock --subdriver example-region,size=8192,subtype=7,cap_on=0
+info_body p.sock >p-exr.info
+# What the target said, with exactly the subdriver's additions.
+cap='	cap id 0xf001 v1 @32: unknown, 24 bytes\
+		01 f0 01 00 00 00 00 00 58 43 41 50 07 00 00 00\
+		00 20 00 00 00 00 00 00'
+vendor=$(grep -o "vendor [0-9a-f]*" t-dmaengine.info | cut -d' ' -f2)
+sed -e 's/; 9 regions/; 10 regions/' \
+    -e "/^Region 0 BAR0/{s/\$/ CAPS/;a\\
+$cap
+}" \
+    -e "/^IRQ 0 /i\\
+Region 9 type 0x8000$vendor/7: size 0x2000 (8 KiB) offset 0x90000000000 flags READ WRITE CAPS\\
+	cap TYPE v1 @32: type 0x8000$vendor subtype 7 (unknown)\\
+${cap/@32/@48}" t-dmaengine.info >exr.want
+check "example-region: the target's info plus region 9 with its cap, and the cap on BAR0" \
+	cmp -s exr.want p-exr.info
+diff exr.want p-exr.info
+check "example-region: the region reads and writes" \
+	sh -c "'$bin' mem p.sock 9 write 0x100 0x55aa && '$bin' mem p.sock 9 read 0x100 | grep -q '0x0000000000000000'"
+stop "$proxy_pid"
+
+# --- bad targets: one line, exit 1; usage: one line, exit 2
+one_line_exit() { # STATUS PATTERN args...
+	local want=$1 pat=$2
+	shift 2
+	"$bin" proxy "$@" >out.txt 2>err.txt
+	local rc=$?
+	[ "$rc" = "$want" ] && [ "$(wc -l <err.txt)" = 1 ] && grep -q -- "$pat" err.txt ||
+		{ echo "  exit $rc, stderr:"; cat err.txt; return 1; }
+}
+check "no such socket: one line, exit 1" one_line_exit 1 "nosuch.sock" nosuch.sock --socket x.sock
+check "no such PCI device: one line, exit 1" one_line_exit 1 "0000:7f:1f.7" 0000:7f:1f.7 --socket x.sock
+check "no such group: one line, exit 1" one_line_exit 1 "group 4242" /dev/vfio/4242 --socket x.sock
+proxy t-dmaengine.sock p.sock
+check "a target in use: one line naming it busy, exit 1" \
+	one_line_exit 1 "busy" t-dmaengine.sock --socket q.sock
+check "a socket path in use: one line, exit 1" one_line_exit 1 "listening" t-v100.sock --socket p.sock
+stop "$proxy_pid"
+check "no --socket: exit 2" one_line_exit 2 "socket" t-dmaengine.sock
+check "no TARGET: exit 2" one_line_exit 2 "TARGET" --socket x.sock
+check "unknown subdriver: exit 2, did you mean" \
+	one_line_exit 2 "did you mean 'quirk-example'" t-dmaengine.sock --socket x.sock --subdriver quirk-exampel
+check "unknown subdriver option: exit 2, naming the known ones" \
+	one_line_exit 2 "unknown option 'sise'.*size" t-dmaengine.sock --socket x.sock --subdriver example-region,sise=1
+check "a subdriver option given twice: exit 2" \
+	one_line_exit 2 "given twice" t-dmaengine.sock --socket x.sock --subdriver example-region,size=1,size=2
+check "quirk-example without value=: exit 2" \
+	one_line_exit 2 "value=N is required" t-dmaengine.sock --socket x.sock --subdriver quirk-example
+check "a trap past the region: exit 2 naming it" \
+	one_line_exit 2 "no such range" t-dmaengine.sock --socket x.sock --subdriver quirk-example,offset=0x100000,value=1
+check "--list names the subdrivers" sh -c "'$bin' proxy --list | grep -q '^example-region' && '$bin' proxy --list | grep -q '^quirk-example'"
+
+# --- SIGTERM: exit 0, socket removed, the target free again
+proxy t-dmaengine.sock p.sock
+kill -TERM "$proxy_pid"
+wait "$proxy_pid"
+check "SIGTERM: exit 0" test $? = 0
+check "SIGTERM: socket removed" test ! -e p.sock
+check "the target takes a new client" "$bin" mem t-dmaengine.sock 0 read 0
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
