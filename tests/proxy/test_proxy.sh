@@ -101,6 +101,20 @@ check "quirk: the trapped register reads the subdriver's value, the next one the
 	sh -c "'$bin' mem p.sock 0 read 0 | grep -q 'via region: ${t_word:0:10}12345678$'"
 check "quirk: the target's own register is unchanged" test "${t_word:10}" != 12345678
 stop "$proxy_pid"
+# On a mappable region: the register's page leaves the mappable areas.
+proxy t-v100.sock p.sock --subdriver quirk-example,region=9,offset=0x2000,width=8,value=0x5555
+"$bin" info p.sock >p-sparse.info
+check "quirk on a mappable region: SPARSE_MMAP around the trapped page" \
+	sh -c "grep -A4 '^Region 9' p-sparse.info | tr -d '\n' | grep -q 'SPARSE_MMAP v1 @48: 2 areas.*area 0: offset 0x0 size 0x2000 .*area 1: offset 0x3000 size 0x1fffffd000'"
+check "quirk on a mappable region: the target's SSATGT cap still follows" \
+	sh -c "grep -A6 '^Region 9' p-sparse.info | grep -q 'cap NVLINK2_SSATGT'"
+check "quirk on a mappable region: the trapped page cannot be mapped" \
+	fails "$bin" mem --via mmap p.sock 9 read 0x2000
+check "quirk on a mappable region: a region read of it is the trap's" \
+	sh -c "'$bin' mem --via region p.sock 9 read 0x2000 | grep -q 'via region: 0x0000000000005555$'"
+check "quirk on a mappable region: the page before still maps" \
+	"$bin" mem --via mmap p.sock 9 read 0x1ff8
+stop "$proxy_pid"
 proxy t-dmaengine.sock p.sock --subdriver quirk-example,region=7,offset=0,width=2,value=0xabcd
 check "quirk on config space: the vendor ID reads the subdriver's value" \
 	sh -c "'$bin' info p.sock | grep -q 'vendor abcd'"
