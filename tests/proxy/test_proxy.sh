@@ -7,7 +7,7 @@
 # hostile requests, a clean stop.
 # usage: test_proxy.sh VFIOKIT PROXY_CLIENT
 set -u
-bin=$1 client=$2
+bin=$(realpath "$1") client=$(realpath "$2")
 work=$(mktemp -d)
 . "$(dirname "$0")/../shell_checks.sh"
 cd "$work" || exit 1
@@ -31,7 +31,13 @@ proxy() {
 	wait_socket "$sock"
 }
 
-stop() { kill -TERM "$1"; wait "$1"; }
+# stop PID: SIGTERM, and it must exit 0 (a sanitizer's report would not)
+stop() {
+	kill -TERM "$1"
+	wait "$1"
+	local rc=$?
+	[ "$rc" = 0 ] || fail "process $1 stopped with exit $rc"
+}
 
 # info without its first line (which names the socket)
 info_body() { "$bin" info "$1" | tail -n +2; }
@@ -43,8 +49,7 @@ for model in v100 dmaengine npu2; do
 	proxy "t-$model.sock" "p-$model.sock"
 	info_body "p-$model.sock" >"p-$model.info"
 	check "$model: info through the proxy equals the target's" \
-		cmp -s "t-$model.info" "p-$model.info"
-	"$bin" info --json "p-$model.sock" | tail -n +2 >"p-$model.json" 2>/dev/null
+		sh -c "grep -q '^Region 7 CONFIG' 't-$model.info' && cmp -s 't-$model.info' 'p-$model.info'"
 	stop "$proxy_pid"
 done
 check "v100: the GPU RAM region and its SSATGT cap came through" \
@@ -54,7 +59,8 @@ check "v100: the GPU RAM region and its SSATGT cap came through" \
 proxy t-dmaengine.sock p.sock
 check "selftest dma --memfd through the proxy: bytes compared, MSI-X, MSI, INTx" \
 	"$bin" selftest dma p.sock --memfd
-check "fd-less DMA memory is refused" fails "$bin" selftest dma p.sock
+check "fd-less DMA memory is refused" \
+	sh -c "'$bin' selftest dma p.sock | grep -q 'dma map of 8192 bytes FAILED: Operation not supported'"
 check "the refusal is logged in one line naming the fix" \
 	grep -q "refused: memory without an fd.*share" p.sock.log
 check "the client's eventfds went to the target (SET_IRQS forwarded)" \
@@ -109,7 +115,7 @@ check "quirk on a mappable region: SPARSE_MMAP around the trapped page" \
 check "quirk on a mappable region: the target's SSATGT cap still follows" \
 	sh -c "grep -A6 '^Region 9' p-sparse.info | grep -q 'cap NVLINK2_SSATGT'"
 check "quirk on a mappable region: the trapped page cannot be mapped" \
-	fails "$bin" mem --via mmap p.sock 9 read 0x2000
+	sh -c "'$bin' mem --via mmap p.sock 9 read 0x2000 2>&1 | grep -q \"outside the region's mappable areas\""
 check "quirk on a mappable region: a region read of it is the trap's" \
 	sh -c "'$bin' mem --via region p.sock 9 read 0x2000 | grep -q 'via region: 0x0000000000005555$'"
 check "quirk on a mappable region: the page before still maps" \
@@ -183,5 +189,7 @@ check "SIGTERM: exit 0" test $? = 0
 check "SIGTERM: socket removed" test ! -e p.sock
 check "the target takes a new client" "$bin" mem t-dmaengine.sock 0 read 0
 
+check "no sanitizer report in any log" \
+	sh -c "! grep -l 'ERROR: AddressSanitizer\|runtime error:\|LeakSanitizer' ./*.log"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
