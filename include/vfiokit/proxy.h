@@ -57,6 +57,20 @@ extern "C" {
 
 struct vfk_proxy;
 
+/** How a proxy opens and serves its target; zeroed means the defaults. */
+struct vfk_proxy_opts {
+	struct vfk_client_opts client;   /* for opening the target */
+	/*
+	 * Serve no region as mappable: every access becomes a message the
+	 * proxy forwards, and no fd of the target reaches the client. For a
+	 * kernel target that fd is the VFIO device fd itself, with which a
+	 * client could bypass traps and keep reaching the device after it
+	 * left (docs/proxy.md, security model). Region info then lacks
+	 * FLAG_MMAP and SPARSE_MMAP where the target has them.
+	 */
+	bool no_mmap;
+};
+
 /**
  * Open target (as vfk_client_open(): a PCI address, a group path or a
  * socket path) and build its passthrough device, named name (NULL: the
@@ -64,7 +78,7 @@ struct vfk_proxy;
  * cause and the fix (the client's reason: not bound to vfio-pci, group
  * not viable, device busy, ...).
  */
-int vfk_proxy_open(const char *target, const char *name, const struct vfk_client_opts *opts,
+int vfk_proxy_open(const char *target, const char *name, const struct vfk_proxy_opts *opts,
 		   struct vfk_proxy **out, char *errmsg, size_t errmsg_len);
 
 /**

@@ -39,6 +39,7 @@ struct proxy_opts {
 	int timeout_ms;
 	int verbosity;
 	bool list;
+	bool no_mmap;
 };
 
 static struct vfk_server *volatile signal_server;
@@ -61,6 +62,9 @@ static void proxy_usage(FILE *out)
 		"options: -v (more logs, twice for debug), -q (errors only)\n"
 		"  --name NAME             the device's name in logs (default: TARGET)\n"
 		"  --timeout MS            a vfio-user target's reply timeout (default 5000)\n"
+		"  --no-mmap               map nothing: every access goes through the proxy\n"
+		"                          and no fd of the target reaches the client (for a\n"
+		"                          kernel target: the VFIO device fd; docs/proxy.md)\n"
 		"DMA needs guest memory with an fd (QEMU: memory-backend-memfd, share=on).\n"
 		"SIGINT, SIGTERM, SIGHUP: stop and remove the socket. Socket activation:\n"
 		"with LISTEN_FDS=1 the inherited socket is served.\n");
@@ -113,6 +117,7 @@ static int parse_args(int argc, char **argv, struct proxy_opts *o)
 		{ "name", required_argument, NULL, 'n' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "list", no_argument, NULL, 'l' },
+		{ "no-mmap", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -126,6 +131,7 @@ static int parse_args(int argc, char **argv, struct proxy_opts *o)
 		case 'n': o->name = optarg; break;
 		case 't': if (parse_timeout(optarg, &o->timeout_ms)) return -EINVAL; break;
 		case 'l': o->list = true; break;
+		case 'N': o->no_mmap = true; break;
 		case 'v': o->verbosity++; break;
 		case 'q': o->verbosity = -1; break;
 		case 'h': proxy_usage(stdout); exit(CLI_OK);
@@ -303,10 +309,12 @@ static int serve(struct vfk_proxy *proxy, const struct proxy_opts *o)
 
 static int run_proxy(const struct proxy_opts *o)
 {
-	struct vfk_client_opts copts = { .timeout_ms = o->timeout_ms };
+	struct vfk_proxy_opts popts = {
+		.client = { .timeout_ms = o->timeout_ms }, .no_mmap = o->no_mmap,
+	};
 	struct vfk_proxy *proxy = NULL;
 	char err[256] = "";
-	int ret = vfk_proxy_open(o->target, o->name, &copts, &proxy, err, sizeof(err));
+	int ret = vfk_proxy_open(o->target, o->name, &popts, &proxy, err, sizeof(err));
 
 	if (ret) {
 		fprintf(stderr, "vfiokit proxy: %s\n", err[0] ? err : strerror(-ret));

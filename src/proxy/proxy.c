@@ -157,7 +157,7 @@ static int build_device(struct vfk_proxy *p, const char *name, char *errmsg, siz
 }
 
 static int proxy_init(struct vfk_proxy *p, const char *target, const char *name,
-		      const struct vfk_client_opts *opts, char *errmsg, size_t len)
+		      const struct vfk_proxy_opts *opts, char *errmsg, size_t len)
 {
 	long page = sysconf(_SC_PAGESIZE);
 	int ret;
@@ -166,7 +166,8 @@ static int proxy_init(struct vfk_proxy *p, const char *target, const char *name,
 	p->target_name = strdup(target);
 	if (!p->target_name)
 		return -ENOMEM;
-	ret = vfk_client_open(target, opts, &p->target, errmsg, len);
+	p->no_mmap = opts && opts->no_mmap;
+	ret = vfk_client_open(target, opts ? &opts->client : NULL, &p->target, errmsg, len);
 	if (ret)
 		return ret;
 	p->kernel = strcmp(vfk_client_backend(p->target), "kernel") == 0;
@@ -179,7 +180,7 @@ static int proxy_init(struct vfk_proxy *p, const char *target, const char *name,
 	return ret ? ret : build_device(p, name, errmsg, len);
 }
 
-int vfk_proxy_open(const char *target, const char *name, const struct vfk_client_opts *opts,
+int vfk_proxy_open(const char *target, const char *name, const struct vfk_proxy_opts *opts,
 		   struct vfk_proxy **out, char *errmsg, size_t errmsg_len)
 {
 	struct vfk_proxy *p;

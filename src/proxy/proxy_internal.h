@@ -45,6 +45,7 @@ struct vfk_proxy {
 	char *target_name;
 	struct vfk_client *target;
 	bool kernel;                        /* the target is a kernel VFIO device */
+	bool no_mmap;                       /* vfk_proxy_opts.no_mmap */
 	struct vfk_device *dev;
 	struct vfio_device_info info;       /* the target's */
 	struct vfk_region_info **regions;   /* the target's, info.num_regions; NULL: absent */

@@ -196,7 +196,7 @@ static struct vfk_region_desc desc_of(const struct vfk_proxy *p, const struct vf
 {
 	uint32_t flags = ri->hdr.flags & SETTABLE_FLAGS;
 
-	if (ri->mmap_fd < 0 || !ri->hdr.size)
+	if (p->no_mmap || ri->mmap_fd < 0 || !ri->hdr.size)
 		flags &= ~VFIO_REGION_INFO_FLAG_MMAP;
 	return (struct vfk_region_desc){ flags, ri->hdr.size, &forward_ops, (void *)p };
 }

@@ -98,6 +98,17 @@ check "a region access does reach it (the log would show one)" \
 	sh -c "'$bin' mem --via region p.sock 9 read 0x2000 >/dev/null && grep -q 'REGION_READ region 9' p.sock.log"
 stop "$proxy_pid"
 
+# --- --no-mmap: no fd of the target reaches the client
+proxy t-v100.sock p.sock --no-mmap
+info_body p.sock >p-nommap.info
+sed 's/^\(Region 9 .*\) offset 0x0 flags READ WRITE MMAP CAPS$/\1 offset 0x90000000000 flags READ WRITE CAPS/' \
+	t-v100.info >nommap.want
+check "--no-mmap: region 9 is not mappable (no MMAP, the default offset), nothing else changed" \
+	sh -c "! cmp -s nommap.want t-v100.info && cmp -s nommap.want p-nommap.info"
+check "--no-mmap: region 9 is read through the proxy" \
+	sh -c "'$bin' mem p.sock 9 read 0x2000 | grep -q 'via region'"
+stop "$proxy_pid"
+
 # --- quirk-example: one register of BAR0 changed, the rest the device's
 t_word=$("$bin" mem t-dmaengine.sock 0 read 0 | grep -o "0x[0-9a-f]*$")
 proxy t-dmaengine.sock p.sock --subdriver quirk-example,region=0,offset=0,width=4,value=0x12345678
