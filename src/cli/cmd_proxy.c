@@ -61,6 +61,7 @@ static void proxy_usage(FILE *out)
 		"to the target; mappable regions are mapped straight from it.\n"
 		"options: -v (more logs, twice for debug), -q (errors only)\n"
 		"  --name NAME             the device's name in logs (default: TARGET)\n"
+		"  --subdriver auto        every subdriver whose device list names the target\n"
 		"  --timeout MS            a vfio-user target's reply timeout (default 5000)\n"
 		"  --no-mmap               map nothing: every access goes through the proxy\n"
 		"                          and no fd of the target reaches the client (for a\n"
@@ -209,12 +210,41 @@ static int check_specs(const struct proxy_opts *o)
 		char name[64];
 
 		snprintf(name, sizeof(name), "%.*s", (int)strcspn(o->specs[i], ","), o->specs[i]);
+		if (!strcmp(o->specs[i], "auto"))
+			continue;
 		if (!vfk_subdriver_find(name)) {
 			unknown_subdriver(name);
 			return -ENOENT;
 		}
 	}
 	return 0;
+}
+
+/*
+ * "auto": every subdriver whose id table names the target's vendor:device
+ * (subdrivers for any device are attached only by name), with its
+ * defaults. Exit status on failure.
+ */
+static int attach_auto(struct vfk_proxy *proxy)
+{
+	size_t n;
+	const struct vfk_proxy_subdriver *const *sd = vfk_subdrivers(&n);
+	uint16_t vendor = vfk_proxy_vendor_id(proxy), device = vfk_proxy_device_id(proxy);
+	char err[256] = "";
+
+	for (size_t i = 0; i < n; i++) {
+		int ret;
+
+		if (!sd[i]->ids || !vfk_proxy_subdriver_matches(sd[i], vendor, device))
+			continue;
+		ret = vfk_proxy_attach(proxy, sd[i], NULL, 0, err, sizeof(err));
+		if (ret) {
+			fprintf(stderr, "vfiokit proxy: %s\n", err[0] ? err : strerror(-ret));
+			return CLI_FAILED;
+		}
+		vfk_info("%04x:%04x: subdriver %s attached", vendor, device, sd[i]->name);
+	}
+	return CLI_OK;
 }
 
 /* "NAME,k=v,k=v": attach NAME with its options. Exit status on failure. */
@@ -229,6 +259,10 @@ static int attach_spec(struct vfk_proxy *proxy, const char *spec)
 
 	if (!copy)
 		return CLI_FAILED;
+	if (!strcmp(spec, "auto")) {
+		free(copy);
+		return attach_auto(proxy);
+	}
 	sd = vfk_subdriver_find(strtok_r(copy, ",", &save));
 	while ((tok = strtok_r(NULL, ",", &save)) && nkv < MAX_SPEC_ARGS)
 		kv[nkv++] = tok;
