@@ -5,11 +5,15 @@
  *   proxy_client leave-mapped SOCKET   map memfd memory for DMA, enable
  *                                      MSI with an eventfd, and exit
  *                                      without undoing either
+ *   proxy_client hold SOCKET           map memfd memory, enable MSI with an
+ *                                      eventfd, print "ready" and wait for
+ *                                      stdin to close
  *   proxy_client hostile SOCKET        requests the proxy must refuse
  *                                      (and survive): exit 0 when each
  *                                      one was refused
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +38,7 @@ static struct vfk_client *open_or_die(const char *target)
 	return c;
 }
 
-static int leave_mapped(const char *target)
+static int leave_mapped(const char *target, bool hold)
 {
 	struct vfk_client *c = open_or_die(target);
 	int mfd = memfd_create("proxy-test", MFD_CLOEXEC);
@@ -54,6 +58,14 @@ static int leave_mapped(const char *target)
 	if (!r)
 		r = vfk_client_set_irq_eventfds(c, VFIO_PCI_MSI_IRQ_INDEX, 0, 1, &efd);
 	printf("leave-mapped: %s\n", r ? strerror(-r) : "2 mappings, MSI on");
+	if (hold && !r) {
+		char byte;
+
+		printf("ready\n");
+		fflush(stdout);
+		while (read(0, &byte, 1) > 0)
+			;
+	}
 	/* Exit with both in place: the proxy must undo them at the target. */
 	vfk_client_close(c);
 	return r ? 1 : 0;
@@ -100,9 +112,11 @@ static int hostile(const char *target)
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "leave-mapped"))
-		return leave_mapped(argv[2]);
+		return leave_mapped(argv[2], false);
+	if (argc == 3 && !strcmp(argv[1], "hold"))
+		return leave_mapped(argv[2], true);
 	if (argc == 3 && !strcmp(argv[1], "hostile"))
 		return hostile(argv[2]);
-	fprintf(stderr, "usage: proxy_client leave-mapped|hostile SOCKET\n");
+	fprintf(stderr, "usage: proxy_client leave-mapped|hold|hostile SOCKET\n");
 	return 2;
 }

@@ -12,12 +12,14 @@ work=$(mktemp -d)
 . "$(dirname "$0")/../shell_checks.sh"
 cd "$work" || exit 1
 
+declare -A spid   # socket -> the pid of the server behind it
 wait_socket() { for _ in $(seq 100); do [ -S "$1" ] && return 0; sleep 0.05; done; return 1; }
 
 # serve MODEL SOCK: a target, logging at debug level to SOCK.log
 serve() {
 	VFIOKIT_LOG=debug "$bin" serve "$1" --socket "$2" >"$2.log" 2>&1 &
 	pids+=($!)
+	spid[$2]=$!
 	wait_socket "$2"
 }
 
@@ -79,6 +81,32 @@ check "a register written by one client ..." "$bin" mem p.sock 0 write 0x8 0x123
 check "... reads its reset value for the next (the proxy reset the target)" \
 	sh -c "'$bin' mem p.sock 0 read 0x8 | grep -q 'via region: 0x0000000000000000$'"
 check "the next client is served" "$bin" selftest dma p.sock --memfd --irq msi
+
+# --- the proxy keeps no fd of its client: no eventfd while MSI is on, and
+# as many fds after clients came and went as before
+fds_of() { ls -l "/proc/$1/fd" | grep -c -- '->'; }
+eventfds_of() { ls -l "/proc/$1/fd" | grep -c eventfd; }
+fds_before=$(fds_of "$proxy_pid")
+eventfds_before=$(eventfds_of "$proxy_pid")   # the server's own stop eventfd
+target_eventfds=$(eventfds_of "${spid[t-dmaengine.sock]}")
+mkfifo hold.in
+"$client" hold p.sock <hold.in >hold.out &
+hold_pid=$!
+exec 7>hold.in
+for _ in $(seq 100); do grep -q ready hold.out && break; sleep 0.05; done
+check "a client holds DMA mappings and MSI" grep -q ready hold.out
+check "the proxy holds none of its eventfds (the target signals them)" \
+	test "$(eventfds_of "$proxy_pid")" = "$eventfds_before"
+check "the target holds the client's eventfd" \
+	test "$(eventfds_of "${spid[t-dmaengine.sock]}")" = $((target_eventfds + 1))
+check "the proxy holds none of its memfds (the core maps a window and closes)" \
+	sh -c "! ls -l /proc/$proxy_pid/fd | grep -q memfd:proxy-test"
+exec 7>&-
+wait "$hold_pid"
+for _ in 1 2 3; do "$bin" selftest dma p.sock --memfd --irq msix >/dev/null; done
+sleep 0.2
+check "after clients came and went the proxy has the fds it had ($fds_before)" \
+	test "$(fds_of "$proxy_pid")" = "$fds_before"
 
 # --- hostile requests: refused, the proxy lives on
 check "hostile requests are refused" "$client" hostile p.sock
@@ -201,6 +229,6 @@ check "SIGTERM: socket removed" test ! -e p.sock
 check "the target takes a new client" "$bin" mem t-dmaengine.sock 0 read 0
 
 check "no sanitizer report in any log" \
-	sh -c "! grep -l 'ERROR: AddressSanitizer\|runtime error:\|LeakSanitizer' ./*.log"
+	sh -c "! grep -l 'ERROR: AddressSanitizer\|runtime error:\|LeakSanitizer\|Invalid read\|Invalid write\|definitely lost' ./*.log"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
