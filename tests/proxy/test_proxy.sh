@@ -220,6 +220,34 @@ check "a trap past the region: exit 2 naming it" \
 	one_line_exit 2 "no such range" t-dmaengine.sock --socket x.sock --subdriver quirk-example,offset=0x100000,value=1
 check "--list names the subdrivers" sh -c "'$bin' proxy --list | grep -q '^example-region' && '$bin' proxy --list | grep -q '^quirk-example'"
 
+# --- socket activation: the socket bound by a parent, the fd inherited
+python3 - "$bin" "$work/act.sock" "$work/act.pid" <<'PY' &
+import os, socket, sys
+vfiokit, path, pidfile = sys.argv[1:4]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(path); s.listen(4)
+os.dup2(s.fileno(), 3)
+os.set_inheritable(3, True)
+pid = os.fork()
+if pid == 0:
+    os.environ.update(LISTEN_FDS="1", LISTEN_PID=str(os.getpid()))
+    out = os.open(pidfile + ".log", os.O_WRONLY | os.O_CREAT, 0o600)
+    os.dup2(out, 1)
+    os.dup2(out, 2)
+    os.execv(vfiokit, [vfiokit, "proxy", "t-dmaengine.sock"])
+with open(pidfile, "w") as f:
+    f.write(str(pid))
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+PY
+act_pid=$!
+for _ in $(seq 100); do grep -q "serving" act.pid.log 2>/dev/null && break; sleep 0.05; done
+check "socket activation: the proxy serves the inherited socket" \
+	sh -c "'$bin' info act.sock | tail -n +2 | cmp -s - t-dmaengine.info"
+kill -TERM "$(cat act.pid)"
+wait "$act_pid"
+check "socket activation: SIGTERM, exit 0" test $? = 0
+
 # --- SIGTERM: exit 0, socket removed, the target free again
 proxy t-dmaengine.sock p.sock
 kill -TERM "$proxy_pid"
