@@ -100,6 +100,15 @@ struct vfk_client *vfk_proxy_target(struct vfk_proxy *proxy);
 /** The target as given to vfk_proxy_open(). */
 const char *vfk_proxy_target_name(const struct vfk_proxy *proxy);
 
+/**
+ * Whether the target is gone: a vfio-user target closed the connection
+ * or stopped answering (a call failed with -EPIPE or -ECONNRESET; the
+ * proxy logs it once). Every request the proxy forwards fails from then
+ * on; a program serving the proxy should stop. A kernel target is never
+ * lost.
+ */
+bool vfk_proxy_target_lost(const struct vfk_proxy *proxy);
+
 /** The target's vendor and device ID, read from its config space at open. */
 uint16_t vfk_proxy_vendor_id(const struct vfk_proxy *proxy);
 uint16_t vfk_proxy_device_id(const struct vfk_proxy *proxy);
