@@ -365,21 +365,34 @@ static int edu_round_trip(struct dma_ctx *d)
 	return r;
 }
 
+/* The buffer is a memfd mapped shared and handed over with its fd: a
+ * kernel target maps its pages (type1), a vfio-user target maps the fd
+ * (vfiokit proxy refuses memory without one: it could not give it to the
+ * device). */
+static int edu_buffer(struct dma_ctx *d, int *fd)
+{
+	*fd = memfd_create("vfiokit-selftest-edu", MFD_CLOEXEC);
+	if (*fd < 0 || ftruncate(*fd, 2 * EDU_LEN))
+		return -errno;
+	d->buf = mmap(NULL, 2 * EDU_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
+	return d->buf == MAP_FAILED ? -errno : 0;
+}
+
 static int edu_test(const char *target)
 {
 	char err[256] = "";
-	struct dma_ctx d = { .len = EDU_LEN, .efd = -1 };
+	struct dma_ctx d = { .len = EDU_LEN, .efd = -1, .buf = MAP_FAILED };
+	int memfd = -1;
 	int r = vfk_client_open(target, NULL, &d.c, err, sizeof(err));
 
 	if (r) {
 		open_failed("edu", target, err, r);
 		return 1;
 	}
-	d.buf = mmap(NULL, 2 * EDU_LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		     -1, 0);
+	r = edu_buffer(&d, &memfd);
 	d.efd = eventfd(0, EFD_CLOEXEC);
-	r = d.buf == MAP_FAILED || d.efd < 0 ? -errno :
-	    vfk_client_dma_map(d.c, EDU_IOVA, 2 * EDU_LEN, d.buf, -1, 0);
+	r = r ? r : d.efd < 0 ? -errno :
+	    vfk_client_dma_map(d.c, EDU_IOVA, 2 * EDU_LEN, d.buf, memfd, 0);
 	if (!r) {
 		r = edu_round_trip(&d);
 		if (vfk_client_dma_unmap(d.c, EDU_IOVA, 2 * EDU_LEN) && !r)
@@ -397,6 +410,8 @@ static int edu_test(const char *target)
 		close(d.efd);
 	if (d.buf != MAP_FAILED)
 		munmap(d.buf, 2 * EDU_LEN);
+	if (memfd >= 0)
+		close(memfd);
 	vfk_client_close(d.c);
 	return r ? 1 : 0;
 }
