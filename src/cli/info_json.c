@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* `vfiokit info --json`: the schema is documented in docs/cli-info.md. */
+#include <stdio.h>
 #include <string.h>
 
 #include "info.h"
@@ -168,28 +169,46 @@ static void add_pci_cap(void *ctx, uint16_t off, uint16_t id, uint8_t version)
 	json_object_array_add(ctx, o);
 }
 
+/* null for a whole list, else "chain looped at 0x40" and the like. */
+static void add_chain_end(struct json_object *o, const char *key, enum info_chain_end end,
+			  uint16_t where)
+{
+	char text[64];
+
+	if (end == INFO_CHAIN_OK) {
+		add_str(o, key, NULL);
+		return;
+	}
+	snprintf(text, sizeof(text), "%s at 0x%x", info_chain_end_name(end), where);
+	add_str(o, key, text);
+}
+
 static struct json_object *pci_json(const struct info_snapshot *s)
 {
 	struct json_object *o = json_object_new_object();
 	struct json_object *caps = json_object_new_array(), *ext = json_object_new_array();
 	uint32_t class_code = info_cfg(s, 0x08, 4) >> 8;
+	char buf[256];
+	uint16_t where;
 
 	add_u64(o, "vendor_id", info_cfg(s, 0, 2));
 	add_u64(o, "device_id", info_cfg(s, 2, 2));
 	add_u64(o, "subsystem_vendor_id", info_cfg(s, 0x2c, 2));
 	add_u64(o, "subsystem_id", info_cfg(s, 0x2e, 2));
 	add_u64(o, "class_code", class_code);
-	add_str(o, "class_name", info_pci_class_name(class_code));
+	add_str(o, "class_name", info_name(s->names, INFO_NAME_CLASS, s, true, buf, sizeof(buf)));
 	add_u64(o, "revision", info_cfg(s, 0x08, 1));
 	add_u64(o, "header_type", info_cfg(s, 0x0e, 1));
 	add_u64(o, "command", info_cfg(s, 0x04, 2));
 	add_u64(o, "status", info_cfg(s, 0x06, 2));
 	add_u64(o, "interrupt_pin", info_cfg(s, 0x3d, 1));
 	json_object_object_add(o, "bars", bars_json(s));
-	info_pci_caps_walk(s, false, add_pci_cap, caps);
-	info_pci_caps_walk(s, true, add_pci_cap, ext);
 	json_object_object_add(o, "capabilities", caps);
+	add_chain_end(o, "capabilities_error", info_pci_caps_walk(s, false, add_pci_cap, caps, &where),
+		      where);
 	json_object_object_add(o, "extended_capabilities", ext);
+	add_chain_end(o, "extended_capabilities_error",
+		      info_pci_caps_walk(s, true, add_pci_cap, ext, &where), where);
 	add_u64(o, "config_size", s->config_len);
 	return o;
 }
