@@ -76,7 +76,8 @@ static enum info_chain_end walk_std(const struct info_snapshot *s, info_cap_fn f
 	for (off = info_cfg(s, PCI_CAPABILITY_LIST, 1) & 0xfc; off;
 	     off = info_cfg(s, off + PCI_CAP_LIST_NEXT, 1) & 0xfc) {
 		*where = (uint16_t)off;
-		if (off < PCI_STD_HEADER_SIZEOF)
+		/* A short snapshot (a server's small CONFIG region) ends the list too. */
+		if (off < PCI_STD_HEADER_SIZEOF || off + 2 > s->config_len)
 			return INFO_CHAIN_BAD_POINTER;
 		if (seen(visited, off))
 			return INFO_CHAIN_LOOP;
@@ -272,13 +273,19 @@ static bool has_slot_power(unsigned int type)
 	       type == PCI_EXP_TYPE_PCI_BRIDGE;
 }
 
-/* Slot Power Limit: value times 1, 0.1, 0.01 or 0.001 W. */
+/*
+ * Slot Power Limit: value times 1, 0.1, 0.01 or 0.001 W; at scale 1, values
+ * from F0h on count 250 W and 25 W a step (the encoding beyond 239 W).
+ */
 static void print_power_limit(uint32_t devcap)
 {
 	static const double scale[4] = { 1.0, 0.1, 0.01, 0.001 };
 	unsigned int value = (devcap & PCI_EXP_DEVCAP_PWR_VAL) >> 18;
+	unsigned int sc = (devcap & PCI_EXP_DEVCAP_PWR_SCL) >> 26;
 
-	printf(" SlotPowerLimit %gW", value * scale[(devcap & PCI_EXP_DEVCAP_PWR_SCL) >> 26]);
+	if (!sc && value >= 0xf0)
+		value = 250 + 25 * (value - 0xf0);
+	printf(" SlotPowerLimit %gW", value * scale[sc]);
 }
 
 static void print_pcie_dev(const struct info_snapshot *s, uint16_t off, unsigned int type)
