@@ -13,6 +13,8 @@
 #include <json-c/json.h>
 #include <pci/pci.h>
 
+#include <vfiokit/client.h>
+
 #include "fixture.h"
 
 static struct fixture fix;
@@ -151,6 +153,131 @@ static void test_text(void **state)
 	expect("\tControl: I/O- Mem- BusMaster- ");
 }
 
+/* The fixture's config space as the client API reads it, the reference for the dumps. */
+static void read_config(uint8_t *cfg, size_t len)
+{
+	struct vfk_client *c;
+	char err[256];
+
+	assert_int_equal(vfk_client_open(fix.sock, NULL, &c, err, sizeof(err)), 0);
+	assert_int_equal(vfk_client_config_read(c, 0, cfg, len), (ssize_t)len);
+	vfk_client_close(c);
+}
+
+/* -x dumps n bytes, lspci's way: "%02x:" then " %02x" per byte, 16 a line, then a blank line. */
+static void expect_dump(const uint8_t *cfg, size_t n)
+{
+	char line[80], *at, *dump = strstr(out, "\n00: ");
+
+	assert_non_null(dump);
+	at = dump + 1;
+	for (size_t off = 0; off < n; off += 16) {
+		int used = snprintf(line, sizeof(line), "%02zx:", off);
+
+		for (size_t i = off; i < off + 16; i++)
+			used += snprintf(line + used, sizeof(line) - (size_t)used, " %02x", cfg[i]);
+		snprintf(line + used, sizeof(line) - (size_t)used, "\n");
+		if (strncmp(at, line, strlen(line)))
+			fail_msg("expected \"%s\" at offset 0x%zx of the dump, got:\n%.200s", line, off,
+				 at);
+		at += strlen(line);
+	}
+	assert_string_equal(at, "\n");     /* nothing after it but lspci's blank line */
+}
+
+static void test_hex(void **state)
+{
+	static uint8_t cfg[4096];
+
+	read_config(cfg, sizeof(cfg));
+	assert_int_equal(run_info("-x %s", fix.sock), 0);
+	expect_dump(cfg, 64);
+	assert_int_equal(run_info("-xxx %s", fix.sock), 0);
+	expect_dump(cfg, 256);
+	assert_int_equal(run_info("-xxxx %s", fix.sock), 0);
+	expect_dump(cfg, 4096);
+	expect("\n100: ");
+	expect("\nff0: ");
+	assert_int_equal(run_info("--hex --hex --hex %s", fix.sock), 0);
+	expect_dump(cfg, 256);
+	/* Not a PCI address: a slot line for lspci -F precedes the dump. */
+	expect("\n00:00.0 ");
+	assert_int_equal(run_info("%s", fix.sock), 0);
+	assert_null(strstr(out, "\n00: "));
+}
+
+/* lspci reads the dump and decodes what vfiokit decodes, line for line. */
+static void test_lspci_reads_dump(void **state)
+{
+	static char lspci[1 << 16];
+	char path[128], cmd[400], *line, *save;
+	int checked = 0;
+	FILE *f, *p;
+	size_t n;
+
+	assert_int_equal(run_info("-vv -xxx %s", fix.sock), 0);
+	snprintf(path, sizeof(path), "%s/info.out", fix.dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(out, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "lspci -F '%s' -vv 2>/dev/null", path);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	n = fread(lspci, 1, sizeof(lspci) - 1, p);
+	lspci[n] = '\0';
+	assert_int_equal(pclose(p), 0);
+	/* One device, and it is ours: its line ends as our device line does. */
+	line = strchr(out, ':');
+	assert_non_null(line);
+	assert_int_equal(strncmp(lspci, "00:00.0 ", 8), 0);
+	assert_int_equal(strncmp(lspci + 8, line + 2, strcspn(line + 2, "\n")), 0);
+	for (line = strtok_r(lspci, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		/* Our lines: Subsystem, Control, Status, Interrupt, every capability
+		 * line of PM, MSI, MSI-X and the Express registers we decode. */
+		if (!strncmp(line, "\tRegion ", 8) || !strncmp(line, "\t\t\t ", 4))
+			continue;
+		if (strstr(line, "DevCap2:") || strstr(line, "Ctl2:") || strstr(line, "Sta2:"))
+			continue;
+		if (!strncmp(line, "00:00.0 ", 8))
+			continue;
+		expect(line);
+		checked++;
+	}
+	/* Subsystem, Control, Status, Interrupt; PM 1+2 lines, MSI 1+1, MSI-X 1+2,
+	 * Express 1 + DevCap 2, DevCtl 3, DevSta 1, LnkCap 2, LnkCtl 2, LnkSta 2, LnkCap2 1. */
+	if (checked < 26)
+		fail_msg("only %d of lspci's lines compared:\n%s", checked, lspci);
+	expect("\tCapabilities: [");
+}
+
+static void test_names(void **state)
+{
+	char cls[128], dev[256], sub[256], line[800];
+
+	assert_int_equal(run_info("%s", fix.sock), 0);
+	expect_device_line(0);
+	assert_int_equal(run_info("-n %s", fix.sock), 0);
+	expect_device_line(1);
+	expect("(vfio-user): 0302: 10de:1db1 (rev a1)\n");
+	assert_int_equal(run_info("-nn %s", fix.sock), 0);
+	expect_device_line(2);
+	pci_names(0, cls, dev, sub);
+	snprintf(line, sizeof(line), "(vfio-user): %s [0302]: %s [10de:1db1] (rev a1)\n", cls, dev);
+	expect(line);
+	assert_int_equal(run_info("--numeric --numeric %s", fix.sock), 0);
+	expect(line);
+}
+
+static void test_kernel_vfio_user(void **state)
+{
+	assert_int_equal(run_info("-k %s", fix.sock), 0);
+	expect("\tKernel driver in use: none (a vfio-user device: its server drives it, "
+	       "no IOMMU group)\n");
+	assert_int_equal(run_info("%s", fix.sock), 0);
+	assert_null(strstr(out, "Kernel driver"));
+}
+
 static void test_one_region(void **state)
 {
 	assert_int_equal(run_info("--region 10 %s", fix.sock), 0);
@@ -248,6 +375,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_text),
 		cmocka_unit_test(test_one_region),
+		cmocka_unit_test(test_hex),
+		cmocka_unit_test(test_lspci_reads_dump),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_kernel_vfio_user),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_errors),
 	};
