@@ -152,6 +152,16 @@ int info_kernel_read(const char *addr, struct info_kernel *k);
 /* -k's lines for the target: driver and IOMMU group, or why there are none. */
 void info_kernel_print(FILE *out, const char *target, const char *backend);
 
+/*
+ * -k in JSON: pci_address, driver (null when unbound), iommu_group (null
+ * when none), all null for a vfio-user target; for /dev/vfio/N
+ * iommu_group and group_devices [{pci_address, driver}] instead.
+ */
+struct json_object *info_kernel_json(const char *target, const char *backend);
+
+/* Bytes -x (hex 1 or 2), -xxx (3), -xxxx (4) show: 64, 256, 4096, at most config_len. */
+size_t info_hex_len(const struct info_snapshot *s, int hex);
+
 /* -x: the first 64, 256 (-xxx) or 4096 (-xxxx) bytes as lspci prints them,
  * after an lspci device line, so that `lspci -F` reads the output. */
 void info_hex_dump(const struct info_snapshot *s, int hex);

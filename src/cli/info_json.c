@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* `vfiokit info --json`: the schema is documented in docs/cli-info.md. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,6 +12,20 @@
 static void add_u64(struct json_object *o, const char *key, uint64_t v)
 {
 	json_object_object_add(o, key, json_object_new_uint64(v));
+}
+
+/*
+ * A 64-bit quantity, also as a "0x..." string under key_hex: JSON readers
+ * that hold numbers as doubles (jq 1.6) round anything above 2^53.
+ */
+static void add_u64_hex(struct json_object *o, const char *key, uint64_t v)
+{
+	char name[64], hex[24];
+
+	add_u64(o, key, v);
+	snprintf(name, sizeof(name), "%s_hex", key);
+	snprintf(hex, sizeof(hex), "0x%" PRIx64, v);
+	json_object_object_add(o, name, json_object_new_string(hex));
 }
 
 static void add_str(struct json_object *o, const char *key, const char *v)
@@ -58,8 +73,8 @@ static void add_cap_fields(struct json_object *o, const struct vfk_cap *cap)
 		for (uint32_t i = 0; vfk_cap_sparse_area(cap, i, &a); i++) {
 			struct json_object *ao = json_object_new_object();
 
-			add_u64(ao, "offset", a.offset);
-			add_u64(ao, "size", a.size);
+			add_u64_hex(ao, "offset", a.offset);
+			add_u64_hex(ao, "size", a.size);
 			json_object_array_add(areas, ao);
 		}
 		json_object_object_add(o, "areas", areas);
@@ -70,7 +85,7 @@ static void add_cap_fields(struct json_object *o, const struct vfk_cap *cap)
 		add_str(o, "type_name", vfk_region_type_name(cap->u.type.type, cap->u.type.subtype));
 		break;
 	case VFIO_REGION_INFO_CAP_NVLINK2_SSATGT:
-		add_u64(o, "tgt", cap->u.ssatgt);
+		add_u64_hex(o, "tgt", cap->u.ssatgt);
 		break;
 	case VFIO_REGION_INFO_CAP_NVLINK2_LNKSPD:
 		add_u64(o, "link_speed", cap->u.lnkspd);
@@ -105,8 +120,8 @@ static struct json_object *region_json(const struct info_region *r)
 	add_u64(o, "flags", ri->hdr.flags);
 	json_object_object_add(o, "flag_names", flag_array(ri->hdr.flags, info_region_flag_names,
 							   NFLAGS(info_region_flag_names)));
-	add_u64(o, "size", ri->hdr.size);
-	add_u64(o, "offset", ri->hdr.offset);
+	add_u64_hex(o, "size", ri->hdr.size);
+	add_u64_hex(o, "offset", ri->hdr.offset);
 	add_u64(o, "argsz", ri->hdr.argsz);
 	add_u64(o, "cap_offset", ri->hdr.cap_offset);
 	add_u64(o, "info_calls", ri->calls);
@@ -149,8 +164,8 @@ static struct json_object *bars_json(const struct info_snapshot *s)
 		add_str(o, "kind", bars[i].io ? "io" : bars[i].mem64 ? "mem64" : "mem32");
 		json_object_object_add(o, "prefetchable",
 				       json_object_new_boolean(bars[i].prefetchable));
-		add_u64(o, "address", bars[i].address);
-		add_u64(o, "size", bars[i].size);
+		add_u64_hex(o, "address", bars[i].address);
+		add_u64_hex(o, "size", bars[i].size);
 		json_object_array_add(a, o);
 	}
 	return a;
@@ -195,6 +210,11 @@ static struct json_object *pci_json(const struct info_snapshot *s)
 	add_u64(o, "device_id", info_cfg(s, 2, 2));
 	add_u64(o, "subsystem_vendor_id", info_cfg(s, 0x2c, 2));
 	add_u64(o, "subsystem_id", info_cfg(s, 0x2e, 2));
+	add_str(o, "vendor_name", info_name(s->names, INFO_NAME_VENDOR, s, true, buf, sizeof(buf)));
+	add_str(o, "device_name", info_name(s->names, INFO_NAME_DEVICE_ONLY, s, true, buf,
+					    sizeof(buf)));
+	add_str(o, "subsystem_vendor_name", info_name(s->names, INFO_NAME_SUBSYSTEM_VENDOR, s,
+						      true, buf, sizeof(buf)));
 	add_u64(o, "class_code", class_code);
 	add_str(o, "class_name", info_name(s->names, INFO_NAME_CLASS, s, true, buf, sizeof(buf)));
 	add_u64(o, "revision", info_cfg(s, 0x08, 1));
@@ -236,7 +256,11 @@ struct json_object *info_to_json(const struct info_snapshot *s, const struct inf
 		json_object_array_add(irqs, irq_json(i, &s->irqs[i]));
 	json_object_object_add(root, "irqs", irqs);
 	json_object_object_add(root, "pci", s->config_len ? pci_json(s) : NULL);
-	if (o->verbose >= 2 && s->config_len)
+	if (o->kernel)
+		json_object_object_add(root, "kernel", info_kernel_json(s->target, s->backend));
+	if (o->hex && s->config_len)
+		add_hex(root, "config_raw", s->config, info_hex_len(s, o->hex));
+	else if (o->verbose >= 2 && s->config_len)
 		add_hex(root, "config_raw", s->config, s->config_len);
 	return root;
 }

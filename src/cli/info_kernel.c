@@ -114,33 +114,53 @@ static void print_device(FILE *out, const struct info_kernel *k)
 		fprintf(out, "\tIOMMU group: none\n");
 }
 
-/* /dev/vfio/N: the group's devices, each with its driver (the client took the
- * first bound to vfio-pci). */
-static void print_group(FILE *out, const char *num)
+static bool group_number(const char *num)
+{
+	return *num && strspn(num, "0123456789") == strlen(num) && strlen(num) <= 10;
+}
+
+/* The devices of IOMMU group num, in address order, each with its driver: fn per device. */
+static int group_devices(const char *num, void (*fn)(void *ctx, const struct info_kernel *k),
+			 void *ctx)
 {
 	struct dirent **names;
 	struct info_kernel k;
 	char path[PATH_MAX];
 	int n;
 
-	if (!*num || strspn(num, "0123456789") != strlen(num) || strlen(num) > 10) {
+	snprintf(path, sizeof(path), "%s/kernel/iommu_groups/%s/devices", sysfs_root(), num);
+	n = scandir(path, &names, NULL, by_name);
+	if (n < 0)
+		return -errno;
+	for (int i = 0; i < n; i++) {
+		if (names[i]->d_name[0] != '.' && !info_kernel_read(names[i]->d_name, &k))
+			fn(ctx, &k);
+		free(names[i]);
+	}
+	free(names);
+	return 0;
+}
+
+static void print_group_device(void *ctx, const struct info_kernel *k)
+{
+	fprintf(ctx, "\tIOMMU group device %s: kernel driver in use: %s\n", k->addr,
+		k->driver[0] ? k->driver : "none");
+}
+
+/* /dev/vfio/N: the group's devices, each with its driver (the client took the
+ * first bound to vfio-pci). */
+static void print_group(FILE *out, const char *num)
+{
+	int ret;
+
+	if (!group_number(num)) {
 		fprintf(out, "\tIOMMU group: unknown (%s is not a group number)\n", num);
 		return;
 	}
 	fprintf(out, "\tIOMMU group: %s\n", num);
-	snprintf(path, sizeof(path), "%s/kernel/iommu_groups/%s/devices", sysfs_root(), num);
-	n = scandir(path, &names, NULL, by_name);
-	if (n < 0) {
-		fprintf(out, "\tIOMMU group devices: unknown (%s)\n", strerror(errno));
-		return;
-	}
-	for (int i = 0; i < n; i++) {
-		if (names[i]->d_name[0] != '.' && !info_kernel_read(names[i]->d_name, &k))
-			fprintf(out, "\tIOMMU group device %s: kernel driver in use: %s\n", k.addr,
-				k.driver[0] ? k.driver : "none");
-		free(names[i]);
-	}
-	free(names);
+	ret = group_devices(num, print_group_device, out);
+	if (ret)
+		fprintf(out, "\tIOMMU group devices: unknown (%s)\n", strerror(-ret));
 }
 
 void info_kernel_print(FILE *out, const char *target, const char *backend)
@@ -167,4 +187,44 @@ void info_kernel_print(FILE *out, const char *target, const char *backend)
 		fprintf(out, "\tKernel driver in use: unknown (%s: %s)\n", addr, strerror(-ret));
 	else
 		print_device(out, &k);
+}
+
+static void add_device_json(struct json_object *o, const struct info_kernel *k)
+{
+	json_object_object_add(o, "pci_address", json_object_new_string(k->addr));
+	json_object_object_add(o, "driver", k->driver[0] ? json_object_new_string(k->driver) : NULL);
+}
+
+static void add_group_device(void *ctx, const struct info_kernel *k)
+{
+	struct json_object *d = json_object_new_object();
+
+	add_device_json(d, k);
+	json_object_array_add(ctx, d);
+}
+
+struct json_object *info_kernel_json(const char *target, const char *backend)
+{
+	struct json_object *o = json_object_new_object(), *devs;
+	const char *num = target + strlen("/dev/vfio/");
+	char addr[INFO_PCI_ADDR_LEN];
+	struct info_kernel k;
+
+	/* vfio-user, or what sysfs does not tell: nulls. */
+	json_object_object_add(o, "pci_address", NULL);
+	json_object_object_add(o, "driver", NULL);
+	json_object_object_add(o, "iommu_group", NULL);
+	if (strcmp(backend, "kernel"))
+		return o;
+	if (!strncmp(target, "/dev/vfio/", strlen("/dev/vfio/")) && group_number(num)) {
+		json_object_object_add(o, "iommu_group", json_object_new_int(atoi(num)));
+		devs = json_object_new_array();
+		group_devices(num, add_group_device, devs);
+		json_object_object_add(o, "group_devices", devs);
+	} else if (info_pci_address(target, addr) && !info_kernel_read(addr, &k)) {
+		add_device_json(o, &k);
+		json_object_object_add(o, "iommu_group", k.iommu_group >= 0 ?
+				       json_object_new_int(k.iommu_group) : NULL);
+	}
+	return o;
 }

@@ -109,3 +109,10 @@ unsigned int info_pci_bars(const struct info_snapshot *s, struct info_bar bars[6
 	}
 	return n;
 }
+
+size_t info_hex_len(const struct info_snapshot *s, int hex)
+{
+	size_t want = hex >= 4 ? 4096 : hex == 3 ? 256 : 64;
+
+	return want < s->config_len ? want : s->config_len;
+}

@@ -222,8 +222,7 @@ static bool is_slot_line(const char *text)
 
 void info_hex_dump(const struct info_snapshot *s, int hex)
 {
-	size_t want = hex >= 4 ? 4096 : hex == 3 ? 256 : 64;
-	size_t len = want < s->config_len ? want : s->config_len;
+	size_t len = info_hex_len(s, hex);
 	char line[512];
 
 	/*
