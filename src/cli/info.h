@@ -132,6 +132,13 @@ enum info_chain_end info_pci_caps_walk(const struct info_snapshot *s, bool ext, 
 /* "chain looped", "chain broken", "ok". */
 const char *info_chain_end_name(enum info_chain_end end);
 
+/*
+ * Decoded fields of the standard capability id at off for --json (PM,
+ * MSI, MSI-X, PCI Express, vendor-specific; see docs/cli-info.md), added
+ * to o. Extended capabilities (off >= 0x100) get none.
+ */
+void info_cap_json(struct json_object *o, const struct info_snapshot *s, uint16_t off, uint16_t id);
+
 /* The capabilities as lspci -v (verbose < 2) or -vv prints them, one tab in. */
 void info_caps_print(const struct info_snapshot *s, int verbose);
 

@@ -528,3 +528,91 @@ void info_caps_print(const struct info_snapshot *s, int verbose)
 	end = info_pci_caps_walk(s, true, print_ext_cap, &p, &where);
 	print_chain_end(end, where, true);
 }
+
+/* ---- the same decoding for --json: the fields scripts ask for ---- */
+
+static void add_int(struct json_object *o, const char *key, int64_t v)
+{
+	json_object_object_add(o, key, json_object_new_int64(v));
+}
+
+static void add_bool(struct json_object *o, const char *key, bool v)
+{
+	json_object_object_add(o, key, json_object_new_boolean(v));
+}
+
+static void json_msi(struct json_object *o, const struct info_snapshot *s, uint16_t off)
+{
+	uint32_t ctl = info_cfg(s, off + PCI_MSI_FLAGS, 2);
+
+	add_bool(o, "enabled", ctl & PCI_MSI_FLAGS_ENABLE);
+	add_int(o, "vectors", 1 << ((ctl & PCI_MSI_FLAGS_QSIZE) >> 4));
+	add_int(o, "vectors_max", 1 << ((ctl & PCI_MSI_FLAGS_QMASK) >> 1));
+	add_bool(o, "addr64", ctl & PCI_MSI_FLAGS_64BIT);
+	add_bool(o, "maskable", ctl & PCI_MSI_FLAGS_MASKBIT);
+}
+
+static void json_msix(struct json_object *o, const struct info_snapshot *s, uint16_t off)
+{
+	uint32_t ctl = info_cfg(s, off + PCI_MSIX_FLAGS, 2);
+	uint32_t table = info_cfg(s, off + PCI_MSIX_TABLE, 4), pba = info_cfg(s, off + PCI_MSIX_PBA, 4);
+
+	add_bool(o, "enabled", ctl & PCI_MSIX_FLAGS_ENABLE);
+	add_bool(o, "masked", ctl & PCI_MSIX_FLAGS_MASKALL);
+	add_int(o, "table_size", (ctl & PCI_MSIX_FLAGS_QSIZE) + 1);
+	if (off + PCI_CAP_MSIX_SIZEOF > STD_END)
+		return;
+	add_int(o, "table_bar", table & PCI_MSIX_TABLE_BIR);
+	add_int(o, "table_offset", table & PCI_MSIX_TABLE_OFFSET);
+	add_int(o, "pba_bar", pba & PCI_MSIX_PBA_BIR);
+	add_int(o, "pba_offset", pba & PCI_MSIX_PBA_OFFSET);
+}
+
+static void json_pcie(struct json_object *o, const struct info_snapshot *s, uint16_t off)
+{
+	uint32_t flags = info_cfg(s, off + PCI_EXP_FLAGS, 2);
+	uint32_t devcap = info_cfg(s, off + PCI_EXP_DEVCAP, 4), devctl;
+	uint32_t lnkcap = info_cfg(s, off + PCI_EXP_LNKCAP, 4), lnksta;
+	unsigned int type = (flags & PCI_EXP_FLAGS_TYPE) >> 4;
+
+	add_int(o, "version", flags & PCI_EXP_FLAGS_VERS);
+	add_int(o, "port_type", type);
+	if (off + PCI_EXP_LNKSTA + 2 > STD_END)
+		return;
+	devctl = info_cfg(s, off + PCI_EXP_DEVCTL, 2);
+	add_int(o, "max_payload_supported", 128 << (devcap & PCI_EXP_DEVCAP_PAYLOAD));
+	add_int(o, "max_payload", 128 << ((devctl & PCI_EXP_DEVCTL_PAYLOAD) >> 5));
+	add_int(o, "max_read_request", 128 << ((devctl & PCI_EXP_DEVCTL_READRQ) >> 12));
+	if (type == PCI_EXP_TYPE_RC_END || type == PCI_EXP_TYPE_RC_EC)
+		return;
+	lnksta = info_cfg(s, off + PCI_EXP_LNKSTA, 2);
+	json_object_object_add(o, "link_speed_max",
+			       json_object_new_string(link_speed(lnkcap & PCI_EXP_LNKCAP_SLS)));
+	add_int(o, "link_width_max", (lnkcap & PCI_EXP_LNKCAP_MLW) >> 4);
+	json_object_object_add(o, "link_speed",
+			       json_object_new_string(link_speed(lnksta & PCI_EXP_LNKSTA_CLS)));
+	add_int(o, "link_width", (lnksta & PCI_EXP_LNKSTA_NLW) >> PCI_EXP_LNKSTA_NLW_SHIFT);
+}
+
+void info_cap_json(struct json_object *o, const struct info_snapshot *s, uint16_t off, uint16_t id)
+{
+	if (off >= STD_END)
+		return;
+	switch (id) {
+	case PCI_CAP_ID_PM:
+		add_int(o, "version", info_cfg(s, off + PCI_PM_PMC, 2) & PCI_PM_CAP_VER_MASK);
+		break;
+	case PCI_CAP_ID_MSI:
+		json_msi(o, s, off);
+		break;
+	case PCI_CAP_ID_MSIX:
+		json_msix(o, s, off);
+		break;
+	case PCI_CAP_ID_EXP:
+		json_pcie(o, s, off);
+		break;
+	case PCI_CAP_ID_VNDR:
+		add_int(o, "length", info_cfg(s, off + 2, 1));
+		break;
+	}
+}

@@ -171,8 +171,14 @@ static struct json_object *bars_json(const struct info_snapshot *s)
 	return a;
 }
 
+struct cap_ctx {
+	const struct info_snapshot *s;
+	struct json_object *list;
+};
+
 static void add_pci_cap(void *ctx, uint16_t off, uint16_t id, uint8_t version)
 {
+	struct cap_ctx *c = ctx;
 	struct json_object *o = json_object_new_object();
 	bool ext = off >= 0x100;
 
@@ -181,7 +187,9 @@ static void add_pci_cap(void *ctx, uint16_t off, uint16_t id, uint8_t version)
 	if (ext)
 		add_u64(o, "version", version);
 	add_str(o, "name", info_pci_cap_name(id, ext));
-	json_object_array_add(ctx, o);
+	if (!ext)
+		info_cap_json(o, c->s, off, id);
+	json_object_array_add(c->list, o);
 }
 
 /* null for a whole list, else "chain looped at 0x40" and the like. */
@@ -198,25 +206,39 @@ static void add_chain_end(struct json_object *o, const char *key, enum info_chai
 	add_str(o, key, text);
 }
 
+/* Names from pci.ids, null where it has none (never numbers: the ids are beside them). */
+static void add_names(struct json_object *o, const struct info_snapshot *s)
+{
+	static const struct {
+		const char *key;
+		enum info_name what;
+	} names[] = {
+		{ "vendor_name", INFO_NAME_VENDOR },
+		{ "device_name", INFO_NAME_DEVICE_ONLY },
+		{ "subsystem_vendor_name", INFO_NAME_SUBSYSTEM_VENDOR },
+		{ "class_name", INFO_NAME_CLASS },
+	};
+	char buf[256];
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		add_str(o, names[i].key, info_name(s->names, names[i].what, s, true, buf,
+						   sizeof(buf)));
+}
+
 static struct json_object *pci_json(const struct info_snapshot *s)
 {
 	struct json_object *o = json_object_new_object();
 	struct json_object *caps = json_object_new_array(), *ext = json_object_new_array();
 	uint32_t class_code = info_cfg(s, 0x08, 4) >> 8;
-	char buf[256];
+	struct cap_ctx std_ctx = { s, caps }, ext_ctx = { s, ext };
 	uint16_t where;
 
 	add_u64(o, "vendor_id", info_cfg(s, 0, 2));
 	add_u64(o, "device_id", info_cfg(s, 2, 2));
 	add_u64(o, "subsystem_vendor_id", info_cfg(s, 0x2c, 2));
 	add_u64(o, "subsystem_id", info_cfg(s, 0x2e, 2));
-	add_str(o, "vendor_name", info_name(s->names, INFO_NAME_VENDOR, s, true, buf, sizeof(buf)));
-	add_str(o, "device_name", info_name(s->names, INFO_NAME_DEVICE_ONLY, s, true, buf,
-					    sizeof(buf)));
-	add_str(o, "subsystem_vendor_name", info_name(s->names, INFO_NAME_SUBSYSTEM_VENDOR, s,
-						      true, buf, sizeof(buf)));
+	add_names(o, s);
 	add_u64(o, "class_code", class_code);
-	add_str(o, "class_name", info_name(s->names, INFO_NAME_CLASS, s, true, buf, sizeof(buf)));
 	add_u64(o, "revision", info_cfg(s, 0x08, 1));
 	add_u64(o, "header_type", info_cfg(s, 0x0e, 1));
 	add_u64(o, "command", info_cfg(s, 0x04, 2));
@@ -224,11 +246,11 @@ static struct json_object *pci_json(const struct info_snapshot *s)
 	add_u64(o, "interrupt_pin", info_cfg(s, 0x3d, 1));
 	json_object_object_add(o, "bars", bars_json(s));
 	json_object_object_add(o, "capabilities", caps);
-	add_chain_end(o, "capabilities_error", info_pci_caps_walk(s, false, add_pci_cap, caps, &where),
-		      where);
+	add_chain_end(o, "capabilities_error",
+		      info_pci_caps_walk(s, false, add_pci_cap, &std_ctx, &where), where);
 	json_object_object_add(o, "extended_capabilities", ext);
 	add_chain_end(o, "extended_capabilities_error",
-		      info_pci_caps_walk(s, true, add_pci_cap, ext, &where), where);
+		      info_pci_caps_walk(s, true, add_pci_cap, &ext_ctx, &where), where);
 	add_u64(o, "config_size", s->config_len);
 	return o;
 }

@@ -308,6 +308,14 @@ static struct json_object *get(struct json_object *o, const char *path)
 	return o;
 }
 
+/* Whether o has key, with the value null. */
+static bool null_member(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && !v;
+}
+
 static uint64_t num(struct json_object *root, const char *path)
 {
 	return json_object_get_uint64(get(root, path));
@@ -321,7 +329,20 @@ static const char *str(struct json_object *root, const char *path)
 /* Regions are listed present ones only: 0..7, then 9 and 10 at positions 8, 9. */
 static void test_json(void **state)
 {
+	char class_name[128], vendor_name[128], device_name[256];
+	struct pci_access *a = pci_alloc();
 	struct json_object *j;
+
+	a->warning = quiet;
+	a->debug = quiet;
+	a->error = die;
+	assert_non_null(pci_lookup_name(a, class_name, sizeof(class_name), PCI_LOOKUP_CLASS |
+					PCI_LOOKUP_NO_NUMBERS, 0x0302));
+	assert_non_null(pci_lookup_name(a, vendor_name, sizeof(vendor_name), PCI_LOOKUP_VENDOR |
+					PCI_LOOKUP_NO_NUMBERS, 0x10de));
+	assert_non_null(pci_lookup_name(a, device_name, sizeof(device_name), PCI_LOOKUP_DEVICE |
+					PCI_LOOKUP_NO_NUMBERS, 0x10de, 0x1db1));
+	pci_cleanup(a);
 
 	assert_int_equal(run_info("--json %s", fix.sock), 0);
 	j = json_tokener_parse(out);
@@ -353,7 +374,28 @@ static void test_json(void **state)
 	assert_string_equal(str(j, "irqs.0.name"), "INTx");
 	assert_int_equal(num(j, "pci.vendor_id"), 0x10de);
 	assert_int_equal(num(j, "pci.class_code"), 0x030200);
-	assert_string_equal(str(j, "pci.class_name"), "3D controller");
+	assert_string_equal(str(j, "pci.class_name"), class_name);
+	assert_string_equal(str(j, "pci.vendor_name"), vendor_name);
+	assert_string_equal(str(j, "pci.device_name"), device_name);
+	assert_string_equal(str(j, "pci.capabilities.0.name"), "Power Management");
+	assert_int_equal(num(j, "pci.capabilities.0.version"), 3);
+	assert_string_equal(str(j, "pci.capabilities.1.name"), "MSI");
+	assert_int_equal(num(j, "pci.capabilities.1.vectors_max"), 4);
+	assert_int_equal(num(j, "pci.capabilities.1.vectors"), 1);
+	assert_false(json_object_get_boolean(get(j, "pci.capabilities.1.enabled")));
+	assert_true(json_object_get_boolean(get(j, "pci.capabilities.1.addr64")));
+	assert_string_equal(str(j, "pci.capabilities.2.name"), "MSI-X");
+	assert_int_equal(num(j, "pci.capabilities.2.table_size"), 8);
+	assert_int_equal(num(j, "pci.capabilities.2.table_bar"), 3);
+	assert_int_equal(num(j, "pci.capabilities.2.pba_offset"), 0x800);
+	assert_string_equal(str(j, "pci.capabilities.3.name"), "Express");
+	assert_string_equal(str(j, "pci.capabilities.3.link_speed"), "8GT/s");
+	assert_string_equal(str(j, "pci.capabilities.3.link_speed_max"), "8GT/s");
+	assert_int_equal(num(j, "pci.capabilities.3.link_width"), 8);
+	assert_int_equal(num(j, "pci.capabilities.3.port_type"), 0);
+	assert_true(null_member(get(j, "pci"), "capabilities_error"));   /* a whole list */
+	assert_string_equal(str(j, "regions.8.caps.1.tgt_hex"), "0x3e0000000000");
+	assert_string_equal(str(j, "regions.0.size_hex"), "0x400000");
 	assert_string_equal(str(j, "pci.bars.0.kind"), "mem64");
 	assert_int_equal(num(j, "pci.bars.0.size"), 0x400000);
 	assert_int_equal(num(j, "pci.bars.1.index"), 3);
