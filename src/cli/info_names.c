@@ -28,8 +28,17 @@ static void __attribute__((noreturn)) names_fatal(char *msg, ...)
 	abort();
 }
 
+void info_names_close(struct info_names *n)
+{
+	if (!n)
+		return;
+	pci_cleanup(n->pacc);
+	free(n);
+}
+
 struct info_names *info_names_open(int numeric)
 {
+	char param[] = "hwdb.disable", value[] = "1";
 	struct info_names *n = calloc(1, sizeof(*n));
 
 	if (!n)
@@ -44,15 +53,12 @@ struct info_names *info_names_open(int numeric)
 	n->pacc->debug = names_quiet;
 	n->pacc->error = names_fatal;
 	n->pacc->numeric_ids = numeric > 2 ? 2 : numeric;
+	/*
+	 * pci.ids itself, not udev's hwdb copy of it (whose handle libudev
+	 * leaks). A libpci built without hwdb has no such parameter: fine.
+	 */
+	pci_set_param(n->pacc, param, value);
 	return n;
-}
-
-void info_names_close(struct info_names *n)
-{
-	if (!n)
-		return;
-	pci_cleanup(n->pacc);
-	free(n);
 }
 
 static const char *lookup(struct pci_access *a, enum info_name what, const struct info_snapshot *s,

@@ -160,11 +160,13 @@ static void print_interrupt(const struct info_snapshot *s)
 		       line);
 }
 
-static void print_config(const struct info_snapshot *s, int verbose)
+static void print_config(const struct info_snapshot *s, int verbose, int numeric)
 {
 	uint32_t class_code = info_cfg(s, 0x08, 4) >> 8;
 	char buf[256];
-	const char *name = info_name(s->names, INFO_NAME_CLASS, s, true, buf, sizeof(buf));
+	/* -n: numbers only, as lspci -n. */
+	const char *name = numeric == 1 ? NULL :
+			   info_name(s->names, INFO_NAME_CLASS, s, true, buf, sizeof(buf));
 
 	printf("PCI config:\n");
 	printf("\tvendor %04x device %04x subsystem %04x:%04x revision %02x\n",
@@ -266,7 +268,7 @@ void info_print_text(const struct info_snapshot *s, const struct info_opts *o)
 	for (uint32_t i = 0; i < s->nr_irqs; i++)
 		print_irq(i, &s->irqs[i]);
 	if (s->config_len)
-		print_config(s, o->verbose);
+		print_config(s, o->verbose, o->numeric);
 	if (o->hex && s->config_len)
 		info_hex_dump(s, o->hex);
 }

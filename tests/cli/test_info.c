@@ -70,6 +70,20 @@ static void __attribute__((noreturn)) die(char *msg, ...)
 	abort();
 }
 
+/* libpci for names from pci.ids, as vfiokit looks them up (udev's hwdb off). */
+static struct pci_access *names_open(void)
+{
+	struct pci_access *a = pci_alloc();
+	char param[] = "hwdb.disable", value[] = "1";
+
+	assert_non_null(a);
+	a->warning = quiet;
+	a->debug = quiet;
+	a->error = die;
+	pci_set_param(a, param, value);
+	return a;
+}
+
 /*
  * The fixture's names as libpci gives them in lspci's numeric mode n (0
  * names, 1 ids, 2 both): the class, vendor+device and subsystem, each
@@ -78,12 +92,9 @@ static void __attribute__((noreturn)) die(char *msg, ...)
  */
 static void pci_names(int n, char cls[128], char dev[256], char sub[256])
 {
-	struct pci_access *a = pci_alloc();
+	struct pci_access *a = names_open();
 	char exact[256];
 
-	a->warning = quiet;
-	a->debug = quiet;
-	a->error = die;
 	a->numeric_ids = 0;
 	assert_non_null(pci_lookup_name(a, exact, sizeof(exact), PCI_LOOKUP_DEVICE |
 					PCI_LOOKUP_NO_NUMBERS, 0x10de, 0x1db1));
@@ -221,7 +232,7 @@ static void test_lspci_reads_dump(void **state)
 	assert_non_null(f);
 	fputs(out, f);
 	fclose(f);
-	snprintf(cmd, sizeof(cmd), "lspci -F '%s' -vv 2>/dev/null", path);
+	snprintf(cmd, sizeof(cmd), "lspci -O hwdb.disable=1 -F '%s' -vv 2>/dev/null", path);
 	p = popen(cmd, "r");
 	assert_non_null(p);
 	n = fread(lspci, 1, sizeof(lspci) - 1, p);
@@ -260,6 +271,7 @@ static void test_names(void **state)
 	assert_int_equal(run_info("-n %s", fix.sock), 0);
 	expect_device_line(1);
 	expect("(vfio-user): 0302: 10de:1db1 (rev a1)\n");
+	expect("\tclass 030200\n");
 	assert_int_equal(run_info("-nn %s", fix.sock), 0);
 	expect_device_line(2);
 	pci_names(0, cls, dev, sub);
@@ -330,12 +342,9 @@ static const char *str(struct json_object *root, const char *path)
 static void test_json(void **state)
 {
 	char class_name[128], vendor_name[128], device_name[256];
-	struct pci_access *a = pci_alloc();
+	struct pci_access *a = names_open();
 	struct json_object *j;
 
-	a->warning = quiet;
-	a->debug = quiet;
-	a->error = die;
 	assert_non_null(pci_lookup_name(a, class_name, sizeof(class_name), PCI_LOOKUP_CLASS |
 					PCI_LOOKUP_NO_NUMBERS, 0x0302));
 	assert_non_null(pci_lookup_name(a, vendor_name, sizeof(vendor_name), PCI_LOOKUP_VENDOR |
