@@ -79,6 +79,23 @@ def check_device(dev, d, want, errors):
         errors.append(f"{dev}: {p['config_size']} config bytes read")
 
 
+def check_kernel(dev, d, lines, errors):
+    """-k: the driver and IOMMU group sysfs gave the guest ("sysfs BDF group N")."""
+    sysfs = [l.split() for l in lines if l.startswith(f"{dev} sysfs ")]
+    if len(sysfs) != 1:
+        errors.append(f"{dev}: no 'sysfs BDF group N' line")
+        return
+    bdf, group = sysfs[0][2], int(sysfs[0][4])
+    want = {"pci_address": bdf, "driver": "vfio-pci", "iommu_group": group}
+    if d.get("kernel") != want:
+        errors.append(f"{dev}: info --json -k kernel {d.get('kernel')}, expected {want}")
+    for line in (f"{dev} k: Kernel driver in use: vfio-pci", f"{dev} k: IOMMU group: {group}",
+                 f"{dev} kg: IOMMU group: {group}",
+                 f"{dev} kg: IOMMU group device {bdf}: kernel driver in use: vfio-pci"):
+        if line not in lines:
+            errors.append(f"{dev}: no '{line}' line from info -k")
+
+
 def main():
     docs, lines = collections.defaultdict(list), set()
     for line in sys.stdin:
@@ -98,7 +115,9 @@ def main():
             errors.append(f"{dev}: no JSON from the guest")
             continue
         try:
-            check_device(dev, json.loads("\n".join(docs[dev])), want, errors)
+            d = json.loads("\n".join(docs[dev]))
+            check_device(dev, d, want, errors)
+            check_kernel(dev, d, lines, errors)
         except (ValueError, KeyError, IndexError, TypeError) as e:
             errors.append(f"{dev}: unreadable JSON ({e!r})")
     for e in errors:
