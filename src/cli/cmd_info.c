@@ -90,6 +90,10 @@ static int parse_args(int argc, char **argv, struct info_opts *o, int *timeout_m
 			return -EINVAL;
 		}
 	}
+	if (o->hex && o->region >= 0) {
+		fprintf(stderr, "vfiokit info: -x dumps config space, which --region leaves out\n");
+		return -EINVAL;
+	}
 	if (optind + 1 == argc)
 		return optind;
 	fprintf(stderr, "vfiokit info: expected one TARGET (see 'vfiokit info --help')\n");

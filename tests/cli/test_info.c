@@ -299,6 +299,8 @@ static void test_one_region(void **state)
 	/* A region the device lacks is bad input. */
 	assert_int_equal(run_info("--region 11 %s", fix.sock), 2);
 	expect("no region 11 (the device has 11)");
+	assert_int_equal(run_info("--region 0 -x %s", fix.sock), 2);
+	assert_string_equal(out, "vfiokit info: -x dumps config space, which --region leaves out\n");
 }
 
 static struct json_object *get(struct json_object *o, const char *path)
