@@ -10,9 +10,7 @@
  * standard 256 bytes, and every read goes through info_cfg(), which reads
  * nothing outside the snapshot.
  */
-#include <inttypes.h>
 #include <stdio.h>
-#include <string.h>
 
 #include <linux/pci_regs.h>
 

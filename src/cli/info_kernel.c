@@ -76,6 +76,7 @@ static bool __attribute__((format(printf, 1, 2))) sysfs_exists(const char *fmt, 
 int info_kernel_read(const char *addr, struct info_kernel *k)
 {
 	char rel[128], group[32], *end;
+	long nr;
 	int ret;
 
 	memset(k, 0, sizeof(*k));
@@ -94,9 +95,9 @@ int info_kernel_read(const char *addr, struct info_kernel *k)
 	if (ret)
 		return ret;
 	errno = 0;
-	k->iommu_group = (int)strtol(group, &end, 10);
-	if (errno || end == group || *end || k->iommu_group < 0)
-		k->iommu_group = -1;
+	nr = strtol(group, &end, 10);
+	if (!errno && end != group && !*end && nr >= 0 && nr <= INT_MAX)
+		k->iommu_group = (int)nr;
 	return 0;
 }
 
