@@ -117,6 +117,7 @@ static void print_bars(const struct info_snapshot *s)
 	for (unsigned int i = 0; i < n; i++) {
 		const struct info_bar *b = &bars[i];
 
+		size[0] = '\0';
 		if (b->size) {
 			char human[24];
 

@@ -31,6 +31,8 @@ for id in 0x8086:0x10d3 0x1b36:0x0010 0x1234:0x11e8; do
 	echo "G: $id sysfs $bdf group $(group_of "$bdf")"
 	vfiokit info "$bdf" -k | grep -E 'Kernel driver in use|IOMMU group' | sed "s/^[[:space:]]*/G: $id k: /"
 	vfiokit info "$node" -k | grep 'IOMMU group' | sed "s/^[[:space:]]*/G: $id kg: /"
+	# -x: the host feeds this to lspci -F (the device line is the slot line).
+	vfiokit info "$bdf" -x | sed "s/^/X: $id /"
 done
 vfiokit selftest edu "$bdf" | sed 's/^/G: /'
 GUEST
