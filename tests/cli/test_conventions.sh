@@ -58,7 +58,7 @@ usage_error "topology option" \
 	"vfiokit topology: unknown option '--dtz' (did you mean '--dts'?)" topology --dtz x
 usage_error "selftest option" \
 	"vfiokit selftest dma: unknown option '--lne' (did you mean '--len'?)" selftest dma --lne 3 x
-usage_error "unknown short option" "vfiokit info: unknown option '-x'" info -x a
+usage_error "unknown short option" "vfiokit info: unknown option '-X'" info -X a
 usage_error "missing value" "vfiokit info: option '--region' needs a value" info x --region
 usage_error "--region abc" "vfiokit info: --region abc: expected a number from 0 to 4294967295" \
 	info --region abc x
