@@ -29,6 +29,7 @@
 #define SD_LISTEN_FDS_START 3
 #define MAX_SUBDRIVERS 16
 #define MAX_SPEC_ARGS 32
+#define LOOP_MS 500
 
 struct proxy_opts {
 	const char *target;
@@ -39,14 +40,14 @@ struct proxy_opts {
 	int timeout_ms;
 	int verbosity;
 	bool list;
+	bool no_mmap;
 };
 
-static struct vfk_server *volatile signal_server;
+static volatile sig_atomic_t stop_requested;
 
 static void on_signal(int sig)
 {
-	if (signal_server)
-		vfk_server_stop(signal_server);
+	stop_requested = 1;
 }
 
 static void proxy_usage(FILE *out)
@@ -60,7 +61,11 @@ static void proxy_usage(FILE *out)
 		"to the target; mappable regions are mapped straight from it.\n"
 		"options: -v (more logs, twice for debug), -q (errors only)\n"
 		"  --name NAME             the device's name in logs (default: TARGET)\n"
+		"  --subdriver auto        every subdriver whose device list names the target\n"
 		"  --timeout MS            a vfio-user target's reply timeout (default 5000)\n"
+		"  --no-mmap               map nothing: every access goes through the proxy\n"
+		"                          and no fd of the target reaches the client (for a\n"
+		"                          kernel target: the VFIO device fd; docs/proxy.md)\n"
 		"DMA needs guest memory with an fd (QEMU: memory-backend-memfd, share=on).\n"
 		"SIGINT, SIGTERM, SIGHUP: stop and remove the socket. Socket activation:\n"
 		"with LISTEN_FDS=1 the inherited socket is served.\n");
@@ -113,6 +118,7 @@ static int parse_args(int argc, char **argv, struct proxy_opts *o)
 		{ "name", required_argument, NULL, 'n' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "list", no_argument, NULL, 'l' },
+		{ "no-mmap", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -126,6 +132,7 @@ static int parse_args(int argc, char **argv, struct proxy_opts *o)
 		case 'n': o->name = optarg; break;
 		case 't': if (parse_timeout(optarg, &o->timeout_ms)) return -EINVAL; break;
 		case 'l': o->list = true; break;
+		case 'N': o->no_mmap = true; break;
 		case 'v': o->verbosity++; break;
 		case 'q': o->verbosity = -1; break;
 		case 'h': proxy_usage(stdout); exit(CLI_OK);
@@ -203,12 +210,41 @@ static int check_specs(const struct proxy_opts *o)
 		char name[64];
 
 		snprintf(name, sizeof(name), "%.*s", (int)strcspn(o->specs[i], ","), o->specs[i]);
+		if (!strcmp(o->specs[i], "auto"))
+			continue;
 		if (!vfk_subdriver_find(name)) {
 			unknown_subdriver(name);
 			return -ENOENT;
 		}
 	}
 	return 0;
+}
+
+/*
+ * "auto": every subdriver whose id table names the target's vendor:device
+ * (subdrivers for any device are attached only by name), with its
+ * defaults. Exit status on failure.
+ */
+static int attach_auto(struct vfk_proxy *proxy)
+{
+	size_t n;
+	const struct vfk_proxy_subdriver *const *sd = vfk_subdrivers(&n);
+	uint16_t vendor = vfk_proxy_vendor_id(proxy), device = vfk_proxy_device_id(proxy);
+	char err[256] = "";
+
+	for (size_t i = 0; i < n; i++) {
+		int ret;
+
+		if (!sd[i]->ids || !vfk_proxy_subdriver_matches(sd[i], vendor, device))
+			continue;
+		ret = vfk_proxy_attach(proxy, sd[i], NULL, 0, err, sizeof(err));
+		if (ret) {
+			fprintf(stderr, "vfiokit proxy: %s\n", err[0] ? err : strerror(-ret));
+			return CLI_FAILED;
+		}
+		vfk_info("%04x:%04x: subdriver %s attached", vendor, device, sd[i]->name);
+	}
+	return CLI_OK;
 }
 
 /* "NAME,k=v,k=v": attach NAME with its options. Exit status on failure. */
@@ -223,6 +259,10 @@ static int attach_spec(struct vfk_proxy *proxy, const char *spec)
 
 	if (!copy)
 		return CLI_FAILED;
+	if (!strcmp(spec, "auto")) {
+		free(copy);
+		return attach_auto(proxy);
+	}
 	sd = vfk_subdriver_find(strtok_r(copy, ",", &save));
 	while ((tok = strtok_r(NULL, ",", &save)) && nkv < MAX_SPEC_ARGS)
 		kv[nkv++] = tok;
@@ -270,11 +310,32 @@ static void install_signals(struct vfk_server *srv)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
-	signal_server = srv;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
+
+/*
+ * Serve until a stop signal or the target is gone, looking at both at
+ * least every LOOP_MS (a signal also ends the wait at once).
+ */
+static int serve_loop(struct vfk_server *srv, struct vfk_proxy *proxy)
+{
+	while (!stop_requested) {
+		int ret = vfk_server_run_once(srv, LOOP_MS);
+
+		if (ret) {
+			fprintf(stderr, "vfiokit proxy: %s\n", strerror(-ret));
+			return CLI_FAILED;
+		}
+		if (vfk_proxy_target_lost(proxy)) {
+			fprintf(stderr, "vfiokit proxy: %s: the target is gone; stopping\n",
+				vfk_proxy_target_name(proxy));
+			return CLI_FAILED;
+		}
+	}
+	return CLI_OK;
 }
 
 static int serve(struct vfk_proxy *proxy, const struct proxy_opts *o)
@@ -292,21 +353,22 @@ static int serve(struct vfk_proxy *proxy, const struct proxy_opts *o)
 		printf("vfiokit proxy: serving %s on %s\n", o->target,
 		       o->socket ? o->socket : "the inherited socket");
 		fflush(stdout);
-		ret = vfk_server_run(srv);
-		if (ret)
-			fprintf(stderr, "vfiokit proxy: %s\n", strerror(-ret));
+		ret = serve_loop(srv, proxy);
+	} else {
+		ret = CLI_FAILED;
 	}
-	signal_server = NULL;
 	vfk_server_destroy(srv);
-	return ret ? CLI_FAILED : CLI_OK;
+	return ret;
 }
 
 static int run_proxy(const struct proxy_opts *o)
 {
-	struct vfk_client_opts copts = { .timeout_ms = o->timeout_ms };
+	struct vfk_proxy_opts popts = {
+		.client = { .timeout_ms = o->timeout_ms }, .no_mmap = o->no_mmap,
+	};
 	struct vfk_proxy *proxy = NULL;
 	char err[256] = "";
-	int ret = vfk_proxy_open(o->target, o->name, &copts, &proxy, err, sizeof(err));
+	int ret = vfk_proxy_open(o->target, o->name, &popts, &proxy, err, sizeof(err));
 
 	if (ret) {
 		fprintf(stderr, "vfiokit proxy: %s\n", err[0] ? err : strerror(-ret));

@@ -21,6 +21,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,25 @@ static int bar_rw(const char *file, uint64_t offset, uint32_t value)
 }
 
 /* ---- dma ------------------------------------------------------------- */
+
+/*
+ * DMA memory of len bytes: anonymous, or with memfd a shared memfd whose
+ * fd goes with the DMA_MAP (a proxy refuses memory without one). *fd is
+ * -1 or the memfd, which the caller closes. MAP_FAILED with errno.
+ */
+static void *dma_alloc(size_t len, bool memfd, int *fd)
+{
+	void *p;
+
+	*fd = -1;
+	if (!memfd)
+		return mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	*fd = memfd_create("vfiokit-selftest", MFD_CLOEXEC);
+	if (*fd < 0 || ftruncate(*fd, (off_t)len))
+		return MAP_FAILED;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
+	return p;
+}
 
 struct dma_ctx {
 	struct vfk_client *c;
@@ -250,7 +270,7 @@ static int dma_open(struct dma_ctx *d, const char *target)
 	return r;
 }
 
-static int dma_test(const char *target, const char *irqs, uint32_t len)
+static int dma_test(const char *target, const char *irqs, uint32_t len, bool memfd)
 {
 	static const uint32_t all[] = {
 		VFIO_PCI_MSIX_IRQ_INDEX, VFIO_PCI_MSI_IRQ_INDEX, VFIO_PCI_INTX_IRQ_INDEX,
@@ -260,16 +280,16 @@ static int dma_test(const char *target, const char *irqs, uint32_t len)
 	const size_t map_len = (2 * (size_t)len + page - 1) & ~(page - 1);
 	struct dma_ctx d = { .len = len, .efd = -1 };
 	char cause[64];
-	int failed = 0, r;
+	int failed = 0, r, mfd;
 
 	if (dma_open(&d, target)) {
 		vfk_client_close(d.c);
 		return 1;
 	}
-	d.buf = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	d.buf = dma_alloc(map_len, memfd, &mfd);
 	d.efd = eventfd(0, EFD_CLOEXEC);
 	r = d.buf == MAP_FAILED || d.efd < 0 ? -errno :
-	    vfk_client_dma_map(d.c, DMA_IOVA, map_len, d.buf, -1, 0);
+	    vfk_client_dma_map(d.c, DMA_IOVA, map_len, d.buf, mfd, 0);
 	if (r) {
 		printf("selftest: dma map of %zu bytes FAILED: %s\n", map_len,
 		       cli_cause(r, 0, cause, sizeof(cause)));
@@ -286,6 +306,8 @@ static int dma_test(const char *target, const char *irqs, uint32_t len)
 		close(d.efd);
 	if (d.buf != MAP_FAILED)
 		munmap(d.buf, map_len);
+	if (mfd >= 0)
+		close(mfd);
 	vfk_client_close(d.c);
 	return failed;
 }
@@ -435,13 +457,15 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: vfiokit selftest bar-rw FILE OFFSET VALUE\n"
-		"       vfiokit selftest dma TARGET [--irq msix|msi|intx|all] [--len N]\n"
+		"       vfiokit selftest dma TARGET [--irq msix|msi|intx|all] [--len N] [--memfd]\n"
 		"       vfiokit selftest edu TARGET\n"
 		"  bar-rw  write and read back a 32-bit value through an mmap of FILE\n"
 		"          (a sysfs resourceN file)\n"
 		"  dma     copy a buffer with the dmaengine model and wait for its\n"
 		"          interrupt (default: every kind in turn, 4096 bytes)\n"
-		"  edu     copy a buffer into QEMU's edu device and back, on MSI\n");
+		"  edu     copy a buffer into QEMU's edu device and back, on MSI\n"
+		"  --memfd dma's buffer is a memfd mapped with its fd (as QEMU's shared\n"
+		"          guest RAM; a proxy serves only such memory)\n");
 }
 
 /* One line for option o refused (cli_getopt named unknown ones); exit status 2. */
@@ -461,15 +485,19 @@ static int cmd_dma(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "irq", required_argument, NULL, 'i' },
 		{ "len", required_argument, NULL, 'l' },
+		{ "memfd", no_argument, NULL, 'm' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *irqs = "all";
 	uint32_t len = 4096;
+	bool memfd = false;
 	int o;
 
 	optind = 1;
 	while ((o = cli_getopt("selftest dma", argc, argv, ":", opts)) != -1) {
-		if (o == 'i' && (!strcmp(optarg, "all") || !strcmp(optarg, "msix") ||
+		if (o == 'm')
+			memfd = true;
+		else if (o == 'i' && (!strcmp(optarg, "all") || !strcmp(optarg, "msix") ||
 				 !strcmp(optarg, "msi") || !strcmp(optarg, "intx")))
 			irqs = optarg;
 		else if (o == 'l' && !vfk_parse_u32(optarg, &len) && len > 0 &&
@@ -482,7 +510,7 @@ static int cmd_dma(int argc, char **argv)
 		usage(stderr);
 		return CLI_USAGE;
 	}
-	return dma_test(argv[optind], irqs, len);
+	return dma_test(argv[optind], irqs, len, memfd);
 }
 
 static int cmd_bar_rw(int argc, char **argv)

@@ -24,12 +24,39 @@ struct vfk_proxy *proxy_of(struct vfk_device *dev)
 	return vfk_device_priv(dev);
 }
 
-/* A guest reset (DEVICE_RESET) and the reset after a client left. */
+long proxy_target_ret(struct vfk_proxy *p, long ret)
+{
+	if ((ret == -EPIPE || ret == -ECONNRESET) && !p->lost) {
+		p->lost = true;
+		vfk_err("%s: the target %s is gone (%s): every request fails from now on",
+			vfk_device_name(p->dev), p->target_name, strerror((int)-ret));
+	}
+	return ret;
+}
+
+bool vfk_proxy_target_lost(const struct vfk_proxy *p)
+{
+	return p->lost;
+}
+
+/*
+ * A guest reset (DEVICE_RESET) and the reset after a client left. A
+ * target without FLAGS_RESET answers -EINVAL as the kernel would, without
+ * being asked (a log line for every client that leaves would say nothing).
+ */
 static int proxy_reset(struct vfk_device *dev)
 {
 	struct vfk_proxy *p = proxy_of(dev);
-	int ret = vfk_client_reset(p->target);
+	int ret;
 
+	if (!(p->info.flags & VFIO_DEVICE_FLAGS_RESET)) {
+		vfk_dbg("%s: %s cannot be reset (no FLAGS_RESET)", vfk_device_name(dev),
+			p->target_name);
+		return -EINVAL;
+	}
+	ret = (int)proxy_target_ret(p, vfk_client_reset(p->target));
+
+	vfk_dbg("%s: reset of %s: %d", vfk_device_name(dev), p->target_name, ret);
 	if (ret)
 		vfk_warn("%s: reset of %s: %s", vfk_device_name(dev), p->target_name,
 			 strerror(-ret));
@@ -156,7 +183,7 @@ static int build_device(struct vfk_proxy *p, const char *name, char *errmsg, siz
 }
 
 static int proxy_init(struct vfk_proxy *p, const char *target, const char *name,
-		      const struct vfk_client_opts *opts, char *errmsg, size_t len)
+		      const struct vfk_proxy_opts *opts, char *errmsg, size_t len)
 {
 	long page = sysconf(_SC_PAGESIZE);
 	int ret;
@@ -165,7 +192,8 @@ static int proxy_init(struct vfk_proxy *p, const char *target, const char *name,
 	p->target_name = strdup(target);
 	if (!p->target_name)
 		return -ENOMEM;
-	ret = vfk_client_open(target, opts, &p->target, errmsg, len);
+	p->no_mmap = opts && opts->no_mmap;
+	ret = vfk_client_open(target, opts ? &opts->client : NULL, &p->target, errmsg, len);
 	if (ret)
 		return ret;
 	p->kernel = strcmp(vfk_client_backend(p->target), "kernel") == 0;
@@ -178,7 +206,7 @@ static int proxy_init(struct vfk_proxy *p, const char *target, const char *name,
 	return ret ? ret : build_device(p, name, errmsg, len);
 }
 
-int vfk_proxy_open(const char *target, const char *name, const struct vfk_client_opts *opts,
+int vfk_proxy_open(const char *target, const char *name, const struct vfk_proxy_opts *opts,
 		   struct vfk_proxy **out, char *errmsg, size_t errmsg_len)
 {
 	struct vfk_proxy *p;

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
- * quirk-example: traps one register of a BAR (or of config space) and
- * makes reads of it return a value of the subdriver's choosing, as the
- * kernel's vfio-pci quirks do for registers a guest must not see as they
- * are. Writes still reach the device. On a mappable BAR the register's
- * page is left out of the mappable areas, so the guest's reads of it
- * arrive at the proxy.
+ * quirk-example: traps one register of a region (a BAR, config space or
+ * a device-specific region) and makes reads of it return a value of the
+ * subdriver's choosing, as the kernel's vfio-pci quirks do for registers
+ * a guest must not see as they are. Writes still reach the device. On a
+ * mappable region the register's page is left out of the mappable areas
+ * (SPARSE_MMAP), so the client's reads of it arrive at the proxy.
  */
 #include <endian.h>
 #include <errno.h>
@@ -39,9 +39,8 @@ static int quirk_options(const struct vfk_proxy_args *args, struct quirk *q, cha
 {
 	uint64_t index = 0, value = 0;
 
-	if (vfk_proxy_arg_u64(args, "region", VFIO_PCI_CONFIG_REGION_INDEX, &index) ||
-	    index == VFIO_PCI_ROM_REGION_INDEX) {
-		snprintf(err, err_len, "quirk-example: region must be a BAR (0..5) or 7 (config)");
+	if (vfk_proxy_arg_u64(args, "region", UINT32_MAX, &index)) {
+		snprintf(err, err_len, "quirk-example: region must be a region index");
 		return -EINVAL;
 	}
 	if (vfk_proxy_arg_u64(args, "width", 8, &q->width) ||
@@ -96,7 +95,7 @@ static void quirk_detach(struct vfk_proxy *proxy, void *priv)
 }
 
 static const struct vfk_proxy_option quirk_options_table[] = {
-	{ "region", "0", "the region holding the register: a BAR 0..5, or 7 for config space" },
+	{ "region", "0", "the region index holding the register (7: config space)" },
 	{ "offset", "0", "the register's offset in it" },
 	{ "width", "4", "the register's width in bytes: 1, 2, 4 or 8" },
 	{ "value", NULL, "what reads of the register return (required)" },
