@@ -8,6 +8,7 @@
 # PCI address; `vfiokit info` and `vfiokit topology` on the proxies'
 # sockets must show what the host served: GPU RAM region 9 with TYPE and
 # SSATGT, the ATSD region 9 with SSATGT and LNKSPD, the pair linked.
+# The bridge is named by its short address (00:05.0: domain 0).
 # Exit 0 pass, 77 cannot run on this machine, else failure.
 set -euo pipefail
 PEERS=$(cd "$(dirname "$0")/../../scripts/peers" && pwd)
@@ -50,7 +51,7 @@ for b in $GPU $NPU; do
 	echo "G: \$b through QEMU: \$(vfiokit info \$b --json | sed -n 's/.*"num_regions":\([0-9]*\).*/\1/p') regions, region 9 \$(vfiokit info \$b --region 9 >/dev/null 2>&1 && echo present || echo absent)"
 done
 vfiokit proxy $GPU --socket /tmp/gpu.sock --subdriver nvlink2,dt=/dt-fixture -v >/dev/null 2>/tmp/gpu.log &
-vfiokit proxy $NPU --socket /tmp/npu.sock --subdriver nvlink2,dt=/dt-fixture -v >/dev/null 2>/tmp/npu.log &
+vfiokit proxy ${NPU#0000:} --socket /tmp/npu.sock --subdriver nvlink2,dt=/dt-fixture -v >/dev/null 2>/tmp/npu.log &
 wait_sock /tmp/gpu.sock /tmp/gpu.log
 wait_sock /tmp/npu.sock /tmp/npu.log
 sed 's/^/G: log: /' /tmp/gpu.log /tmp/npu.log | grep nvlink2

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,14 +19,24 @@
 #define SYSTEM_DT  "/sys/firmware/devicetree/base"
 #define SYSFS_PCI  "/sys/bus/pci/devices"
 
-/* "DDDD:BB:DD.F", as the proxy's PCI targets are named; nothing else. */
+/* A PCI address of exactly len characters, hex digits, ':' and '.'. */
+static bool pci_form(const char *s, size_t len)
+{
+	return strlen(s) == len && strspn(s, "0123456789abcdefABCDEF:.") == len;
+}
+
+/* "DDDD:BB:DD.F" or "BB:DD.F" (domain 0), as PCI targets are named. */
 static int parse_bdf(const char *s, uint32_t *dom, uint32_t *bus, uint32_t *devfn)
 {
-	unsigned int d, b, dev, fn;
+	unsigned int d = 0, b = 0, dev = 0, fn = 0;
 	int end = 0;
+	bool ok = false;
 
-	if (sscanf(s, "%4x:%2x:%2x.%1x%n", &d, &b, &dev, &fn, &end) != 4 || s[end] ||
-	    dev > 31 || fn > 7 || strlen(s) != 12)
+	if (pci_form(s, 7))
+		ok = sscanf(s, "%2x:%2x.%1x%n", &b, &dev, &fn, &end) == 3;
+	else if (pci_form(s, 12))
+		ok = sscanf(s, "%4x:%2x:%2x.%1x%n", &d, &b, &dev, &fn, &end) == 4;
+	if (!ok || s[end] || dev > 31 || fn > 7)
 		return -EINVAL;
 	*dom = d;
 	*bus = b;
@@ -55,7 +66,8 @@ static int find_node(struct dt *t, struct vfk_proxy *proxy, const struct vfk_pro
 	}
 	if (vfk_proxy_arg(args, "dt"))
 		return dt_find_pci(t, dom, bus, devfn, node, len);
-	snprintf(link, sizeof(link), "%s/%s/of_node", SYSFS_PCI, target);
+	snprintf(link, sizeof(link), "%s/%04x:%02x:%02x.%x/of_node", SYSFS_PCI, dom, bus,
+		 devfn >> 3, devfn & 7);
 	return dt_node_from_link(t, link, SYSTEM_DT, node, len);
 }
 
