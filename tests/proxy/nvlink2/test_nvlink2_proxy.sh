@@ -115,6 +115,12 @@ refused "no such tree" "$work/none" pci@0 gpu2.sock \
 err=$("$vfiokit" proxy gpu2.sock --socket bad.sock --subdriver "nvlink2,dt=$fixture" 2>&1)
 check "a socket target needs node=" test "$err" = \
 	"vfiokit proxy: nvlink2: gpu2.sock is no PCI address: name the device's node with node=PATH"
+# Without dt= the running system's tree is read; an x86 host has none.
+if [ ! -e /sys/firmware/devicetree/base ]; then
+	err=$("$vfiokit" proxy gpu2.sock --socket bad.sock --subdriver nvlink2 2>&1)
+	check "no device tree on this system: one line" test "$err" = \
+		"vfiokit proxy: nvlink2: this system has no device tree (/sys/firmware/devicetree/base): not a POWER host? Give one with dt=DIR"
+fi
 cd - >/dev/null
 
 echo "$passed passed, $failed failed"
