@@ -49,7 +49,7 @@ refused "a region not mappable" 2 \
 refused "a width the register does not take" 2 \
 	"vfiokit mem: d.sock: region 0 offset 0x4: the device refused an 8-byte access here (width or alignment not supported by this register)" \
 	mem d.sock 0 read 4
-refused "a bad operation" 2 "vfiokit mem: operation peek: expected read or write" \
+refused "a bad operation" 2 "vfiokit mem: access peek: expected OFFSET[.B|.W|.L|.Q][=VALUE]" \
 	mem d.sock 0 peek 0
 refused "a bad OFFSET" 2 \
 	"vfiokit mem: OFFSET 1Q: expected a number from 0 to 2^64-1 (0x, K/M/G/T)" mem d.sock 0 read 1Q
