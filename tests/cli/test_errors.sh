@@ -63,6 +63,30 @@ for check_name in dma edu; do
 done
 refused "selftest bar-rw: the file once" 1 \
 	"vfiokit selftest bar-rw: nosuch: No such file or directory" selftest bar-rw nosuch 0 1
+# bar-rw writes through a mapping: only into a PCI BAR in sysfs.
+printf 'precious data\n' >"$work/file"
+cp "$work/file" "$work/file.orig"
+refused "selftest bar-rw: a regular file" 2 \
+	"vfiokit selftest bar-rw: $work/file: not a PCI BAR in sysfs (/sys/bus/pci/devices/*/resourceN); nothing written" \
+	selftest bar-rw "$work/file" 0 0x41414141
+check "selftest bar-rw: the regular file is left as it was" cmp -s "$work/file" "$work/file.orig"
+mkdir -p "$work/dev"
+ln -s "$work/file" "$work/dev/resource0"
+refused "selftest bar-rw: a link named resource0 to a regular file" 2 \
+	"vfiokit selftest bar-rw: $work/dev/resource0: not a PCI BAR in sysfs (/sys/bus/pci/devices/*/resourceN); nothing written" \
+	selftest bar-rw "$work/dev/resource0" 0 0x41414141
+check "selftest bar-rw: ...still left as it was" cmp -s "$work/file" "$work/file.orig"
+pci=$(find /sys/bus/pci/devices/ -mindepth 1 -maxdepth 1 2>/dev/null | head -n 1)
+if [ -n "$pci" ] && [ -e "$pci/config" ]; then
+	refused "selftest bar-rw: a PCI device's config file is no BAR" 2 \
+		"vfiokit selftest bar-rw: $pci/config: not a PCI BAR in sysfs (/sys/bus/pci/devices/*/resourceN); nothing written" \
+		selftest bar-rw "$pci/config" 0 0
+fi
+refused "selftest bar-rw: another sysfs file" 2 \
+	"vfiokit selftest bar-rw: /sys/kernel/uevent_seqnum: not a PCI BAR in sysfs (/sys/bus/pci/devices/*/resourceN); nothing written" \
+	selftest bar-rw /sys/kernel/uevent_seqnum 0 0
+refused "selftest bar-rw: OFFSET not 4-byte aligned" 2 \
+	"vfiokit selftest bar-rw: OFFSET 0x2: expected a multiple of 4" selftest bar-rw "$work/file" 2 0
 check "a sound access still works" grep -q "^read region 0" <("$vfiokit" mem d.sock 0 read 0)
 
 # A server that answers VERSION, then closes (close) or is silent (hang).
