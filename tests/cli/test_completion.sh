@@ -53,6 +53,9 @@ completes "mem --width choices" "1 2 4 8" mem --width ""
 completes "mem TARGET: sockets and directories" "dma.sock gpu0.sock sub" mem ""
 completes "...after an option and its value" "dma.sock gpu0.sock sub" mem --region 7 ""
 completes "...and not again after the target" "" mem dma.sock ""
+completes "info's short options" "-x -xxx -xxxx" info -x
+completes "info's -n forms" "-n -nn" info -n
+completes "serve's short options" "-q" serve -q
 completes "info TARGET" "gpu0.sock" info -v g
 completes "topology: several targets" "dma.sock gpu0.sock sub" topology gpu0.sock ""
 completes "selftest checks" "bar-rw dma edu" selftest ""

@@ -85,6 +85,12 @@ fi
 refused "selftest bar-rw: another sysfs file" 2 \
 	"vfiokit selftest bar-rw: /sys/kernel/uevent_seqnum: not a PCI BAR in sysfs (/sys/bus/pci/devices/*/resourceN); nothing written" \
 	selftest bar-rw /sys/kernel/uevent_seqnum 0 0
+for check_name in dma edu; do
+	refused "selftest $check_name: a regular file is no VFIO target" 1 \
+		"vfiokit selftest $check_name: $work/file is not a socket, a PCI address or /dev/vfio/N" \
+		selftest "$check_name" "$work/file"
+done
+check "selftest dma, edu: the regular file is left as it was" cmp -s "$work/file" "$work/file.orig"
 refused "selftest bar-rw: OFFSET not 4-byte aligned" 2 \
 	"vfiokit selftest bar-rw: OFFSET 0x2: expected a multiple of 4" selftest bar-rw "$work/file" 2 0
 check "a sound access still works" grep -q "^read region 0" <("$vfiokit" mem d.sock 0 read 0)
