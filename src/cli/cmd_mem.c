@@ -42,6 +42,7 @@ struct mem_access {
 struct mem_req {
 	bool via_mmap;
 	bool json;
+	bool region_given;          /* by --region: the old form's REGION may not differ */
 	uint32_t region;
 	unsigned int width;         /* for accesses without a suffix */
 	struct mem_access acc[MAX_ACCESSES];
@@ -381,14 +382,21 @@ static int parse_old_form(int argc, char **argv, struct mem_req *r)
 {
 	struct mem_access *a = &r->acc[0];
 	bool write = !strcmp(argv[2], "write");
+	uint32_t region;
 
 	if (argc != (write ? 5 : 4)) {
 		fprintf(stderr, "vfiokit mem: expected TARGET REGION read OFFSET or TARGET "
 			"REGION write OFFSET VALUE (see 'vfiokit mem --help')\n");
 		return -EINVAL;
 	}
-	if (vfk_parse_u32(argv[1], &r->region))
+	if (vfk_parse_u32(argv[1], &region))
 		return bad_arg("REGION", argv[1], "an index from 0 to 4294967295");
+	if (r->region_given && region != r->region) {
+		fprintf(stderr, "vfiokit mem: REGION %s and --region %u: give one\n", argv[1],
+			r->region);
+		return -EINVAL;
+	}
+	r->region = region;
 	r->n = 1;
 	a->width = r->width;
 	if (vfk_parse_u64(argv[3], &a->offset))
@@ -441,6 +449,8 @@ static int parse_options(int argc, char **argv, struct mem_req *r)
 			return bad_arg("--via", optarg, "mmap or region");
 		} else if (ch == 'r' && vfk_parse_u32(optarg, &r->region)) {
 			return bad_arg("--region", optarg, "an index from 0 to 4294967295");
+		} else if (ch == 'r') {
+			r->region_given = true;
 		} else if (ch == 'w' && !(r->width = parse_width(optarg))) {
 			return bad_arg("--width", optarg, "1, 2, 4 or 8 (or B, W, L, Q)");
 		} else if (ch == 'j') {

@@ -176,6 +176,10 @@ refused "a bad OFFSET with a suffix" 2 \
 	"vfiokit mem: OFFSET zz: expected a number from 0 to 2^64-1 (0x, K/M/G/T)" mem d.sock zz.L
 refused "a bad --region" 2 "vfiokit mem: --region x: expected an index from 0 to 4294967295" \
 	mem --region x d.sock 0
+refused "REGION and a different --region" 2 "vfiokit mem: REGION 0 and --region 7: give one" \
+	mem --region 7 d.sock 0 read 0
+prints "REGION and the same --region" \
+	"read region 7 offset 0x0 via region: 0x10d01234" mem --region 7 --width 4 d.sock 7 read 0
 refused "no access" 2 \
 	"vfiokit mem: expected TARGET and at least one ACCESS (see 'vfiokit mem --help')" mem d.sock
 run mem --help
