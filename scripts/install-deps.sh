@@ -3,8 +3,8 @@
 # Usage: scripts/install-deps.sh [build|demo|check|bench|fuzz]...
 set -euo pipefail
 
-build_pkgs=(gcc make meson ninja-build pkg-config libjson-c-dev libcmocka-dev linux-libc-dev python3 libpci-dev)
-check_pkgs=(device-tree-compiler valgrind clang libclang-rt-14-dev pciutils)
+build_pkgs=(gcc make meson ninja-build pkg-config libjson-c-dev libcmocka-dev linux-libc-dev python3 libpci-dev scdoc)
+check_pkgs=(device-tree-compiler valgrind clang libclang-rt-14-dev pciutils man-db systemd)
 demo_pkgs=(device-tree-compiler)
 bench_pkgs=(gnuplot-nox)
 fuzz_pkgs=(clang libclang-rt-14-dev)

@@ -5,7 +5,8 @@
  *
  *   vfiokit selftest bar-rw FILE OFFSET VALUE
  *       mmap a sysfs resourceN file, write a 32-bit VALUE at OFFSET through
- *       the mapping and read it back.
+ *       the mapping and read it back. Anything but a PCI BAR in sysfs is
+ *       refused before it is opened for writing.
  *   vfiokit selftest dma TARGET [--irq msix|msi|intx|all] [--len N]
  *       drive the dmaengine model (docs/models.md) through the client API:
  *       map a buffer for DMA, program a copy, wait for the interrupt on an
@@ -27,7 +28,11 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
+#include <limits.h>
+#include <linux/magic.h>
 #include <linux/pci_regs.h>
 
 #include <vfiokit/client.h>
@@ -43,6 +48,71 @@
 
 /* ---- bar-rw ---------------------------------------------------------- */
 
+/* "resourceN" or "resourceN_wc": a BAR as sysfs hands it out. */
+static bool resource_name(const char *name)
+{
+	size_t digits;
+
+	if (strncmp(name, "resource", 8))
+		return false;
+	digits = strspn(name + 8, "0123456789");
+	return digits > 0 && (!name[8 + digits] || !strcmp(name + 8 + digits, "_wc"));
+}
+
+/*
+ * Is real (a realpath) a BAR of a PCI device in sysfs? Its name, its
+ * place under /sys/devices, and the device's subsystem being the PCI bus:
+ * a write through anything else would change a file, not a register.
+ */
+static bool pci_resource_path(const char *real)
+{
+	const char *base = strrchr(real, '/') + 1;
+	char link[PATH_MAX], bus[PATH_MAX];
+
+	if (strncmp(real, "/sys/devices/", 13) || !resource_name(base))
+		return false;
+	snprintf(link, sizeof(link), "%.*ssubsystem", (int)(base - real), real);
+	return realpath(link, bus) && !strcmp(bus, "/sys/bus/pci");
+}
+
+/* fd, open on a sysfs file (the path could change after the check). */
+static bool on_sysfs(int fd)
+{
+	struct statfs fs;
+	struct stat st;
+
+	return !fstatfs(fd, &fs) && fs.f_type == SYSFS_MAGIC && !fstat(fd, &st) &&
+	       S_ISREG(st.st_mode);
+}
+
+/*
+ * FILE opened for bar-rw when it is a PCI BAR in sysfs: the fd, -ENOENT
+ * and the like as -errno (exit 1), or -EINVAL after saying why (exit 2).
+ */
+static int open_resource(const char *file)
+{
+	char real[PATH_MAX];
+	int fd;
+
+	if (!realpath(file, real))
+		return -errno;
+	if (!pci_resource_path(real)) {
+		fprintf(stderr, "vfiokit selftest bar-rw: %s: not a PCI BAR in sysfs "
+			"(/sys/bus/pci/devices/*/resourceN); nothing written\n", file);
+		return -EINVAL;
+	}
+	fd = open(real, O_RDWR | O_SYNC | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (!on_sysfs(fd)) {
+		close(fd);
+		fprintf(stderr, "vfiokit selftest bar-rw: %s: not a file of sysfs; nothing "
+			"written\n", file);
+		return -EINVAL;
+	}
+	return fd;
+}
+
 static int bar_rw(const char *file, uint64_t offset, uint32_t value)
 {
 	const uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
@@ -50,14 +120,19 @@ static int bar_rw(const char *file, uint64_t offset, uint32_t value)
 	volatile uint32_t *reg;
 	uint32_t got;
 	void *map;
-	int fd = open(file, O_RDWR | O_SYNC);
+	int fd;
 
-	if (fd < 0 || offset % 4) {
-		fprintf(stderr, "vfiokit selftest bar-rw: %s: %s\n", file, fd < 0 ? strerror(errno) :
-			"OFFSET must be 4-byte aligned");
-		if (fd >= 0)
-			close(fd);
-		return 1;
+	if (offset % 4) {
+		fprintf(stderr, "vfiokit selftest bar-rw: OFFSET %#" PRIx64 ": expected a "
+			"multiple of 4\n", offset);
+		return CLI_USAGE;
+	}
+	fd = open_resource(file);
+	if (fd == -EINVAL)
+		return CLI_USAGE;
+	if (fd < 0) {
+		fprintf(stderr, "vfiokit selftest bar-rw: %s: %s\n", file, strerror(-fd));
+		return CLI_FAILED;
 	}
 	map = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)base);
 	close(fd);
@@ -459,8 +534,9 @@ static void usage(FILE *out)
 		"usage: vfiokit selftest bar-rw FILE OFFSET VALUE\n"
 		"       vfiokit selftest dma TARGET [--irq msix|msi|intx|all] [--len N] [--memfd]\n"
 		"       vfiokit selftest edu TARGET\n"
-		"  bar-rw  write and read back a 32-bit value through an mmap of FILE\n"
-		"          (a sysfs resourceN file)\n"
+		"  bar-rw  write and read back a 32-bit value through an mmap of FILE,\n"
+		"          a PCI BAR in sysfs (/sys/bus/pci/devices/*/resourceN); any\n"
+		"          other file is refused (for a VFIO target: 'vfiokit mem')\n"
 		"  dma     copy a buffer with the dmaengine model and wait for its\n"
 		"          interrupt (default: every kind in turn, 4096 bytes)\n"
 		"  edu     copy a buffer into QEMU's edu device and back, on MSI\n"

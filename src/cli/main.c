@@ -22,7 +22,7 @@ static const struct command commands[] = {
 	{ "help", cmd_help, "list the commands; 'help COMMAND' describes one" },
 	{ "info", cmd_info, "regions, capabilities, IRQs and config space of a VFIO device" },
 	{ "serve", cmd_serve, "serve device models over vfio-user sockets" },
-	{ "mem", cmd_mem, "read/write a 64-bit value in a region (mmap or region I/O)" },
+	{ "mem", cmd_mem, "read/write 1, 2, 4 or 8 bytes in a region, several in one connection" },
 	{ "topology", cmd_topology, "NVLink2 topology of GPUs and bridges (--dts: device tree)" },
 	{ "selftest", cmd_selftest, "device checks for the real-peer tests (bar-rw, dma)" },
 	{ "proxy", cmd_proxy, "serve a VFIO device over vfio-user, with subdrivers" },

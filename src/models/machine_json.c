@@ -272,8 +272,9 @@ static int option_text(const char *key, json_object *v, char *buf, size_t len)
 
 static int socket_path(const char *base_dir, const char *sock, char *buf, size_t len)
 {
-	int n = sock[0] == '/' ? snprintf(buf, len, "%s", sock)
-			       : snprintf(buf, len, "%s/%s", base_dir, sock);
+	/* A file in the working directory has base_dir ".": no "./" prefix. */
+	bool as_is = sock[0] == '/' || !strcmp(base_dir, ".");
+	int n = as_is ? snprintf(buf, len, "%s", sock) : snprintf(buf, len, "%s/%s", base_dir, sock);
 
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }

@@ -49,7 +49,7 @@ refused "a region not mappable" 2 \
 refused "a width the register does not take" 2 \
 	"vfiokit mem: d.sock: region 0 offset 0x4: the device refused an 8-byte access here (width or alignment not supported by this register)" \
 	mem d.sock 0 read 4
-refused "a bad operation" 2 "vfiokit mem: operation peek: expected read or write" \
+refused "a bad operation" 2 "vfiokit mem: access peek: expected OFFSET[.B|.W|.L|.Q][=VALUE]" \
 	mem d.sock 0 peek 0
 refused "a bad OFFSET" 2 \
 	"vfiokit mem: OFFSET 1Q: expected a number from 0 to 2^64-1 (0x, K/M/G/T)" mem d.sock 0 read 1Q
@@ -63,6 +63,36 @@ for check_name in dma edu; do
 done
 refused "selftest bar-rw: the file once" 1 \
 	"vfiokit selftest bar-rw: nosuch: No such file or directory" selftest bar-rw nosuch 0 1
+# bar-rw writes through a mapping: only into a PCI BAR in sysfs.
+printf 'precious data\n' >"$work/file"
+cp "$work/file" "$work/file.orig"
+refused "selftest bar-rw: a regular file" 2 \
+	"vfiokit selftest bar-rw: $work/file: not a PCI BAR in sysfs (/sys/bus/pci/devices/*/resourceN); nothing written" \
+	selftest bar-rw "$work/file" 0 0x41414141
+check "selftest bar-rw: the regular file is left as it was" cmp -s "$work/file" "$work/file.orig"
+mkdir -p "$work/dev"
+ln -s "$work/file" "$work/dev/resource0"
+refused "selftest bar-rw: a link named resource0 to a regular file" 2 \
+	"vfiokit selftest bar-rw: $work/dev/resource0: not a PCI BAR in sysfs (/sys/bus/pci/devices/*/resourceN); nothing written" \
+	selftest bar-rw "$work/dev/resource0" 0 0x41414141
+check "selftest bar-rw: ...still left as it was" cmp -s "$work/file" "$work/file.orig"
+pci=$(find /sys/bus/pci/devices/ -mindepth 1 -maxdepth 1 2>/dev/null | head -n 1)
+if [ -n "$pci" ] && [ -e "$pci/config" ]; then
+	refused "selftest bar-rw: a PCI device's config file is no BAR" 2 \
+		"vfiokit selftest bar-rw: $pci/config: not a PCI BAR in sysfs (/sys/bus/pci/devices/*/resourceN); nothing written" \
+		selftest bar-rw "$pci/config" 0 0
+fi
+refused "selftest bar-rw: another sysfs file" 2 \
+	"vfiokit selftest bar-rw: /sys/kernel/uevent_seqnum: not a PCI BAR in sysfs (/sys/bus/pci/devices/*/resourceN); nothing written" \
+	selftest bar-rw /sys/kernel/uevent_seqnum 0 0
+for check_name in dma edu; do
+	refused "selftest $check_name: a regular file is no VFIO target" 1 \
+		"vfiokit selftest $check_name: $work/file is not a socket, a PCI address or /dev/vfio/N" \
+		selftest "$check_name" "$work/file"
+done
+check "selftest dma, edu: the regular file is left as it was" cmp -s "$work/file" "$work/file.orig"
+refused "selftest bar-rw: OFFSET not 4-byte aligned" 2 \
+	"vfiokit selftest bar-rw: OFFSET 0x2: expected a multiple of 4" selftest bar-rw "$work/file" 2 0
 check "a sound access still works" grep -q "^read region 0" <("$vfiokit" mem d.sock 0 read 0)
 
 # A server that answers VERSION, then closes (close) or is silent (hang).

@@ -108,6 +108,17 @@ sys.exit(json.loads(sys.argv[1]) != want)' "$2" "$odd/d.sock"
 check "the -device line of an odd, relative path is one shell word of JSON with the absolute path" \
 	device_option_ok
 
+# --- a machine file named relative to the working directory: its sockets'
+# paths are printed without a "./" step
+mkdir "$work/rel"
+sed 's/gpu.sock/relgpu.sock/; s/link.sock/rellink.sock/; s/stray.sock/relstray.sock/' \
+	"$work/cfg/machine.json" >"$work/rel/machine.json"
+(cd "$work/rel" && exec "$vfiokit" serve --config machine.json) >"$work/rel.out" 2>&1 &
+pids+=($!)
+check "serve --config with a relative file starts" wait_sockets "$work/rel/relgpu.sock"
+check "its -device line is the plain absolute path" \
+	grep -qF -e "\"path\":\"$work/rel/relgpu.sock\"" "$work/rel.out"
+
 # --- an option given twice is refused, not the last one taken
 timeout 20 "$vfiokit" serve v100 tgt=0x1 aperture=1G tgt=0x2 --socket "$work/twice.sock" \
 	>/dev/null 2>"$work/twice.err"
