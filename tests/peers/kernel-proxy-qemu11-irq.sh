@@ -8,7 +8,12 @@
 #    physical BAR address (vfio-pci maps by PFN), and loads and stores
 #    through it (id 0x010000ed, the liveness register's inverse) send the
 #    proxy no message;
-#  - edu's INTx goes from the hardware to QEMU 11 without the proxy: the
+#  - edu's MSI goes from the hardware to QEMU 11 without the proxy: QEMU
+#    enables MSI when config space says so (SET_IRQS with its eventfd,
+#    passed to the kernel), and writes the message to the address given,
+#    RAM at 1 MiB here, where qtest reads it; BAR0 stays mapped;
+#  - then, in a second QEMU (the proxy serves the next client), INTx:
+#    edu's INTx goes from the hardware to QEMU 11 without the proxy: the
 #    proxy passed QEMU's eventfd to the kernel (SET_IRQS), and QEMU raises
 #    its IOAPIC pin (qtest `irq_intercept_in`); QEMU's unmasks (SET_IRQS
 #    UNMASK) are passed to the kernel;
@@ -17,7 +22,7 @@
 #    a REGION_READ/WRITE through the proxy, even after 2 s of virtual
 #    time, since vfio-user-pci has no x-intx-mmap-timeout-ms (0: the
 #    timer that maps the BAR again is never armed);
-#  - QEMU leaving: every type1 mapping the proxy made is unmapped.
+#  - QEMU leaving, twice: every type1 mapping the proxy made is unmapped.
 # QEMU 11 comes from scripts/peers/pack-qemu11.sh (cached), in /q11.
 # Exit 0 pass, 77 cannot run on this machine, else failure.
 set -euo pipefail
@@ -45,15 +50,32 @@ done
 mount --bind /dev /q11/dev
 mount -t proc proc /q11/proc
 mount --bind /tmp /q11/tmp
-mkfifo /tmp/qin
-chroot /q11 /usr/bin/qemu-system-x86_64 -accel qtest -qtest stdio -machine q35 \
-	-nodefaults -display none -monitor none -serial none -m 64M \
-	-object memory-backend-memfd,id=m,size=64M,share=on -machine memory-backend=m \
-	-trace vfio_region_mmaps_set_enabled -trace vfio_intx_interrupt \
-	-device '{"driver":"vfio-user-pci","socket":{"path":"/tmp/edu.sock","type":"unix"},"addr":"4"}' \
-	</tmp/qin >/tmp/qout 2>/tmp/qerr &
-Q=$!
-exec 3>/tmp/qin
+# start_qemu: QEMU 11 as a new client of the proxy, qtest on fd 3
+start_qemu() {
+	rm -f /tmp/qin /tmp/qout /tmp/qerr
+	mkfifo /tmp/qin
+	chroot /q11 /usr/bin/qemu-system-x86_64 -accel qtest -qtest stdio -machine q35 \
+		-nodefaults -display none -monitor none -serial none -m 64M \
+		-object memory-backend-memfd,id=m,size=64M,share=on -machine memory-backend=m \
+		-trace vfio_region_mmaps_set_enabled -trace vfio_intx_interrupt \
+		-device '{"driver":"vfio-user-pci","socket":{"path":"/tmp/edu.sock","type":"unix"},"addr":"4"}' \
+		</tmp/qin >/tmp/qout 2>/tmp/qerr &
+	Q=$!
+	exec 3>/tmp/qin
+}
+# stop_qemu: QEMU ends; wait till the proxy has seen its client go
+stop_qemu() {
+	gone=$(grep -c 'client gone' /tmp/proxy.log)
+	exec 3>&-
+	kill $Q 2>/dev/null
+	wait $Q 2>/dev/null
+	i=0
+	while [ "$(grep -c 'client gone' /tmp/proxy.log)" = "$gone" ]; do
+		i=$((i + 1))
+		[ $i -gt 200 ] && fail "the proxy did not see QEMU 11 go"
+		sleep 0.05
+	done
+}
 answers() { grep -cE '^(OK|FAIL|ERR)' /tmp/qout; }
 # qt COMMAND: one qtest command; its answer's value in $ANS. IRQ lines
 # come in between, so answers are counted, not lines.
@@ -84,6 +106,37 @@ irqs() { grep -c "^IRQ $1 " /tmp/qout; }
 bar0_msgs() { grep -cE ': REGION_(READ|WRITE) region 0 ' /tmp/proxy.log; }
 cfg() { qt "outl 0xcf8 $((0x80002000 + $1))"; }
 
+# 1. MSI: QEMU 11 enables edu's MSI through config space; edu's MSI goes
+# to the kernel, its eventfd to QEMU, which writes the message into its
+# own RAM (the MSI address is RAM at 1 MiB); BAR0 stays mapped.
+start_qemu
+cfg 0x10 && qt 'outl 0xcfc 0xe0000000'
+cfg 4 && qt 'outw 0xcfc 0x0006' # memory, bus master (QEMU drops MSI writes without it)
+cfg 0x34 && qt 'inb 0xcfc' && cap=$((ANS))
+cfg $cap && qt 'inl 0xcfc' && ctl=$((ANS >> 16))
+echo "G: msi cap id $((ANS & 0xff)) 64-bit $(((ctl >> 7) & 1))"
+cfg $((cap + 4)) && qt 'outl 0xcfc 0x100000'
+cfg $((cap + 8)) && qt 'outl 0xcfc 0'
+cfg $((cap + 12)) && qt 'outw 0xcfc 0x4321'
+cfg $cap && qt "outw 0xcfe $((ctl | 1))"
+echo "G: msi eventfd handed to the kernel: $(grep -c ': SET_IRQS index 1 start 0 count 1 flags 0x24 to .*: 0$' /tmp/proxy.log)"
+qt 'writel 0x100000 0'
+msgs=$(bar0_msgs)
+qt 'writel 0xe0000060 0x1'
+i=0
+while qt 'readl 0x100000' && [ "$ANS" != 0x0000000000004321 ] && [ $i -lt 200 ]; do
+	i=$((i + 1))
+	sleep 0.05
+done
+echo "G: msi message in QEMU's RAM $ANS"
+qt 'readl 0xe0000024' && echo "G: msi interrupt status $ANS"
+qt 'writel 0xe0000064 0x1'
+qt 'readl 0xe0000000' && echo "G: msi id $ANS"
+echo "G: msi BAR0 messages $(($(bar0_msgs) - msgs)) unmapped $(grep -c 'BAR 0 mmaps enabled: 0' /tmp/qerr)"
+stop_qemu
+
+# 2. INTx, in a new QEMU (the proxy serves the next client)
+start_qemu
 qt 'irq_intercept_in ioapic'
 cfg 0 && qt 'inl 0xcfc' && echo "G: ids $ANS"
 cfg 0x10 && qt 'outl 0xcfc 0xffffffff' && qt 'inl 0xcfc' && echo "G: bar0 size probe $ANS"
@@ -120,14 +173,7 @@ echo "G: BAR0 messages after 2 s: $(bar0_msgs)"
 echo "G: QEMU maps BAR0 again: $(($(grep -c 'BAR 0 mmaps enabled: 1' /tmp/qerr) - mapped))"
 echo "G: eventfds handed to the kernel: $(grep -c ': SET_IRQS index 0 start 0 count 1 flags 0x24 to .*: 0$' /tmp/proxy.log | sed 's/^[1-9][0-9]*$/yes/')"
 echo "G: unmasks passed to the kernel: $(grep -c ': SET_IRQS index 0 start 0 count 1 flags 0x11 to .*: 0$' /tmp/proxy.log | sed 's/^[1-9][0-9]*$/yes/')"
-exec 3>&-
-kill $Q 2>/dev/null
-wait $Q 2>/dev/null
-i=0
-while ! grep -q 'client gone' /tmp/proxy.log && [ $i -lt 200 ]; do
-	i=$((i + 1))
-	sleep 0.05
-done
+stop_qemu
 maps=$(grep -c ': DMA_MAP iova .* to .*: 0$' /tmp/proxy.log)
 unmaps=$(grep -c ': DMA_UNMAP iova .* to .*: 0$' /tmp/proxy.log)
 echo "G: QEMU gone: type1 maps $([ "$maps" -gt 0 ] && [ "$maps" = "$unmaps" ] && echo "all unmapped" || echo "$maps mapped $unmaps unmapped")"
@@ -138,6 +184,12 @@ GUEST
 
 expected() {
 	cat <<'LINES'
+msi cap id 5 64-bit 1
+msi eventfd handed to the kernel: 1
+msi message in QEMU's RAM 0x0000000000004321
+msi interrupt status 0x0000000000000001
+msi id 0x00000000010000ed
+msi BAR0 messages 0 unmapped 0
 ids 0x11e81234
 bar0 size probe 0xfff00000
 bar0 0xe0000000
@@ -181,8 +233,8 @@ main() {
 		-device edu 2>"$tmp/qemu.err" || log "QEMU exited with $?"
 	log "guest run took $(since "$t0")s"
 	[ -n "${PEERS_DUMP:-}" ] && tr -d '\r' <"$tmp/serial.log" | grep -E '^G: ' >&2
-	expect_lines kernel-proxy-qemu11-intx "$tmp/serial.log" "$(expected)"
-	echo "PASS: kernel-proxy-qemu11-intx: QEMU 11 maps edu's BAR from the proxy's fd, takes INTx from the kernel, traps the BAR after it"
+	expect_lines kernel-proxy-qemu11-irq "$tmp/serial.log" "$(expected)"
+	echo "PASS: kernel-proxy-qemu11-irq: QEMU 11 maps edu's BAR from the proxy's fd, takes MSI and INTx from the kernel, traps the BAR after an INTx"
 }
 
 main "$@"
