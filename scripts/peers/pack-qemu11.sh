@@ -8,7 +8,8 @@
 # It holds only what the binary needs: its shared-library closure (ldd in
 # the chroot), its module folder (accel-qtest.so lives there), its
 # firmware and data folders, and empty /dev, /proc, /sys and /tmp to
-# mount on. Kept uncompressed: a TCG guest spends seconds on gunzip.
+# mount on. Kept uncompressed: gunzip of it in the TCG guest costs about
+# 1 to 1.7 s of boot (docs/peers.md).
 # Cached in $PEERS_CACHE/qemu11-root.cpio, rebuilt when this script or the
 # chroot's QEMU package changes. Exit 0 ok, 77 cannot run here, else failure.
 set -euo pipefail
