@@ -1,0 +1,561 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench_proxy: what `vfiokit proxy` costs against the same device opened
+ * directly, timed in one run. Three figures, each with a direct and a
+ * proxied side:
+ *
+ *   bar_load4       a 4-byte load from an mmap of a BAR (edu's
+ *                   identification register): direct, the mmap of the
+ *                   device fd; proxied, the mmap of the fd the proxy hands
+ *                   out in region info. Target: the proxied side at least
+ *                   0.95 x the direct side's speed (both should be the
+ *                   same mapping of the kernel's, with no proxy in between).
+ *   config_read4    a 4-byte config-space read: a pread on the device fd
+ *                   against a vfio-user REGION_READ the proxy forwards.
+ *   dma_map_unmap   DMA_MAP + DMA_UNMAP of one memfd page, one request
+ *                   after the other: two type1 ioctls against two
+ *                   vfio-user round trips the proxy turns into those ioctls;
+ *   dma_map_unmap_batch  the same pair sent without waiting in between, as
+ *                   QEMU sends them inside a memory transaction.
+ *
+ * A device can be open in one process only, and the proxy holds it. Two
+ * ways to be fair about that:
+ *
+ *   bench_proxy [options] TARGET
+ *       One device, alternating phases (the default, and the one reported):
+ *       open TARGET directly, time every figure, close it; start
+ *       `VFIOKIT proxy TARGET --socket S`, time every figure through it,
+ *       stop it; ROUNDS times, the order swapped every round (direct
+ *       first, then proxy first) so drift hits both sides alike.
+ *   bench_proxy [options] --pair TARGET SOCKET
+ *       Two identical devices: TARGET opened directly, SOCKET a proxy
+ *       already serving the other one; both open at once and the blocks
+ *       interleaved finely. A cross-check: different devices.
+ *
+ * Options: -n N operations per figure and side (split over the rounds),
+ * -r ROUNDS, --vfiokit PATH (the CLI that runs the proxy, default
+ * "vfiokit" in PATH), --region I and --offset O (the register loaded,
+ * default BAR0 offset 0).
+ *
+ * Output: one JSON object per line on stdout (json-c): a header naming the
+ * mode and device, then one line per figure with both medians and p99s in
+ * microseconds and their ratio. Timing is never judged here beyond
+ * printing the verdict of the BAR target.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <json-c/json.h>
+#include <vfiokit/client.h>
+
+#include "harness.h"
+
+#define DMA_IOVA       0x100000ull /* edu masks DMA addresses to 28 bits */
+#define DMA_LEN        4096u
+#define LOADS_PER_SAMPLE 64u       /* BAR loads timed together: one is below the clock's grain */
+#define BLOCK          50u         /* operations per interleaved block (--pair) */
+#define WARMUP         20u
+
+enum side_id { DIRECT, PROXY, NSIDES };
+enum fig_id { FIG_BAR, FIG_CONFIG, FIG_DMA, FIG_DMA_BATCH, NFIGS };
+
+static const char *const side_names[NSIDES] = { "direct", "proxy" };
+static const char *const fig_names[NFIGS] = {
+	"bar_load4", "config_read4", "dma_map_unmap", "dma_map_unmap_batch",
+};
+/* Operations per sample, to turn a sample into the time of one operation. */
+static const unsigned int fig_per[NFIGS] = { LOADS_PER_SAMPLE, 1, 1, 1 };
+
+struct args {
+	const char *target;
+	const char *socket;      /* --pair: the proxy of the other device */
+	const char *vfiokit;
+	uint64_t n;
+	unsigned int rounds;
+	uint32_t region;
+	uint64_t offset;
+};
+
+/* One opened side: a client and the register's mapping. */
+struct side {
+	struct vfk_client *c;
+	struct vfk_region_info *ri;
+	void *map;
+	size_t map_len;
+	volatile const uint32_t *reg;
+	uint32_t expect;           /* the register's value, read by a message */
+	pid_t proxy_pid;           /* the proxy this bench started, or 0 */
+	char sock[108];
+};
+
+struct bench {
+	struct args a;
+	int memfd;
+	void *page;
+	struct bench_samples s[NFIGS][NSIDES];
+	uint16_t vendor, device;
+};
+
+static void usage(const char *prog)
+{
+	fprintf(stderr,
+		"usage: %s [-n N] [-r ROUNDS] [--vfiokit PATH] [--region I] [--offset O] TARGET\n"
+		"       %s [-n N] [-r ROUNDS] [--region I] [--offset O] --pair TARGET SOCKET\n",
+		prog, prog);
+	exit(2);
+}
+
+static uint64_t parse_u64(const char *prog, const char *s)
+{
+	char *end;
+
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 0);
+	if (errno || end == s || *end)
+		usage(prog);
+	return v;
+}
+
+static void parse_args(int argc, char **argv, struct args *a)
+{
+	static const struct option longopts[] = {
+		{ "pair", no_argument, NULL, 'p' },
+		{ "vfiokit", required_argument, NULL, 'V' },
+		{ "region", required_argument, NULL, 'R' },
+		{ "offset", required_argument, NULL, 'O' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool pair = false;
+	int c;
+
+	*a = (struct args){ .vfiokit = "vfiokit", .n = 20000, .rounds = 4 };
+	while ((c = getopt_long(argc, argv, "n:r:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'n': a->n = parse_u64(argv[0], optarg); break;
+		case 'r': a->rounds = (unsigned int)parse_u64(argv[0], optarg); break;
+		case 'p': pair = true; break;
+		case 'V': a->vfiokit = optarg; break;
+		case 'R': a->region = (uint32_t)parse_u64(argv[0], optarg); break;
+		case 'O': a->offset = parse_u64(argv[0], optarg); break;
+		default: usage(argv[0]);
+		}
+	}
+	if (argc - optind != (pair ? 2 : 1) || a->n == 0 || a->rounds == 0 ||
+	    a->rounds > 1000 || a->offset % 4)
+		usage(argv[0]);
+	a->target = argv[optind];
+	a->socket = pair ? argv[optind + 1] : NULL;
+}
+
+/* ---- opening a side ---- */
+
+static int open_client(const char *target, struct vfk_client **c)
+{
+	char err[256];
+	int r = vfk_client_open(target, NULL, c, err, sizeof(err));
+
+	if (r)
+		fprintf(stderr, "bench_proxy: %s\n", err);
+	return r;
+}
+
+/*
+ * Map the page of the register and check that a load through the mapping
+ * reads what a region read (a message or pread) reads: the figure is then
+ * known to time the device's register, not some other memory.
+ */
+static int map_register(struct side *sd, const struct args *a)
+{
+	uint64_t page = a->offset & ~(uint64_t)4095;
+	int r = vfk_client_region_info(sd->c, a->region, &sd->ri);
+
+	if (r)
+		return r;
+	sd->map_len = 4096;
+	sd->map = vfk_client_region_mmap(sd->c, sd->ri, page, sd->map_len, PROT_READ);
+	if (!sd->map) {
+		fprintf(stderr, "bench_proxy: region %u offset 0x%llx: mmap refused: %s\n",
+			a->region, (unsigned long long)page, strerror(errno));
+		return -errno;
+	}
+	sd->reg = (volatile const uint32_t *)((char *)sd->map + (a->offset - page));
+	r = (int)vfk_client_region_read(sd->c, a->region, a->offset, &sd->expect, 4);
+	if (r != 4)
+		return r < 0 ? r : -EIO;
+	if (*sd->reg != sd->expect) {
+		fprintf(stderr, "bench_proxy: the mapping reads 0x%08x, the region 0x%08x\n",
+			*sd->reg, sd->expect);
+		return -EIO;
+	}
+	return 0;
+}
+
+static void side_close(struct side *sd)
+{
+	if (sd->map)
+		munmap(sd->map, sd->map_len);
+	vfk_region_info_free(sd->ri);
+	vfk_client_close(sd->c);
+	sd->map = NULL;
+	sd->ri = NULL;
+	sd->c = NULL;
+}
+
+static void stop_proxy(struct side *sd)
+{
+	int status;
+
+	if (sd->proxy_pid <= 0)
+		return;
+	kill(sd->proxy_pid, SIGTERM);
+	if (waitpid(sd->proxy_pid, &status, 0) == sd->proxy_pid &&
+	    !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+		fprintf(stderr, "bench_proxy: the proxy ended with status 0x%x\n", status);
+	sd->proxy_pid = 0;
+}
+
+/* Start `vfiokit proxy TARGET --socket S -q` and connect once it listens. */
+static int start_proxy(struct side *sd, const struct args *a)
+{
+	snprintf(sd->sock, sizeof(sd->sock), "/tmp/bench-proxy-%d.sock", (int)getpid());
+	unlink(sd->sock);
+	pid_t pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		/* stdout holds only the bench's JSON lines: the proxy's go to stderr. */
+		dup2(STDERR_FILENO, STDOUT_FILENO);
+		execlp(a->vfiokit, a->vfiokit, "proxy", a->target, "--socket", sd->sock, "-q",
+		       (char *)NULL);
+		fprintf(stderr, "bench_proxy: exec %s: %s\n", a->vfiokit, strerror(errno));
+		_exit(127);
+	}
+	sd->proxy_pid = pid;
+	/* The proxy opens the device before it listens: wait for the socket. */
+	for (int i = 0; i < 2000; i++) {
+		struct stat st;
+		int status;
+
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			sd->proxy_pid = 0;
+			fprintf(stderr, "bench_proxy: the proxy exited (status 0x%x)\n", status);
+			return -ECHILD;
+		}
+		if (stat(sd->sock, &st) == 0 && S_ISSOCK(st.st_mode))
+			return open_client(sd->sock, &sd->c);
+		usleep(10000);
+	}
+	fprintf(stderr, "bench_proxy: the proxy did not listen within 20 s\n");
+	stop_proxy(sd);
+	return -ETIMEDOUT;
+}
+
+static int side_open(struct side *sd, enum side_id id, const struct args *a)
+{
+	int r;
+
+	*sd = (struct side){ 0 };
+	if (id == DIRECT)
+		r = open_client(a->target, &sd->c);
+	else if (a->socket)
+		r = open_client(a->socket, &sd->c);
+	else
+		r = start_proxy(sd, a);
+	r = r ? r : map_register(sd, a);
+	if (r) {
+		side_close(sd);
+		stop_proxy(sd);
+	}
+	return r;
+}
+
+static void side_end(struct side *sd)
+{
+	side_close(sd);
+	stop_proxy(sd);
+}
+
+/* ---- the timed operations ---- */
+
+static int time_bar(struct side *sd, struct bench_samples *s, uint64_t samples)
+{
+	for (uint64_t i = 0; i < samples; i++) {
+		uint32_t bad = 0;
+		uint64_t t0 = bench_now_ns();
+		for (unsigned int k = 0; k < LOADS_PER_SAMPLE; k++)
+			bad |= *sd->reg ^ sd->expect;
+		bench_samples_add(s, bench_now_ns() - t0);
+		if (bad)
+			return -EIO;
+	}
+	return 0;
+}
+
+static int time_config(struct side *sd, struct bench_samples *s, uint64_t ops)
+{
+	uint32_t v;
+
+	for (uint64_t i = 0; i < ops; i++) {
+		uint64_t t0 = bench_now_ns();
+		ssize_t r = vfk_client_config_read(sd->c, 0, &v, 4);
+		bench_samples_add(s, bench_now_ns() - t0);
+		if (r != 4)
+			return r < 0 ? (int)r : -EIO;
+	}
+	return 0;
+}
+
+static int time_dma(struct bench *b, struct side *sd, struct bench_samples *s, uint64_t ops)
+{
+	for (uint64_t i = 0; i < ops; i++) {
+		uint64_t t0 = bench_now_ns();
+		int r = vfk_client_dma_map(sd->c, DMA_IOVA, DMA_LEN, b->page, b->memfd, 0);
+		r = r ? r : vfk_client_dma_unmap(sd->c, DMA_IOVA, DMA_LEN);
+		bench_samples_add(s, bench_now_ns() - t0);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+static int time_dma_batch(struct bench *b, struct side *sd, struct bench_samples *s,
+			  uint64_t ops)
+{
+	for (uint64_t i = 0; i < ops; i++) {
+		struct vfk_client_dma_op op[2] = {
+			{ .iova = DMA_IOVA, .size = DMA_LEN, .vaddr = b->page, .fd = b->memfd },
+			{ .unmap = true, .iova = DMA_IOVA, .size = DMA_LEN, .fd = -1 },
+		};
+		uint64_t t0 = bench_now_ns();
+		int r = vfk_client_dma_batch(sd->c, op, 2);
+		bench_samples_add(s, bench_now_ns() - t0);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/* Time ops operations of figure f on one side, into s (NULL: warm-up). */
+static int time_figure(struct bench *b, struct side *sd, enum fig_id f,
+		       struct bench_samples *s, uint64_t ops)
+{
+	struct bench_samples scratch = { 0 };
+	struct bench_samples *into = s ? s : &scratch;
+
+	switch (f) {
+	case FIG_BAR: return time_bar(sd, into, ops);
+	case FIG_CONFIG: return time_config(sd, into, ops);
+	case FIG_DMA: return time_dma(b, sd, into, ops);
+	case FIG_DMA_BATCH: return time_dma_batch(b, sd, into, ops);
+	default: return -EINVAL;
+	}
+}
+
+static void check(int r, const char *what, enum side_id id)
+{
+	if (r) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "%s (%s)", what, side_names[id]);
+		bench_die(msg, r);
+	}
+}
+
+/* ---- the two modes ---- */
+
+/* Every figure on an opened side: a warm-up, then ops operations each. */
+static void phase(struct bench *b, struct side *sd, enum side_id id, uint64_t ops)
+{
+	for (int f = 0; f < NFIGS; f++) {
+		check(time_figure(b, sd, (enum fig_id)f, NULL, WARMUP), fig_names[f], id);
+		check(time_figure(b, sd, (enum fig_id)f, &b->s[f][id], ops), fig_names[f], id);
+	}
+}
+
+static void run_alternating(struct bench *b)
+{
+	uint64_t ops = b->a.n / b->a.rounds ? b->a.n / b->a.rounds : 1;
+
+	for (unsigned int round = 0; round < b->a.rounds; round++) {
+		for (int k = 0; k < NSIDES; k++) {
+			/* ABBA order: every other round starts with the proxy. */
+			enum side_id id = (enum side_id)((k + (int)round) % NSIDES);
+			struct side sd;
+
+			check(side_open(&sd, id, &b->a), "open", id);
+			phase(b, &sd, id, ops);
+			side_end(&sd);
+		}
+	}
+}
+
+static void run_pair(struct bench *b)
+{
+	struct side sd[NSIDES];
+	uint64_t blocks = b->a.n / BLOCK ? b->a.n / BLOCK : 1;
+
+	for (int id = 0; id < NSIDES; id++)
+		check(side_open(&sd[id], (enum side_id)id, &b->a), "open", (enum side_id)id);
+	for (int f = 0; f < NFIGS; f++) {
+		for (int id = 0; id < NSIDES; id++)
+			check(time_figure(b, &sd[id], (enum fig_id)f, NULL, WARMUP),
+			      fig_names[f], (enum side_id)id);
+		for (uint64_t i = 0; i < blocks; i++)
+			for (int k = 0; k < NSIDES; k++) {
+				int id = (k + (int)i) % NSIDES;
+				check(time_figure(b, &sd[id], (enum fig_id)f, &b->s[f][id], BLOCK),
+				      fig_names[f], (enum side_id)id);
+			}
+	}
+	for (int id = 0; id < NSIDES; id++)
+		side_end(&sd[id]);
+}
+
+/* ---- output ---- */
+
+static int cmp_u64(const void *x, const void *y)
+{
+	uint64_t p = *(const uint64_t *)x, q = *(const uint64_t *)y;
+	return (p > q) - (p < q);
+}
+
+/* Median and p99 of one set of samples, in microseconds per operation. */
+static void stats(struct bench_samples *s, unsigned int per, double *med, double *p99)
+{
+	if (s->count == 0)
+		bench_die("no samples", -ENODATA);
+	qsort(s->ns, s->count, sizeof(*s->ns), cmp_u64);
+	*med = (double)s->ns[s->count / 2] / 1e3 / per;
+	*p99 = (double)s->ns[s->count * 99 / 100] / 1e3 / per;
+}
+
+static void print_json(struct json_object *o)
+{
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	fflush(stdout);
+	json_object_put(o);
+}
+
+/* Six significant digits: the runs' noise is far above that. */
+static void add_double(struct json_object *o, const char *key, double v)
+{
+	char text[32];
+
+	snprintf(text, sizeof(text), "%.6g", v);
+	json_object_object_add(o, key, json_object_new_double_s(v, text));
+}
+
+static void report_header(const struct bench *b)
+{
+	struct json_object *o = json_object_new_object();
+	char id[16];
+
+	snprintf(id, sizeof(id), "%04x:%04x", b->vendor, b->device);
+	json_object_object_add(o, "bench", json_object_new_string("proxy"));
+	json_object_object_add(o, "mode",
+			       json_object_new_string(b->a.socket ? "pair" : "alternating"));
+	json_object_object_add(o, "target", json_object_new_string(b->a.target));
+	json_object_object_add(o, "device", json_object_new_string(id));
+	json_object_object_add(o, "register",
+			       json_object_new_int64((int64_t)b->a.offset));
+	json_object_object_add(o, "region", json_object_new_int64(b->a.region));
+	json_object_object_add(o, "rounds", json_object_new_int64(b->a.rounds));
+	print_json(o);
+}
+
+/*
+ * One line per figure. ratio is the proxied side's time over the direct
+ * side's; for the BAR load, speed_ratio (direct time over proxied time)
+ * is what the target is stated in.
+ */
+static void report_figure(struct bench *b, enum fig_id f)
+{
+	struct json_object *o = json_object_new_object();
+	double med[NSIDES], p99[NSIDES];
+
+	for (int id = 0; id < NSIDES; id++)
+		stats(&b->s[f][id], fig_per[f], &med[id], &p99[id]);
+	json_object_object_add(o, "figure", json_object_new_string(fig_names[f]));
+	json_object_object_add(o, "unit", json_object_new_string("us"));
+	json_object_object_add(o, "samples", json_object_new_int64((int64_t)b->s[f][DIRECT].count));
+	add_double(o, "direct_median", med[DIRECT]);
+	add_double(o, "direct_p99", p99[DIRECT]);
+	add_double(o, "proxy_median", med[PROXY]);
+	add_double(o, "proxy_p99", p99[PROXY]);
+	add_double(o, "ratio", med[PROXY] / med[DIRECT]);
+	if (f == FIG_BAR) {
+		double speed = med[DIRECT] / med[PROXY];
+
+		add_double(o, "speed_ratio", speed);
+		json_object_object_add(o, "target", json_object_new_string("speed_ratio >= 0.95"));
+		json_object_object_add(o, "verdict",
+				       json_object_new_string(speed >= 0.95 ? "met" : "MISSED"));
+	}
+	print_json(o);
+}
+
+/* The device's IDs, read once directly (no proxy may run yet). */
+static void read_ids(struct bench *b)
+{
+	struct vfk_client *c;
+	uint32_t id = 0;
+	const char *t = b->a.socket ? b->a.socket : b->a.target;
+
+	check(open_client(t, &c), "open", b->a.socket ? PROXY : DIRECT);
+	ssize_t r = vfk_client_config_read(c, 0, &id, 4);
+	vfk_client_close(c);
+	if (r != 4)
+		bench_die("config read of the IDs", r < 0 ? (int)r : -EIO);
+	b->vendor = (uint16_t)id;
+	b->device = (uint16_t)(id >> 16);
+}
+
+static void setup(struct bench *b)
+{
+	b->memfd = memfd_create("bench-proxy-dma", MFD_CLOEXEC);
+	if (b->memfd < 0 || ftruncate(b->memfd, DMA_LEN) < 0)
+		bench_die("memfd", -errno);
+	b->page = mmap(NULL, DMA_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, b->memfd, 0);
+	if (b->page == MAP_FAILED)
+		bench_die("mmap of the memfd", -errno);
+	for (int f = 0; f < NFIGS; f++)
+		for (int id = 0; id < NSIDES; id++)
+			bench_samples_init(&b->s[f][id], b->a.n + BLOCK);
+}
+
+static void teardown(struct bench *b)
+{
+	for (int f = 0; f < NFIGS; f++)
+		for (int id = 0; id < NSIDES; id++)
+			bench_samples_free(&b->s[f][id]);
+	munmap(b->page, DMA_LEN);
+	close(b->memfd);
+}
+
+int main(int argc, char **argv)
+{
+	struct bench b = { 0 };
+
+	parse_args(argc, argv, &b.a);
+	/* A proxy that dies mid-write must not kill the bench with SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
+	setup(&b);
+	read_ids(&b);
+	report_header(&b);
+	if (b.a.socket)
+		run_pair(&b);
+	else
+		run_alternating(&b);
+	for (int f = 0; f < NFIGS; f++)
+		report_figure(&b, (enum fig_id)f);
+	teardown(&b);
+	return 0;
+}
