@@ -32,6 +32,16 @@
  *       already serving the other one; both open at once and the blocks
  *       interleaved finely. A cross-check: different devices.
  *
+ * Three more figures, timed on the direct side, say what the proxied
+ * figures are made of: direct_dma_map_unmap_mmap (the pair with the
+ * page mmapped before and munmapped after, which is what the proxy does
+ * with the client's fd), floor_roundtrip and floor_roundtrip_fd (a raw
+ * AF_UNIX exchange of a REGION_READ's sizes, and of a DMA_MAP's with the
+ * memfd passed, with floor.c's echo peer).
+ *
+ * Everything runs on one CPU (-c, default the one the bench starts on):
+ * the bench, the proxies it starts and the floor's peer.
+ *
  * Options: -n N operations per figure and side (split over the rounds),
  * -r ROUNDS, --vfiokit PATH (the CLI that runs the proxy, default
  * "vfiokit" in PATH), --region I and --offset O (the register loaded,
@@ -44,6 +54,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,7 +67,9 @@
 #include <json-c/json.h>
 #include <vfiokit/client.h>
 
+#include "floor.h"
 #include "harness.h"
+#include "wire.h"
 
 #define DMA_IOVA       0x100000ull /* edu masks DMA addresses to 28 bits */
 #define DMA_LEN        4096u
@@ -65,14 +78,21 @@
 #define WARMUP         20u
 
 enum side_id { DIRECT, PROXY, NSIDES };
-enum fig_id { FIG_BAR, FIG_CONFIG, FIG_DMA, FIG_DMA_BATCH, NFIGS };
+enum fig_id {
+	FIG_BAR, FIG_CONFIG, FIG_DMA, FIG_DMA_BATCH,
+	/* Timed on the direct side only: what the proxy's own cost is made of. */
+	FIG_DMA_MMAP, FIG_FLOOR, FIG_FLOOR_FD, NFIGS
+};
+/* The figures timed on both sides. */
+#define NPAIRED (FIG_DMA_BATCH + 1)
 
 static const char *const side_names[NSIDES] = { "direct", "proxy" };
 static const char *const fig_names[NFIGS] = {
 	"bar_load4", "config_read4", "dma_map_unmap", "dma_map_unmap_batch",
+	"direct_dma_map_unmap_mmap", "floor_roundtrip", "floor_roundtrip_fd",
 };
 /* Operations per sample, to turn a sample into the time of one operation. */
-static const unsigned int fig_per[NFIGS] = { LOADS_PER_SAMPLE, 1, 1, 1 };
+static const unsigned int fig_per[NFIGS] = { LOADS_PER_SAMPLE, 1, 1, 1, 1, 1, 1 };
 
 struct args {
 	const char *target;
@@ -82,6 +102,7 @@ struct args {
 	unsigned int rounds;
 	uint32_t region;
 	uint64_t offset;
+	int cpu;                 /* -c; -1: the CPU the bench starts on */
 };
 
 /* One opened side: a client and the register's mapping. */
@@ -102,13 +123,16 @@ struct bench {
 	void *page;
 	struct bench_samples s[NFIGS][NSIDES];
 	uint16_t vendor, device;
+	int cpu;                   /* the bench, its proxies and the floor's peer */
+	int floor_sock;            /* the floor's echo peer (floor.c) */
+	pid_t floor_pid;
 };
 
 static void usage(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s [-n N] [-r ROUNDS] [--vfiokit PATH] [--region I] [--offset O] TARGET\n"
-		"       %s [-n N] [-r ROUNDS] [--region I] [--offset O] --pair TARGET SOCKET\n",
+		"usage: %s [-c CPU] [-n N] [-r ROUNDS] [--vfiokit PATH] [--region I] [--offset O] TARGET\n"
+		"       %s [-c CPU] [-n N] [--region I] [--offset O] --pair TARGET SOCKET\n",
 		prog, prog);
 	exit(2);
 }
@@ -136,9 +160,10 @@ static void parse_args(int argc, char **argv, struct args *a)
 	bool pair = false;
 	int c;
 
-	*a = (struct args){ .vfiokit = "vfiokit", .n = 20000, .rounds = 4 };
-	while ((c = getopt_long(argc, argv, "n:r:", longopts, NULL)) != -1) {
+	*a = (struct args){ .vfiokit = "vfiokit", .n = 20000, .rounds = 4, .cpu = -1 };
+	while ((c = getopt_long(argc, argv, "c:n:r:", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'c': a->cpu = (int)parse_u64(argv[0], optarg); break;
 		case 'n': a->n = parse_u64(argv[0], optarg); break;
 		case 'r': a->rounds = (unsigned int)parse_u64(argv[0], optarg); break;
 		case 'p': pair = true; break;
@@ -343,6 +368,58 @@ static int time_dma_batch(struct bench *b, struct side *sd, struct bench_samples
 	return 0;
 }
 
+/*
+ * What the proxy does for one fd-backed DMA_MAP + DMA_UNMAP, done here on
+ * the direct side: map the page of the memfd (the proxy maps the window
+ * of the client's file), type1-map it, unmap it, munmap it. The proxied
+ * pair should cost this plus its two round trips on the socket.
+ */
+static int time_dma_mmap(struct bench *b, struct side *sd, struct bench_samples *s,
+			 uint64_t ops)
+{
+	for (uint64_t i = 0; i < ops; i++) {
+		uint64_t t0 = bench_now_ns();
+		void *p = mmap(NULL, DMA_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, b->memfd, 0);
+		if (p == MAP_FAILED)
+			return -errno;
+		int r = vfk_client_dma_map(sd->c, DMA_IOVA, DMA_LEN, p, b->memfd, 0);
+		r = r ? r : vfk_client_dma_unmap(sd->c, DMA_IOVA, DMA_LEN);
+		munmap(p, DMA_LEN);
+		bench_samples_add(s, bench_now_ns() - t0);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * The floor of one message exchange in this machine (floor.c's echo
+ * peer, same system calls as the client): the sizes of a 4-byte
+ * REGION_READ, or with the memfd passed along, those of a DMA_MAP.
+ */
+static int time_floor(struct bench *b, struct bench_samples *s, uint64_t ops, bool fd)
+{
+	size_t len = fd ? sizeof(struct vfu_hdr) + sizeof(struct vfu_dma_map)
+			: sizeof(struct vfu_hdr) + sizeof(struct vfu_region_rw);
+	size_t reply_len = fd ? sizeof(struct vfu_hdr) : sizeof(struct vfu_hdr) +
+				sizeof(struct vfu_region_rw) + 4;
+	char req[128] = { 0 }, reply[128];
+	struct vfu_hdr h = { .command = 9, .msg_size = (uint32_t)len,
+			     .error = (uint32_t)reply_len };
+
+	/* The floor's peer answers with a reply of the size h.error names. */
+	memcpy(req, &h, sizeof(h));
+	for (uint64_t i = 0; i < ops; i++) {
+		uint64_t t0 = bench_now_ns();
+		long r = bench_roundtrip(b->floor_sock, req, len, fd ? b->memfd : -1, reply,
+					 sizeof(reply), NULL);
+		bench_samples_add(s, bench_now_ns() - t0);
+		if (r < 0)
+			return (int)r;
+	}
+	return 0;
+}
+
 /* Time ops operations of figure f on one side, into s (NULL: warm-up). */
 static int time_figure(struct bench *b, struct side *sd, enum fig_id f,
 		       struct bench_samples *s, uint64_t ops)
@@ -355,6 +432,9 @@ static int time_figure(struct bench *b, struct side *sd, enum fig_id f,
 	case FIG_CONFIG: return time_config(sd, into, ops);
 	case FIG_DMA: return time_dma(b, sd, into, ops);
 	case FIG_DMA_BATCH: return time_dma_batch(b, sd, into, ops);
+	case FIG_DMA_MMAP: return time_dma_mmap(b, sd, into, ops);
+	case FIG_FLOOR: return time_floor(b, into, ops, false);
+	case FIG_FLOOR_FD: return time_floor(b, into, ops, true);
 	default: return -EINVAL;
 	}
 }
@@ -374,7 +454,7 @@ static void check(int r, const char *what, enum side_id id)
 /* Every figure on an opened side: a warm-up, then ops operations each. */
 static void phase(struct bench *b, struct side *sd, enum side_id id, uint64_t ops)
 {
-	for (int f = 0; f < NFIGS; f++) {
+	for (int f = 0; f < (id == DIRECT ? NFIGS : NPAIRED); f++) {
 		check(time_figure(b, sd, (enum fig_id)f, NULL, WARMUP), fig_names[f], id);
 		check(time_figure(b, sd, (enum fig_id)f, &b->s[f][id], ops), fig_names[f], id);
 	}
@@ -405,12 +485,14 @@ static void run_pair(struct bench *b)
 	for (int id = 0; id < NSIDES; id++)
 		check(side_open(&sd[id], (enum side_id)id, &b->a), "open", (enum side_id)id);
 	for (int f = 0; f < NFIGS; f++) {
-		for (int id = 0; id < NSIDES; id++)
+		int nsides = f < NPAIRED ? NSIDES : 1;
+
+		for (int id = 0; id < nsides; id++)
 			check(time_figure(b, &sd[id], (enum fig_id)f, NULL, WARMUP),
 			      fig_names[f], (enum side_id)id);
 		for (uint64_t i = 0; i < blocks; i++)
-			for (int k = 0; k < NSIDES; k++) {
-				int id = (k + (int)i) % NSIDES;
+			for (int k = 0; k < nsides; k++) {
+				int id = (k + (int)i) % nsides;
 				check(time_figure(b, &sd[id], (enum fig_id)f, &b->s[f][id], BLOCK),
 				      fig_names[f], (enum side_id)id);
 			}
@@ -467,7 +549,24 @@ static void report_header(const struct bench *b)
 	json_object_object_add(o, "register",
 			       json_object_new_int64((int64_t)b->a.offset));
 	json_object_object_add(o, "region", json_object_new_int64(b->a.region));
-	json_object_object_add(o, "rounds", json_object_new_int64(b->a.rounds));
+	json_object_object_add(o, "cpu", json_object_new_int64(b->cpu));
+	if (!b->a.socket)
+		json_object_object_add(o, "rounds", json_object_new_int64(b->a.rounds));
+	print_json(o);
+}
+
+/* A figure timed on the direct side only: its median and p99. */
+static void report_single(struct bench *b, enum fig_id f)
+{
+	struct json_object *o = json_object_new_object();
+	double med, p99;
+
+	stats(&b->s[f][DIRECT], fig_per[f], &med, &p99);
+	json_object_object_add(o, "figure", json_object_new_string(fig_names[f]));
+	json_object_object_add(o, "unit", json_object_new_string("us"));
+	json_object_object_add(o, "samples", json_object_new_int64((int64_t)b->s[f][DIRECT].count));
+	add_double(o, "median", med);
+	add_double(o, "p99", p99);
 	print_json(o);
 }
 
@@ -481,6 +580,10 @@ static void report_figure(struct bench *b, enum fig_id f)
 	struct json_object *o = json_object_new_object();
 	double med[NSIDES], p99[NSIDES];
 
+	if (f >= NPAIRED) {
+		report_single(b, f);
+		return;
+	}
 	for (int id = 0; id < NSIDES; id++)
 		stats(&b->s[f][id], fig_per[f], &med[id], &p99[id]);
 	json_object_object_add(o, "figure", json_object_new_string(fig_names[f]));
@@ -518,8 +621,18 @@ static void read_ids(struct bench *b)
 	b->device = (uint16_t)(id >> 16);
 }
 
+/*
+ * Everything on one CPU (the bench, the proxies it forks, the floor's
+ * peer): proxied and direct then share the CPU alike, as in the guest,
+ * which has one.
+ */
 static void setup(struct bench *b)
 {
+	b->cpu = b->a.cpu >= 0 ? b->a.cpu : sched_getcpu();
+	if (b->cpu < 0)
+		bench_die("sched_getcpu", -errno);
+	bench_pin(b->cpu);
+	b->floor_sock = bench_floor_start(b->cpu, &b->floor_pid);
 	b->memfd = memfd_create("bench-proxy-dma", MFD_CLOEXEC);
 	if (b->memfd < 0 || ftruncate(b->memfd, DMA_LEN) < 0)
 		bench_die("memfd", -errno);
@@ -538,6 +651,7 @@ static void teardown(struct bench *b)
 			bench_samples_free(&b->s[f][id]);
 	munmap(b->page, DMA_LEN);
 	close(b->memfd);
+	bench_floor_stop(b->floor_sock, b->floor_pid);
 }
 
 int main(int argc, char **argv)
