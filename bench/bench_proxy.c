@@ -39,6 +39,10 @@
  * AF_UNIX exchange of a REGION_READ's sizes, and of a DMA_MAP's with the
  * memfd passed, with floor.c's echo peer).
  *
+ * In the alternating mode each paired figure also has the CPU time the
+ * proxy spent per operation (proxy_user_us, proxy_sys_us: the proxy's
+ * /proc/PID/stat, tick-sampled, a mean over the figure).
+ *
  * Everything runs on one CPU (-c, default the one the bench starts on):
  * the bench, the proxies it starts and the floor's peer.
  *
@@ -124,6 +128,9 @@ struct bench {
 	struct bench_samples s[NFIGS][NSIDES];
 	uint16_t vendor, device;
 	int cpu;                   /* the bench, its proxies and the floor's peer */
+	/* CPU seconds (user, system) the proxies spent per figure, and its ops. */
+	double proxy_cpu[NPAIRED][2];
+	uint64_t proxy_ops[NPAIRED];
 	int floor_sock;            /* the floor's echo peer (floor.c) */
 	pid_t floor_pid;
 };
@@ -451,12 +458,52 @@ static void check(int r, const char *what, enum side_id id)
 
 /* ---- the two modes ---- */
 
-/* Every figure on an opened side: a warm-up, then ops operations each. */
+/*
+ * User and system CPU seconds of a process so far, from /proc/PID/stat
+ * (utime and stime, fields 14 and 15, in clock ticks).
+ */
+static int proc_cpu(pid_t pid, double *user_s, double *sys_s)
+{
+	char path[64], buf[1024];
+	unsigned long ut, st;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* The command name may hold spaces: count fields after its ')'. */
+	const char *p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+			 &ut, &st) != 2)
+		return -EPROTO;
+	*user_s = (double)ut / (double)sysconf(_SC_CLK_TCK);
+	*sys_s = (double)st / (double)sysconf(_SC_CLK_TCK);
+	return 0;
+}
+
+/*
+ * Every figure on an opened side: a warm-up, then ops operations each.
+ * On a proxy this bench started, also what the proxy's CPU time grew by.
+ */
 static void phase(struct bench *b, struct side *sd, enum side_id id, uint64_t ops)
 {
 	for (int f = 0; f < (id == DIRECT ? NFIGS : NPAIRED); f++) {
+		double u0 = 0, s0 = 0, u1 = 0, s1 = 0;
+		pid_t pid = sd->proxy_pid;
+
 		check(time_figure(b, sd, (enum fig_id)f, NULL, WARMUP), fig_names[f], id);
+		if (pid > 0)
+			check(proc_cpu(pid, &u0, &s0), "the proxy's CPU time", id);
 		check(time_figure(b, sd, (enum fig_id)f, &b->s[f][id], ops), fig_names[f], id);
+		if (pid > 0) {
+			check(proc_cpu(pid, &u1, &s1), "the proxy's CPU time", id);
+			b->proxy_cpu[f][0] += u1 - u0;
+			b->proxy_cpu[f][1] += s1 - s0;
+			b->proxy_ops[f] += ops * fig_per[f];
+		}
 	}
 }
 
@@ -594,6 +641,11 @@ static void report_figure(struct bench *b, enum fig_id f)
 	add_double(o, "proxy_median", med[PROXY]);
 	add_double(o, "proxy_p99", p99[PROXY]);
 	add_double(o, "ratio", med[PROXY] / med[DIRECT]);
+	if (b->proxy_ops[f]) {
+		/* Tick-sampled: a mean over the whole figure, not per operation. */
+		add_double(o, "proxy_user_us", b->proxy_cpu[f][0] * 1e6 / (double)b->proxy_ops[f]);
+		add_double(o, "proxy_sys_us", b->proxy_cpu[f][1] * 1e6 / (double)b->proxy_ops[f]);
+	}
 	if (f == FIG_BAR) {
 		double speed = med[DIRECT] / med[PROXY];
 
