@@ -271,8 +271,12 @@ static int start_proxy(struct side *sd, const struct args *a)
 		_exit(127);
 	}
 	sd->proxy_pid = pid;
-	/* The proxy opens the device before it listens: wait for the socket. */
+	/*
+	 * The proxy opens the device before it listens, and its socket exists
+	 * a moment before it listens (bind, then listen): wait for a connection.
+	 */
 	for (int i = 0; i < 2000; i++) {
+		char err[256];
 		struct stat st;
 		int status;
 
@@ -281,8 +285,14 @@ static int start_proxy(struct side *sd, const struct args *a)
 			fprintf(stderr, "bench_proxy: the proxy exited (status 0x%x)\n", status);
 			return -ECHILD;
 		}
-		if (stat(sd->sock, &st) == 0 && S_ISSOCK(st.st_mode))
-			return open_client(sd->sock, &sd->c);
+		if (stat(sd->sock, &st) == 0 && S_ISSOCK(st.st_mode)) {
+			int r = vfk_client_open(sd->sock, NULL, &sd->c, err, sizeof(err));
+			if (r != -ECONNREFUSED) {
+				if (r)
+					fprintf(stderr, "bench_proxy: %s\n", err);
+				return r;
+			}
+		}
 		usleep(10000);
 	}
 	fprintf(stderr, "bench_proxy: the proxy did not listen within 20 s\n");
