@@ -80,6 +80,7 @@
 #define LOADS_PER_SAMPLE 64u       /* BAR loads timed together: one is below the clock's grain */
 #define BLOCK          50u         /* operations per interleaved block (--pair) */
 #define WARMUP         20u
+#define MAX_ROUNDS     64u
 
 enum side_id { DIRECT, PROXY, NSIDES };
 enum fig_id {
@@ -97,6 +98,12 @@ static const char *const fig_names[NFIGS] = {
 };
 /* Operations per sample, to turn a sample into the time of one operation. */
 static const unsigned int fig_per[NFIGS] = { LOADS_PER_SAMPLE, 1, 1, 1, 1, 1, 1 };
+/*
+ * Samples per operation count asked for: a BAR sample is short (64 loads,
+ * a few microseconds under TCG), so it gets 8 times as many to span as
+ * much of each phase's time as the others and not just a moment of it.
+ */
+static const unsigned int fig_count[NFIGS] = { 8, 1, 1, 1, 1, 1, 1 };
 
 struct args {
 	const char *target;
@@ -131,6 +138,8 @@ struct bench {
 	/* CPU seconds (user, system) the proxies spent per figure, and its ops. */
 	double proxy_cpu[NPAIRED][2];
 	uint64_t proxy_ops[NPAIRED];
+	/* The BAR load's median of each round and side (alternating mode). */
+	double bar_round[MAX_ROUNDS][NSIDES];
 	int floor_sock;            /* the floor's echo peer (floor.c) */
 	pid_t floor_pid;
 };
@@ -181,7 +190,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 		}
 	}
 	if (argc - optind != (pair ? 2 : 1) || a->n == 0 || a->rounds == 0 ||
-	    a->rounds > 1000 || a->offset % 4)
+	    a->rounds > MAX_ROUNDS || a->offset % 4)
 		usage(argv[0]);
 	a->target = argv[optind];
 	a->socket = pair ? argv[optind + 1] : NULL;
@@ -468,6 +477,27 @@ static void check(int r, const char *what, enum side_id id)
 
 /* ---- the two modes ---- */
 
+static int cmp_u64(const void *x, const void *y)
+{
+	uint64_t p = *(const uint64_t *)x, q = *(const uint64_t *)y;
+	return (p > q) - (p < q);
+}
+
+/* The median of the samples from index first on, in us per operation. */
+static double slice_median(const struct bench_samples *s, uint64_t first, unsigned int per)
+{
+	uint64_t n = s->count - first;
+	uint64_t *copy = malloc(n * sizeof(*copy));
+
+	if (!copy || n == 0)
+		bench_die("slice_median", -ENOMEM);
+	memcpy(copy, s->ns + first, n * sizeof(*copy));
+	qsort(copy, n, sizeof(*copy), cmp_u64);
+	double med = (double)copy[n / 2] / 1e3 / per;
+	free(copy);
+	return med;
+}
+
 /*
  * User and system CPU seconds of a process so far, from /proc/PID/stat
  * (utime and stime, fields 14 and 15, in clock ticks).
@@ -498,7 +528,8 @@ static int proc_cpu(pid_t pid, double *user_s, double *sys_s)
  * Every figure on an opened side: a warm-up, then ops operations each.
  * On a proxy this bench started, also what the proxy's CPU time grew by.
  */
-static void phase(struct bench *b, struct side *sd, enum side_id id, uint64_t ops)
+static void phase(struct bench *b, struct side *sd, enum side_id id, unsigned int round,
+		  uint64_t ops)
 {
 	for (int f = 0; f < (id == DIRECT ? NFIGS : NPAIRED); f++) {
 		double u0 = 0, s0 = 0, u1 = 0, s1 = 0;
@@ -507,12 +538,16 @@ static void phase(struct bench *b, struct side *sd, enum side_id id, uint64_t op
 		check(time_figure(b, sd, (enum fig_id)f, NULL, WARMUP), fig_names[f], id);
 		if (pid > 0)
 			check(proc_cpu(pid, &u0, &s0), "the proxy's CPU time", id);
-		check(time_figure(b, sd, (enum fig_id)f, &b->s[f][id], ops), fig_names[f], id);
+		uint64_t first = b->s[f][id].count;
+		check(time_figure(b, sd, (enum fig_id)f, &b->s[f][id], ops * fig_count[f]),
+		      fig_names[f], id);
+		if (f == FIG_BAR)
+			b->bar_round[round][id] = slice_median(&b->s[f][id], first, fig_per[f]);
 		if (pid > 0) {
 			check(proc_cpu(pid, &u1, &s1), "the proxy's CPU time", id);
 			b->proxy_cpu[f][0] += u1 - u0;
 			b->proxy_cpu[f][1] += s1 - s0;
-			b->proxy_ops[f] += ops * fig_per[f];
+			b->proxy_ops[f] += ops * fig_count[f] * fig_per[f];
 		}
 	}
 }
@@ -528,7 +563,7 @@ static void run_alternating(struct bench *b)
 			struct side sd;
 
 			check(side_open(&sd, id, &b->a), "open", id);
-			phase(b, &sd, id, ops);
+			phase(b, &sd, id, round, ops);
 			side_end(&sd);
 		}
 	}
@@ -550,7 +585,8 @@ static void run_pair(struct bench *b)
 		for (uint64_t i = 0; i < blocks; i++)
 			for (int k = 0; k < nsides; k++) {
 				int id = (k + (int)i) % nsides;
-				check(time_figure(b, &sd[id], (enum fig_id)f, &b->s[f][id], BLOCK),
+				check(time_figure(b, &sd[id], (enum fig_id)f, &b->s[f][id],
+						  BLOCK * fig_count[f]),
 				      fig_names[f], (enum side_id)id);
 			}
 	}
@@ -559,12 +595,6 @@ static void run_pair(struct bench *b)
 }
 
 /* ---- output ---- */
-
-static int cmp_u64(const void *x, const void *y)
-{
-	uint64_t p = *(const uint64_t *)x, q = *(const uint64_t *)y;
-	return (p > q) - (p < q);
-}
 
 /* Median and p99 of one set of samples, in microseconds per operation. */
 static void stats(struct bench_samples *s, unsigned int per, double *med, double *p99)
@@ -610,6 +640,21 @@ static void report_header(const struct bench *b)
 	if (!b->a.socket)
 		json_object_object_add(o, "rounds", json_object_new_int64(b->a.rounds));
 	print_json(o);
+}
+
+/* The BAR load's speed ratio of each round: how much the phases drift. */
+static void add_round_ratios(const struct bench *b, struct json_object *o)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (unsigned int r = 0; r < b->a.rounds; r++) {
+		char text[32];
+		double v = b->bar_round[r][DIRECT] / b->bar_round[r][PROXY];
+
+		snprintf(text, sizeof(text), "%.4g", v);
+		json_object_array_add(arr, json_object_new_double_s(v, text));
+	}
+	json_object_object_add(o, "speed_ratio_rounds", arr);
 }
 
 /* A figure timed on the direct side only: its median and p99. */
@@ -660,6 +705,8 @@ static void report_figure(struct bench *b, enum fig_id f)
 		double speed = med[DIRECT] / med[PROXY];
 
 		add_double(o, "speed_ratio", speed);
+		if (!b->a.socket)
+			add_round_ratios(b, o);
 		json_object_object_add(o, "target", json_object_new_string("speed_ratio >= 0.95"));
 		json_object_object_add(o, "verdict",
 				       json_object_new_string(speed >= 0.95 ? "met" : "MISSED"));
@@ -703,7 +750,7 @@ static void setup(struct bench *b)
 		bench_die("mmap of the memfd", -errno);
 	for (int f = 0; f < NFIGS; f++)
 		for (int id = 0; id < NSIDES; id++)
-			bench_samples_init(&b->s[f][id], b->a.n + BLOCK);
+			bench_samples_init(&b->s[f][id], (b->a.n + BLOCK) * fig_count[f]);
 }
 
 static void teardown(struct bench *b)
