@@ -41,7 +41,8 @@
  *
  * In the alternating mode each paired figure also has the CPU time the
  * proxy spent per operation (proxy_user_us, proxy_sys_us: the proxy's
- * /proc/PID/stat, tick-sampled, a mean over the figure).
+ * /proc/PID/stat, tick-sampled, a mean over the figure: compare it with
+ * the figure's mean, not its median).
  *
  * Everything runs on one CPU (-c, default the one the bench starts on):
  * the bench, the proxies it starts and the floor's peer.
@@ -596,14 +597,19 @@ static void run_pair(struct bench *b)
 
 /* ---- output ---- */
 
-/* Median and p99 of one set of samples, in microseconds per operation. */
-static void stats(struct bench_samples *s, unsigned int per, double *med, double *p99)
+/* Median, p99 and mean of one set of samples, in microseconds per operation. */
+static void stats(struct bench_samples *s, unsigned int per, double out[3])
 {
+	double sum = 0;
+
 	if (s->count == 0)
 		bench_die("no samples", -ENODATA);
 	qsort(s->ns, s->count, sizeof(*s->ns), cmp_u64);
-	*med = (double)s->ns[s->count / 2] / 1e3 / per;
-	*p99 = (double)s->ns[s->count * 99 / 100] / 1e3 / per;
+	for (uint64_t i = 0; i < s->count; i++)
+		sum += (double)s->ns[i];
+	out[0] = (double)s->ns[s->count / 2] / 1e3 / per;
+	out[1] = (double)s->ns[s->count * 99 / 100] / 1e3 / per;
+	out[2] = sum / (double)s->count / 1e3 / per;
 }
 
 static void print_json(struct json_object *o)
@@ -661,14 +667,15 @@ static void add_round_ratios(const struct bench *b, struct json_object *o)
 static void report_single(struct bench *b, enum fig_id f)
 {
 	struct json_object *o = json_object_new_object();
-	double med, p99;
+	double st[3];
 
-	stats(&b->s[f][DIRECT], fig_per[f], &med, &p99);
+	stats(&b->s[f][DIRECT], fig_per[f], st);
 	json_object_object_add(o, "figure", json_object_new_string(fig_names[f]));
 	json_object_object_add(o, "unit", json_object_new_string("us"));
 	json_object_object_add(o, "samples", json_object_new_int64((int64_t)b->s[f][DIRECT].count));
-	add_double(o, "median", med);
-	add_double(o, "p99", p99);
+	add_double(o, "median", st[0]);
+	add_double(o, "p99", st[1]);
+	add_double(o, "mean", st[2]);
 	print_json(o);
 }
 
@@ -680,21 +687,25 @@ static void report_single(struct bench *b, enum fig_id f)
 static void report_figure(struct bench *b, enum fig_id f)
 {
 	struct json_object *o = json_object_new_object();
-	double med[NSIDES], p99[NSIDES];
+	double st[NSIDES][3], med[NSIDES];
 
 	if (f >= NPAIRED) {
 		report_single(b, f);
 		return;
 	}
-	for (int id = 0; id < NSIDES; id++)
-		stats(&b->s[f][id], fig_per[f], &med[id], &p99[id]);
+	for (int id = 0; id < NSIDES; id++) {
+		stats(&b->s[f][id], fig_per[f], st[id]);
+		med[id] = st[id][0];
+	}
 	json_object_object_add(o, "figure", json_object_new_string(fig_names[f]));
 	json_object_object_add(o, "unit", json_object_new_string("us"));
 	json_object_object_add(o, "samples", json_object_new_int64((int64_t)b->s[f][DIRECT].count));
 	add_double(o, "direct_median", med[DIRECT]);
-	add_double(o, "direct_p99", p99[DIRECT]);
+	add_double(o, "direct_p99", st[DIRECT][1]);
+	add_double(o, "direct_mean", st[DIRECT][2]);
 	add_double(o, "proxy_median", med[PROXY]);
-	add_double(o, "proxy_p99", p99[PROXY]);
+	add_double(o, "proxy_p99", st[PROXY][1]);
+	add_double(o, "proxy_mean", st[PROXY][2]);
 	add_double(o, "ratio", med[PROXY] / med[DIRECT]);
 	if (b->proxy_ops[f]) {
 		/* Tick-sampled: a mean over the whole figure, not per operation. */
