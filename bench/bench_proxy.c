@@ -686,13 +686,14 @@ static void report_single(struct bench *b, enum fig_id f)
  */
 static void report_figure(struct bench *b, enum fig_id f)
 {
-	struct json_object *o = json_object_new_object();
+	struct json_object *o;
 	double st[NSIDES][3], med[NSIDES];
 
 	if (f >= NPAIRED) {
 		report_single(b, f);
 		return;
 	}
+	o = json_object_new_object();
 	for (int id = 0; id < NSIDES; id++) {
 		stats(&b->s[f][id], fig_per[f], st[id]);
 		med[id] = st[id][0];
