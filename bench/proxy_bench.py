@@ -3,7 +3,7 @@
 
 `vfiokit proxy` needs a device bound to the kernel's vfio-pci, which this
 machine does not have: scripts/peers/bench-proxy.sh boots the peers guest
-(host QEMU, TCG, two edu devices) and runs bench/bench_proxy.c in it. Its
+(host QEMU, TCG, two edu devices) and runs bench/bench_proxy_kernel.c in it. Its
 JSON lines become the section: printed as a table, and added to
 results.json under "proxy". When the guest cannot run (not root, no QEMU,
 ...), the section says "skipped" and why; when the run fails, "failed".
@@ -41,7 +41,7 @@ def run_guest(quick):
 
 
 def parse(text):
-    """bench_proxy's lines: a header ("bench") opens a run, figures follow."""
+    """bench_proxy_kernel's lines: a header ("bench") opens a run, figures follow."""
     runs = []
     for line in text.splitlines():
         line = line.strip()

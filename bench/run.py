@@ -43,6 +43,8 @@ TARGETS = {
     'mmap.store1048576': ('ratio', '>=', 0.95),
     'mmap.load4096': ('ratio', '>=', 0.95),
     'mmap.store4096': ('ratio', '>=', 0.95),
+    # vfiokit proxy: the client's mapping is the target's fd (docs/proxy.md).
+    'proxy.proxied_load1048576': ('ratio', '>=', 0.95),
 }
 
 # program, iterations (-n), scale of its other counts (-x); quick mode divides.
@@ -50,6 +52,7 @@ PROGRAMS = [
     ('bench_floor', 100000, 1.0),
     ('bench_proto', 100000, 1.0),
     ('bench_dma', 100000, 1.0),
+    ('bench_proxy', 20000, 1.0),
 ]
 
 

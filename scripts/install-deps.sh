@@ -3,8 +3,8 @@
 # Usage: scripts/install-deps.sh [build|demo|check|bench|fuzz]...
 set -euo pipefail
 
-build_pkgs=(gcc make meson ninja-build pkg-config libjson-c-dev libcmocka-dev linux-libc-dev python3)
-check_pkgs=(device-tree-compiler valgrind clang libclang-rt-14-dev)
+build_pkgs=(gcc make meson ninja-build pkg-config libjson-c-dev libcmocka-dev linux-libc-dev python3 libpci-dev)
+check_pkgs=(device-tree-compiler valgrind clang libclang-rt-14-dev pciutils)
 demo_pkgs=(device-tree-compiler)
 bench_pkgs=(gnuplot-nox)
 fuzz_pkgs=(clang libclang-rt-14-dev)

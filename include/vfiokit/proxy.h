@@ -6,7 +6,7 @@
  * that a vfio-user server (server.h) offers to one client at a time.
  *
  * What the client sees is the target's: device info, every region's
- * flags, size and capability chain (raw, byte for byte), IRQ info. What
+ * flags, size and capabilities (each copied raw), IRQ info. What
  * the client does goes to the target: config space and region accesses
  * (forwarded), SET_IRQS (the client's eventfds handed to the target, so
  * interrupts reach the client without this process), DMA_MAP of memory
@@ -14,6 +14,7 @@
  * type1 VFIO_IOMMU_MAP_DMA at the same IOVA, or DMA_MAP with the fd to a
  * vfio-user target), DMA_UNMAP, reset. A mappable region is mapped by the
  * client straight from the target: region info hands out the target's fd
+ * (for a kernel target, a duplicate of the VFIO device fd; see no_mmap)
  * and offset, so MMIO never passes through the proxy. fd-less DMA_MAP is
  * refused (-ENOTSUP, logged): the target could not reach such memory.
  * When the client leaves, the target's interrupts are disabled, every
@@ -25,7 +26,7 @@
  * regions (vfk_proxy_add_caps()) and trap ranges of BARs and config space
  * (vfk_proxy_trap()): the proxy then serves those bytes itself, and
  * region info announces SPARSE_MMAP areas around trapped ranges of a
- * mappable BAR.
+ * mappable region.
  *
  * Ownership: the proxy owns its client of the target (and with it the
  * VFIO device, group and container fds, or the socket) and the region
@@ -99,6 +100,15 @@ struct vfk_client *vfk_proxy_target(struct vfk_proxy *proxy);
 
 /** The target as given to vfk_proxy_open(). */
 const char *vfk_proxy_target_name(const struct vfk_proxy *proxy);
+
+/**
+ * Whether the target is gone: a vfio-user target closed the connection
+ * or stopped answering (a call failed with -EPIPE or -ECONNRESET; the
+ * proxy logs it once). Every request the proxy forwards fails from then
+ * on; a program serving the proxy should stop. A kernel target is never
+ * lost.
+ */
+bool vfk_proxy_target_lost(const struct vfk_proxy *proxy);
 
 /** The target's vendor and device ID, read from its config space at open. */
 uint16_t vfk_proxy_vendor_id(const struct vfk_proxy *proxy);

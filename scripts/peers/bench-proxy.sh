@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# bench-proxy.sh [-n N] [-r ROUNDS]: the proxy benchmark (bench/bench_proxy.c)
+# bench-proxy.sh [-n N] [-r ROUNDS]: the proxy benchmark (bench/bench_proxy_kernel.c)
 # on the Linux kernel's VFIO. Host QEMU 7.2 boots the peers guest (q35,
 # vIOMMU, -accel tcg) with two edu devices, both bound to the guest's
-# vfio-pci; in the guest, bench_proxy times the first edu directly against
+# vfio-pci; in the guest, bench_proxy_kernel times the first edu directly against
 # `vfiokit proxy` of the same edu (alternating phases), then against a proxy
-# of the second edu (--pair, interleaved). Prints bench_proxy's JSON lines
+# of the second edu (--pair, interleaved). Prints bench_proxy_kernel's JSON lines
 # on stdout, the alternating run first. Called by bench/proxy_bench.py
 # (`make bench`); docs/performance.md, "Proxy", says what they mean.
 # Exit 0 ok, 77 cannot run on this machine (SKIP: reason), else failure.
@@ -32,15 +32,15 @@ set -- \$edus
 a=\$1 b=\$2
 bind_vfio_pci \$a >/dev/null || exit 1
 bind_vfio_pci \$b >/dev/null || exit 1
-bench_proxy -n $N -r $ROUNDS --vfiokit /bin/vfiokit \$a >/tmp/alt.out 2>/tmp/alt.err ||
-	{ sed 's/^/E: /' /tmp/alt.err; fail "bench_proxy \$a failed"; }
+bench_proxy_kernel -n $N -r $ROUNDS --vfiokit /bin/vfiokit \$a >/tmp/alt.out 2>/tmp/alt.err ||
+	{ sed 's/^/E: /' /tmp/alt.err; fail "bench_proxy_kernel \$a failed"; }
 sed 's/^/B: /' /tmp/alt.out
 vfiokit proxy \$b --socket /tmp/p.sock -q >/dev/null 2>/tmp/proxy.err &
 pid=\$!
 i=0
 while [ ! -S /tmp/p.sock ] && [ \$i -lt 200 ]; do sleep 0.1; i=\$((i + 1)); done
-bench_proxy -n $N --pair \$a /tmp/p.sock >/tmp/pair.out 2>/tmp/pair.err ||
-	{ sed 's/^/E: /' /tmp/pair.err /tmp/proxy.err; fail "bench_proxy --pair failed"; }
+bench_proxy_kernel -n $N --pair \$a /tmp/p.sock >/tmp/pair.out 2>/tmp/pair.err ||
+	{ sed 's/^/E: /' /tmp/pair.err /tmp/proxy.err; fail "bench_proxy_kernel --pair failed"; }
 sed 's/^/B: /' /tmp/pair.out
 kill \$pid
 wait \$pid || fail "the proxy of \$b exited with \$?"
@@ -57,13 +57,13 @@ main() {
 		esac
 	done
 	peers_begin --host-only
-	# build-static.sh set the static build up; bench_proxy is one more target.
-	ninja -C "$(dirname "$(dirname "$(dirname "$VFIOKIT")")")" bench/bench_proxy \
-		>"$tmp/ninja.log" 2>&1 || { cat "$tmp/ninja.log" >&2; die "static bench_proxy build failed"; }
-	bench=$(dirname "$(dirname "$(dirname "$VFIOKIT")")")/bench/bench_proxy
+	# build-static.sh set the static build up; bench_proxy_kernel is one more target.
+	ninja -C "$(dirname "$(dirname "$(dirname "$VFIOKIT")")")" bench/bench_proxy_kernel \
+		>"$tmp/ninja.log" 2>&1 || { cat "$tmp/ninja.log" >&2; die "static bench_proxy_kernel build failed"; }
+	bench=$(dirname "$(dirname "$(dirname "$VFIOKIT")")")/bench/bench_proxy_kernel
 	write_guest_test "$tmp/test.sh"
 	"$PEERS/mkinitrd.sh" "$tmp/initrd.cpio.gz" "$VFIOKIT:/bin/vfiokit" \
-		"$bench:/bin/bench_proxy" "$tmp/test.sh:/test.sh"
+		"$bench:/bin/bench_proxy_kernel" "$tmp/test.sh:/test.sh"
 	t0=$(date +%s.%N)
 	"$PEERS/run-qemu.sh" boot host --log "$tmp/serial.log" \
 		--initrd "$tmp/initrd.cpio.gz" --timeout "${PEERS_BOOT_TIMEOUT:-900}" \

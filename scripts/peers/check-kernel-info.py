@@ -5,7 +5,9 @@ nvme and edu. The guest prints `J: ID <json line>` and `G: ID ...` lines.
 Prints every difference; exit 0 when there are none."""
 import collections
 import json
+import subprocess
 import sys
+import tempfile
 
 RW = ["READ", "WRITE"]
 RWM = RW + ["MMAP"]
@@ -79,8 +81,42 @@ def check_device(dev, d, want, errors):
         errors.append(f"{dev}: {p['config_size']} config bytes read")
 
 
+def check_kernel(dev, d, lines, errors):
+    """-k: the driver and IOMMU group sysfs gave the guest ("sysfs BDF group N")."""
+    sysfs = [l.split() for l in lines if l.startswith(f"{dev} sysfs ")]
+    if len(sysfs) != 1:
+        errors.append(f"{dev}: no 'sysfs BDF group N' line")
+        return
+    bdf, group = sysfs[0][2], int(sysfs[0][4])
+    want = {"pci_address": bdf, "driver": "vfio-pci", "iommu_group": group}
+    if d.get("kernel") != want:
+        errors.append(f"{dev}: info --json -k kernel {d.get('kernel')}, expected {want}")
+    for line in (f"{dev} k: Kernel driver in use: vfio-pci", f"{dev} k: IOMMU group: {group}",
+                 f"{dev} kg: IOMMU group: {group}",
+                 f"{dev} kg: IOMMU group device {bdf}: kernel driver in use: vfio-pci"):
+        if line not in lines:
+            errors.append(f"{dev}: no '{line}' line from info -k")
+
+
+def check_dump(dev, dump, want, errors):
+    """info BDF -x read by lspci -F: one device, at BDF, with the ids the kernel gave."""
+    bdf = dump[0].split(" ", 1)[0] if dump else "?"
+    with tempfile.NamedTemporaryFile("w", suffix=".dump") as f:
+        f.write("\n".join(dump) + "\n")
+        f.flush()
+        try:
+            out = subprocess.run(["lspci", "-n", "-F", f.name], capture_output=True, text=True,
+                                 check=True).stdout.splitlines()
+        except (OSError, subprocess.CalledProcessError) as e:
+            errors.append(f"{dev}: lspci -F on info -x output: {e}")
+            return
+    ids = f"{want['pci'][0]:04x}:{want['pci'][1]:04x}"
+    if len(out) != 1 or not out[0].startswith(bdf[5:] + " ") or ids not in out[0]:
+        errors.append(f"{dev}: lspci -F read {out} from info -x, expected {bdf} {ids}")
+
+
 def main():
-    docs, lines = collections.defaultdict(list), set()
+    docs, lines, dumps = collections.defaultdict(list), set(), collections.defaultdict(list)
     for line in sys.stdin:
         line = line.rstrip("\n")
         if line.startswith("J: "):
@@ -88,6 +124,9 @@ def main():
             docs[dev].append(rest)
         elif line.startswith("G: "):
             lines.add(line[3:])
+        elif line.startswith("X: "):
+            _, dev, rest = line.split(" ", 2) + [""] * (3 - len(line.split(" ", 2)))
+            dumps[dev].append(rest)
     errors = []
     if EDU_LINE not in lines:
         errors.append(f"no '{EDU_LINE}' line: the edu DMA/MSI selftest failed")
@@ -98,7 +137,10 @@ def main():
             errors.append(f"{dev}: no JSON from the guest")
             continue
         try:
-            check_device(dev, json.loads("\n".join(docs[dev])), want, errors)
+            d = json.loads("\n".join(docs[dev]))
+            check_device(dev, d, want, errors)
+            check_kernel(dev, d, lines, errors)
+            check_dump(dev, dumps[dev], want, errors)
         except (ValueError, KeyError, IndexError, TypeError) as e:
             errors.append(f"{dev}: unreadable JSON ({e!r})")
     for e in errors:

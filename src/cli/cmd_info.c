@@ -13,9 +13,14 @@
 static void info_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: vfiokit info TARGET [-v|-vv] [--json] [--region N]\n"
+		"usage: vfiokit info TARGET [-v|-vv] [-x|-xxx|-xxxx] [-n|-nn] [-k] [--json] [--region N]\n"
 		"  TARGET: a vfio-user socket path, a PCI address (0000:00:03.0) or /dev/vfio/N\n"
-		"  -v          request counts, absent regions; -vv: raw cap bytes, config decoding\n"
+		"  -v          request counts, absent regions; -vv: raw cap bytes, capabilities\n"
+		"              decoded as lspci -vv does\n"
+		"  -x          hex dump of config space as lspci -x prints it (64 bytes; -xxx 256,\n"
+		"              -xxxx 4096), readable by lspci -F\n"
+		"  -n          numeric ids only; -nn names and ids (names from pci.ids via libpci)\n"
+		"  -k          kernel driver and IOMMU group (kernel targets)\n"
 		"  --json      machine-readable output (schema: docs/cli-info.md)\n"
 		"  --region N  only region N\n"
 		"  --timeout MS  vfio-user reply timeout (default 5000)\n");
@@ -43,19 +48,31 @@ static int parse_args(int argc, char **argv, struct info_opts *o, int *timeout_m
 		{ "timeout", required_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "hex", no_argument, NULL, 'x' },
+		{ "numeric", no_argument, NULL, 'n' },
+		{ "kernel", no_argument, NULL, 'k' },
 		{ NULL, 0, NULL, 0 },
 	};
 	long ms;
 	int c;
 
 	optind = 1;
-	while ((c = cli_getopt("info", argc, argv, ":vhj", longopts)) != -1) {
+	while ((c = cli_getopt("info", argc, argv, ":vhjxnk", longopts)) != -1) {
 		switch (c) {
 		case 'v':
 			o->verbose++;
 			break;
 		case 'j':
 			o->json = true;
+			break;
+		case 'x':
+			o->hex++;
+			break;
+		case 'n':
+			o->numeric++;
+			break;
+		case 'k':
+			o->kernel = true;
 			break;
 		case 'r':
 			if (parse_ranged("region", optarg, 0, UINT32_MAX, &o->region))
@@ -72,6 +89,10 @@ static int parse_args(int argc, char **argv, struct info_opts *o, int *timeout_m
 		default:
 			return -EINVAL;
 		}
+	}
+	if (o->hex && o->region >= 0) {
+		fprintf(stderr, "vfiokit info: -x dumps config space, which --region leaves out\n");
+		return -EINVAL;
 	}
 	if (optind + 1 == argc)
 		return optind;
@@ -184,7 +205,8 @@ int cmd_info(int argc, char **argv)
 		return CLI_FAILED;
 	}
 	s.backend = vfk_client_backend(c);
-	ret = gather(c, &s, &o);
+	s.names = info_names_open(o.numeric);
+	ret = s.names ? gather(c, &s, &o) : -ENOMEM;
 	if (ret == -ERANGE)
 		fprintf(stderr, "vfiokit info: %s: no region %ld (the device has %u)\n", s.target,
 			o.region, s.dev.num_regions);
@@ -196,6 +218,7 @@ int cmd_info(int argc, char **argv)
 	else
 		info_print_text(&s, &o);
 	snapshot_free(&s);
+	info_names_close(s.names);
 	vfk_client_close(c);
 	/* Asking for a region the device lacks is bad input, not a failure. */
 	return ret == -ERANGE ? CLI_USAGE : ret ? CLI_FAILED : CLI_OK;

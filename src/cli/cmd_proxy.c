@@ -29,6 +29,7 @@
 #define SD_LISTEN_FDS_START 3
 #define MAX_SUBDRIVERS 16
 #define MAX_SPEC_ARGS 32
+#define LOOP_MS 500
 
 struct proxy_opts {
 	const char *target;
@@ -42,12 +43,11 @@ struct proxy_opts {
 	bool no_mmap;
 };
 
-static struct vfk_server *volatile signal_server;
+static volatile sig_atomic_t stop_requested;
 
 static void on_signal(int sig)
 {
-	if (signal_server)
-		vfk_server_stop(signal_server);
+	stop_requested = 1;
 }
 
 static void proxy_usage(FILE *out)
@@ -310,11 +310,32 @@ static void install_signals(struct vfk_server *srv)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
-	signal_server = srv;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
+
+/*
+ * Serve until a stop signal or the target is gone, looking at both at
+ * least every LOOP_MS (a signal also ends the wait at once).
+ */
+static int serve_loop(struct vfk_server *srv, struct vfk_proxy *proxy)
+{
+	while (!stop_requested) {
+		int ret = vfk_server_run_once(srv, LOOP_MS);
+
+		if (ret) {
+			fprintf(stderr, "vfiokit proxy: %s\n", strerror(-ret));
+			return CLI_FAILED;
+		}
+		if (vfk_proxy_target_lost(proxy)) {
+			fprintf(stderr, "vfiokit proxy: %s: the target is gone; stopping\n",
+				vfk_proxy_target_name(proxy));
+			return CLI_FAILED;
+		}
+	}
+	return CLI_OK;
 }
 
 static int serve(struct vfk_proxy *proxy, const struct proxy_opts *o)
@@ -332,13 +353,12 @@ static int serve(struct vfk_proxy *proxy, const struct proxy_opts *o)
 		printf("vfiokit proxy: serving %s on %s\n", o->target,
 		       o->socket ? o->socket : "the inherited socket");
 		fflush(stdout);
-		ret = vfk_server_run(srv);
-		if (ret)
-			fprintf(stderr, "vfiokit proxy: %s\n", strerror(-ret));
+		ret = serve_loop(srv, proxy);
+	} else {
+		ret = CLI_FAILED;
 	}
-	signal_server = NULL;
 	vfk_server_destroy(srv);
-	return ret ? CLI_FAILED : CLI_OK;
+	return ret;
 }
 
 static int run_proxy(const struct proxy_opts *o)

@@ -365,21 +365,34 @@ static int edu_round_trip(struct dma_ctx *d)
 	return r;
 }
 
-static int edu_test(const char *target, bool memfd)
+/* The buffer is a memfd mapped shared and handed over with its fd: a
+ * kernel target maps its pages (type1), a vfio-user target maps the fd
+ * (vfiokit proxy refuses memory without one: it could not give it to the
+ * device). */
+static int edu_buffer(struct dma_ctx *d, int *fd)
+{
+	*fd = memfd_create("vfiokit-selftest-edu", MFD_CLOEXEC);
+	if (*fd < 0 || ftruncate(*fd, 2 * EDU_LEN))
+		return -errno;
+	d->buf = mmap(NULL, 2 * EDU_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
+	return d->buf == MAP_FAILED ? -errno : 0;
+}
+
+static int edu_test(const char *target)
 {
 	char err[256] = "";
-	struct dma_ctx d = { .len = EDU_LEN, .efd = -1 };
-	int mfd = -1;
+	struct dma_ctx d = { .len = EDU_LEN, .efd = -1, .buf = MAP_FAILED };
+	int memfd = -1;
 	int r = vfk_client_open(target, NULL, &d.c, err, sizeof(err));
 
 	if (r) {
 		open_failed("edu", target, err, r);
 		return 1;
 	}
-	d.buf = dma_alloc(2 * EDU_LEN, memfd, &mfd);
+	r = edu_buffer(&d, &memfd);
 	d.efd = eventfd(0, EFD_CLOEXEC);
-	r = d.buf == MAP_FAILED || d.efd < 0 ? -errno :
-	    vfk_client_dma_map(d.c, EDU_IOVA, 2 * EDU_LEN, d.buf, mfd, 0);
+	r = r ? r : d.efd < 0 ? -errno :
+	    vfk_client_dma_map(d.c, EDU_IOVA, 2 * EDU_LEN, d.buf, memfd, 0);
 	if (!r) {
 		r = edu_round_trip(&d);
 		if (vfk_client_dma_unmap(d.c, EDU_IOVA, 2 * EDU_LEN) && !r)
@@ -397,8 +410,8 @@ static int edu_test(const char *target, bool memfd)
 		close(d.efd);
 	if (d.buf != MAP_FAILED)
 		munmap(d.buf, 2 * EDU_LEN);
-	if (mfd >= 0)
-		close(mfd);
+	if (memfd >= 0)
+		close(memfd);
 	vfk_client_close(d.c);
 	return r ? 1 : 0;
 }
@@ -410,13 +423,13 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: vfiokit selftest bar-rw FILE OFFSET VALUE\n"
 		"       vfiokit selftest dma TARGET [--irq msix|msi|intx|all] [--len N] [--memfd]\n"
-		"       vfiokit selftest edu TARGET [--memfd]\n"
+		"       vfiokit selftest edu TARGET\n"
 		"  bar-rw  write and read back a 32-bit value through an mmap of FILE\n"
 		"          (a sysfs resourceN file)\n"
 		"  dma     copy a buffer with the dmaengine model and wait for its\n"
 		"          interrupt (default: every kind in turn, 4096 bytes)\n"
 		"  edu     copy a buffer into QEMU's edu device and back, on MSI\n"
-		"  --memfd the DMA buffer is a memfd mapped with its fd (as QEMU's shared\n"
+		"  --memfd dma's buffer is a memfd mapped with its fd (as QEMU's shared\n"
 		"          guest RAM; a proxy serves only such memory)\n");
 }
 
@@ -518,11 +531,9 @@ int cmd_selftest(int argc, char **argv)
 		return cmd_bar_rw(argc - 1, argv + 1);
 	if (strcmp(argv[1], "edu"))
 		return unknown_check(argv[1]);
-	if (argc == 4 && !strcmp(argv[3], "--memfd"))
-		return edu_test(argv[2], true);
 	if (argc != 3) {
 		usage(stderr);
 		return CLI_USAGE;
 	}
-	return edu_test(argv[2], false);
+	return edu_test(argv[2]);
 }

@@ -2,14 +2,17 @@
 /*
  * vfiokit topology TARGET...: the NVLink2 topology of GPUs and NPU2
  * bridges from their device-specific regions' capabilities, paired by
- * tgt; --dts prints the guest device-tree fragment instead.
+ * tgt; --dts prints the guest device-tree fragment instead, --json the
+ * same as a documented JSON object.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
 #include <vfiokit/client.h>
 #include <vfiokit/log.h>
 #include <vfiokit/region.h>
@@ -110,7 +113,8 @@ static int scan_target(struct scan *s, const char *target)
 	return ret;
 }
 
-static int report_issues(struct scan *s)
+/* Each inconsistency on stderr, and into issues (a JSON array) when not NULL. */
+static int report_issues(struct scan *s, struct json_object *issues_json)
 {
 	struct vfk_nvl_issue issues[MAX_ISSUES];
 	size_t n = vfk_nvl_pair(s->gpus, s->ngpus, s->bridges, s->nbridges, issues, MAX_ISSUES);
@@ -119,15 +123,81 @@ static int report_issues(struct scan *s)
 	for (size_t i = 0; i < n && i < MAX_ISSUES; i++) {
 		vfk_nvl_issue_describe(&issues[i], s->gpus, s->bridges, line, sizeof(line));
 		fprintf(stderr, "inconsistent: %s\n", line);
+		if (issues_json)
+			json_object_array_add(issues_json, json_object_new_string(line));
 	}
 	return n ? -EINVAL : 0;
 }
 
+/* A 64-bit value as a number and as "0x..." under key_hex (jq 1.6 rounds above 2^53). */
+static void add_u64(struct json_object *o, const char *key, bool has, uint64_t v)
+{
+	char name[64], hex[24];
+
+	snprintf(name, sizeof(name), "%s_hex", key);
+	snprintf(hex, sizeof(hex), "0x%" PRIx64, v);
+	json_object_object_add(o, key, has ? json_object_new_uint64(v) : NULL);
+	json_object_object_add(o, name, has ? json_object_new_string(hex) : NULL);
+}
+
+static struct json_object *gpu_json(const struct scan *s, size_t g)
+{
+	struct json_object *o = json_object_new_object(), *links = json_object_new_array();
+	const struct vfk_nvl_gpu *gpu = &s->gpus[g];
+
+	json_object_object_add(o, "target", json_object_new_string(gpu->name));
+	json_object_object_add(o, "region", json_object_new_int64(gpu->region));
+	add_u64(o, "aperture", true, gpu->aperture);
+	add_u64(o, "tgt", gpu->has_tgt, gpu->tgt);
+	for (size_t b = 0; b < s->nbridges; b++)
+		if (s->bridges[b].gpu == (int)g)
+			json_object_array_add(links, json_object_new_int64((int64_t)b));
+	json_object_object_add(o, "bridges", links);
+	return o;
+}
+
+static struct json_object *bridge_json(const struct vfk_nvl_bridge *br)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "target", json_object_new_string(br->name));
+	json_object_object_add(o, "region", json_object_new_int64(br->region));
+	add_u64(o, "atsd_size", true, br->atsd_size);
+	add_u64(o, "tgt", br->has_tgt, br->tgt);
+	json_object_object_add(o, "link_speed",
+			       br->has_speed ? json_object_new_int64(br->speed) : NULL);
+	json_object_object_add(o, "gpu", br->gpu >= 0 ? json_object_new_int(br->gpu) : NULL);
+	return o;
+}
+
+/* The documented "vfiokit-topology/1" object (docs/cli-info.md). */
+static void print_json(const struct scan *s, struct json_object *issues, bool complete,
+		       bool consistent)
+{
+	struct json_object *root = json_object_new_object();
+	struct json_object *gpus = json_object_new_array(), *bridges = json_object_new_array();
+
+	json_object_object_add(root, "schema", json_object_new_string("vfiokit-topology/1"));
+	for (size_t g = 0; g < s->ngpus; g++)
+		json_object_array_add(gpus, gpu_json(s, g));
+	for (size_t b = 0; b < s->nbridges; b++)
+		json_object_array_add(bridges, bridge_json(&s->bridges[b]));
+	json_object_object_add(root, "gpus", gpus);
+	json_object_object_add(root, "bridges", bridges);
+	json_object_object_add(root, "issues", issues);
+	json_object_object_add(root, "complete", json_object_new_boolean(complete));
+	json_object_object_add(root, "consistent", json_object_new_boolean(consistent));
+	puts(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+					    JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(root);
+}
+
 static void topology_usage(FILE *out)
 {
-	fprintf(out, "usage: vfiokit topology [--dts] TARGET...\n"
+	fprintf(out, "usage: vfiokit topology [--dts|--json] TARGET...\n"
 		"  TARGET: a vfio-user socket, a PCI address bound to vfio-pci, /dev/vfio/N\n"
 		"  --dts   print the guest device-tree fragment (dtc source) instead\n"
+		"  --json  machine-readable output (schema: docs/cli-info.md)\n"
 		"Exit status 1 when the devices are inconsistent (each reason on stderr).\n");
 }
 
@@ -135,12 +205,14 @@ int cmd_topology(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "dts", no_argument, NULL, 'd' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct scan s;
-	bool dts = false;
-	int c, failed = 0;
+	struct json_object *issues = NULL;
+	bool dts = false, json = false;
+	int c, failed = 0, inconsistent;
 
 	optind = 1;
 	while ((c = cli_getopt("topology", argc, argv, ":h", longopts)) != -1) {
@@ -148,9 +220,14 @@ int cmd_topology(int argc, char **argv)
 			topology_usage(stdout);
 			return CLI_OK;
 		}
-		if (c != 'd')
+		if (c != 'd' && c != 'j')
 			return CLI_USAGE;
-		dts = true;
+		dts |= c == 'd';
+		json |= c == 'j';
+	}
+	if (dts && json) {
+		fprintf(stderr, "vfiokit topology: --dts and --json exclude each other\n");
+		return CLI_USAGE;
 	}
 	if (optind == argc || argc - optind > MAX_TARGETS) {
 		fprintf(stderr, "vfiokit topology: expected 1 to %d TARGETs (see "
@@ -160,10 +237,14 @@ int cmd_topology(int argc, char **argv)
 	memset(&s, 0, sizeof(s));
 	for (int i = optind; i < argc; i++)
 		failed |= scan_target(&s, argv[i]) != 0;
-	failed |= report_issues(&s) != 0;
-	if (dts)
+	if (json)
+		issues = json_object_new_array();
+	inconsistent = report_issues(&s, issues) != 0;
+	if (json)
+		print_json(&s, issues, !failed, !inconsistent);
+	else if (dts)
 		vfk_nvl_write_dts(stdout, s.gpus, s.ngpus, s.bridges, s.nbridges);
 	else
 		vfk_nvl_print(stdout, s.gpus, s.ngpus, s.bridges, s.nbridges);
-	return failed ? CLI_FAILED : CLI_OK;
+	return failed || inconsistent ? CLI_FAILED : CLI_OK;
 }

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* `vfiokit info --json`: the schema is documented in docs/cli-info.md. */
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "info.h"
@@ -10,6 +12,20 @@
 static void add_u64(struct json_object *o, const char *key, uint64_t v)
 {
 	json_object_object_add(o, key, json_object_new_uint64(v));
+}
+
+/*
+ * A 64-bit quantity, also as a "0x..." string under key_hex: JSON readers
+ * that hold numbers as doubles (jq 1.6) round anything above 2^53.
+ */
+static void add_u64_hex(struct json_object *o, const char *key, uint64_t v)
+{
+	char name[64], hex[24];
+
+	add_u64(o, key, v);
+	snprintf(name, sizeof(name), "%s_hex", key);
+	snprintf(hex, sizeof(hex), "0x%" PRIx64, v);
+	json_object_object_add(o, name, json_object_new_string(hex));
 }
 
 static void add_str(struct json_object *o, const char *key, const char *v)
@@ -57,8 +73,8 @@ static void add_cap_fields(struct json_object *o, const struct vfk_cap *cap)
 		for (uint32_t i = 0; vfk_cap_sparse_area(cap, i, &a); i++) {
 			struct json_object *ao = json_object_new_object();
 
-			add_u64(ao, "offset", a.offset);
-			add_u64(ao, "size", a.size);
+			add_u64_hex(ao, "offset", a.offset);
+			add_u64_hex(ao, "size", a.size);
 			json_object_array_add(areas, ao);
 		}
 		json_object_object_add(o, "areas", areas);
@@ -69,7 +85,7 @@ static void add_cap_fields(struct json_object *o, const struct vfk_cap *cap)
 		add_str(o, "type_name", vfk_region_type_name(cap->u.type.type, cap->u.type.subtype));
 		break;
 	case VFIO_REGION_INFO_CAP_NVLINK2_SSATGT:
-		add_u64(o, "tgt", cap->u.ssatgt);
+		add_u64_hex(o, "tgt", cap->u.ssatgt);
 		break;
 	case VFIO_REGION_INFO_CAP_NVLINK2_LNKSPD:
 		add_u64(o, "link_speed", cap->u.lnkspd);
@@ -104,8 +120,8 @@ static struct json_object *region_json(const struct info_region *r)
 	add_u64(o, "flags", ri->hdr.flags);
 	json_object_object_add(o, "flag_names", flag_array(ri->hdr.flags, info_region_flag_names,
 							   NFLAGS(info_region_flag_names)));
-	add_u64(o, "size", ri->hdr.size);
-	add_u64(o, "offset", ri->hdr.offset);
+	add_u64_hex(o, "size", ri->hdr.size);
+	add_u64_hex(o, "offset", ri->hdr.offset);
 	add_u64(o, "argsz", ri->hdr.argsz);
 	add_u64(o, "cap_offset", ri->hdr.cap_offset);
 	add_u64(o, "info_calls", ri->calls);
@@ -148,15 +164,21 @@ static struct json_object *bars_json(const struct info_snapshot *s)
 		add_str(o, "kind", bars[i].io ? "io" : bars[i].mem64 ? "mem64" : "mem32");
 		json_object_object_add(o, "prefetchable",
 				       json_object_new_boolean(bars[i].prefetchable));
-		add_u64(o, "address", bars[i].address);
-		add_u64(o, "size", bars[i].size);
+		add_u64_hex(o, "address", bars[i].address);
+		add_u64_hex(o, "size", bars[i].size);
 		json_object_array_add(a, o);
 	}
 	return a;
 }
 
+struct cap_ctx {
+	const struct info_snapshot *s;
+	struct json_object *list;
+};
+
 static void add_pci_cap(void *ctx, uint16_t off, uint16_t id, uint8_t version)
 {
+	struct cap_ctx *c = ctx;
 	struct json_object *o = json_object_new_object();
 	bool ext = off >= 0x100;
 
@@ -165,7 +187,42 @@ static void add_pci_cap(void *ctx, uint16_t off, uint16_t id, uint8_t version)
 	if (ext)
 		add_u64(o, "version", version);
 	add_str(o, "name", info_pci_cap_name(id, ext));
-	json_object_array_add(ctx, o);
+	if (!ext)
+		info_cap_json(o, c->s, off, id);
+	json_object_array_add(c->list, o);
+}
+
+/* null for a whole list, else "chain looped at 0x40" and the like. */
+static void add_chain_end(struct json_object *o, const char *key, enum info_chain_end end,
+			  uint16_t where)
+{
+	char text[64];
+
+	if (end == INFO_CHAIN_OK) {
+		add_str(o, key, NULL);
+		return;
+	}
+	snprintf(text, sizeof(text), "%s at 0x%x", info_chain_end_name(end), where);
+	add_str(o, key, text);
+}
+
+/* Names from pci.ids, null where it has none (never numbers: the ids are beside them). */
+static void add_names(struct json_object *o, const struct info_snapshot *s)
+{
+	static const struct {
+		const char *key;
+		enum info_name what;
+	} names[] = {
+		{ "vendor_name", INFO_NAME_VENDOR },
+		{ "device_name", INFO_NAME_DEVICE_ONLY },
+		{ "subsystem_vendor_name", INFO_NAME_SUBSYSTEM_VENDOR },
+		{ "class_name", INFO_NAME_CLASS },
+	};
+	char buf[256];
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		add_str(o, names[i].key, info_name(s->names, names[i].what, s, true, buf,
+						   sizeof(buf)));
 }
 
 static struct json_object *pci_json(const struct info_snapshot *s)
@@ -173,23 +230,27 @@ static struct json_object *pci_json(const struct info_snapshot *s)
 	struct json_object *o = json_object_new_object();
 	struct json_object *caps = json_object_new_array(), *ext = json_object_new_array();
 	uint32_t class_code = info_cfg(s, 0x08, 4) >> 8;
+	struct cap_ctx std_ctx = { s, caps }, ext_ctx = { s, ext };
+	uint16_t where;
 
 	add_u64(o, "vendor_id", info_cfg(s, 0, 2));
 	add_u64(o, "device_id", info_cfg(s, 2, 2));
 	add_u64(o, "subsystem_vendor_id", info_cfg(s, 0x2c, 2));
 	add_u64(o, "subsystem_id", info_cfg(s, 0x2e, 2));
+	add_names(o, s);
 	add_u64(o, "class_code", class_code);
-	add_str(o, "class_name", info_pci_class_name(class_code));
 	add_u64(o, "revision", info_cfg(s, 0x08, 1));
 	add_u64(o, "header_type", info_cfg(s, 0x0e, 1));
 	add_u64(o, "command", info_cfg(s, 0x04, 2));
 	add_u64(o, "status", info_cfg(s, 0x06, 2));
 	add_u64(o, "interrupt_pin", info_cfg(s, 0x3d, 1));
 	json_object_object_add(o, "bars", bars_json(s));
-	info_pci_caps_walk(s, false, add_pci_cap, caps);
-	info_pci_caps_walk(s, true, add_pci_cap, ext);
 	json_object_object_add(o, "capabilities", caps);
+	add_chain_end(o, "capabilities_error",
+		      info_pci_caps_walk(s, false, add_pci_cap, &std_ctx, &where), where);
 	json_object_object_add(o, "extended_capabilities", ext);
+	add_chain_end(o, "extended_capabilities_error",
+		      info_pci_caps_walk(s, true, add_pci_cap, &ext_ctx, &where), where);
 	add_u64(o, "config_size", s->config_len);
 	return o;
 }
@@ -217,7 +278,11 @@ struct json_object *info_to_json(const struct info_snapshot *s, const struct inf
 		json_object_array_add(irqs, irq_json(i, &s->irqs[i]));
 	json_object_object_add(root, "irqs", irqs);
 	json_object_object_add(root, "pci", s->config_len ? pci_json(s) : NULL);
-	if (o->verbose >= 2 && s->config_len)
+	if (o->kernel)
+		json_object_object_add(root, "kernel", info_kernel_json(s->target, s->backend));
+	if (o->hex && s->config_len)
+		add_hex(root, "config_raw", s->config, info_hex_len(s, o->hex));
+	else if (o->verbose >= 2 && s->config_len)
 		add_hex(root, "config_raw", s->config, s->config_len);
 	return root;
 }

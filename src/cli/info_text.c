@@ -117,6 +117,7 @@ static void print_bars(const struct info_snapshot *s)
 	for (unsigned int i = 0; i < n; i++) {
 		const struct info_bar *b = &bars[i];
 
+		size[0] = '\0';
 		if (b->size) {
 			char human[24];
 
@@ -132,49 +133,118 @@ static void print_bars(const struct info_snapshot *s)
 	}
 }
 
-static void print_one_cap(void *ctx, uint16_t off, uint16_t id, uint8_t version)
+/* lspci -vv's Control: and Status: lines. */
+static void print_command_status(const struct info_snapshot *s)
 {
-	const bool *ext = ctx;
-	const char *name = info_pci_cap_name(id, *ext);
+	static const char *const devsel[4] = { "fast", "medium", "slow", "??" };
+	uint32_t c = info_cfg(s, 0x04, 2), t = info_cfg(s, 0x06, 2);
 
-	if (*ext)
-		printf("\t[%03x] %s (id 0x%04x, v%u)\n", off, name ? name : "unknown", id, version);
-	else
-		printf("\t[%02x] %s (id 0x%02x)\n", off, name ? name : "unknown", id);
+#define F(v, bit) ((v) & (bit) ? '+' : '-')
+	printf("\tControl: I/O%c Mem%c BusMaster%c SpecCycle%c MemWINV%c VGASnoop%c ParErr%c "
+	       "Stepping%c SERR%c FastB2B%c DisINTx%c\n", F(c, 0x1), F(c, 0x2), F(c, 0x4),
+	       F(c, 0x8), F(c, 0x10), F(c, 0x20), F(c, 0x40), F(c, 0x80), F(c, 0x100),
+	       F(c, 0x200), F(c, 0x400));
+	printf("\tStatus: Cap%c 66MHz%c UDF%c FastB2B%c ParErr%c DEVSEL=%s >TAbort%c <TAbort%c "
+	       "<MAbort%c >SERR%c <PERR%c INTx%c\n", F(t, 0x10), F(t, 0x20), F(t, 0x40),
+	       F(t, 0x80), F(t, 0x100), devsel[(t >> 9) & 3], F(t, 0x800), F(t, 0x1000),
+	       F(t, 0x2000), F(t, 0x4000), F(t, 0x8000), F(t, 0x8));
+#undef F
 }
 
-static void print_config_decode(const struct info_snapshot *s)
+/* lspci -v's Interrupt: line: the pin, and the line register as the IRQ. */
+static void print_interrupt(const struct info_snapshot *s)
 {
-	uint32_t cmd = info_cfg(s, 0x04, 2), sts = info_cfg(s, 0x06, 2);
+	unsigned int pin = info_cfg(s, 0x3d, 1), line = info_cfg(s, 0x3c, 1);
 
-	printf("\tcommand 0x%04x: I/O%c Mem%c BusMaster%c INTxDisable%c\n", cmd,
-	       cmd & 1 ? '+' : '-', cmd & 2 ? '+' : '-', cmd & 4 ? '+' : '-',
-	       cmd & 0x400 ? '+' : '-');
-	printf("\tstatus 0x%04x: CapList%c INTx%c\n", sts, sts & 0x10 ? '+' : '-',
-	       sts & 0x8 ? '+' : '-');
-	printf("\tinterrupt pin %u line %u, header type 0x%02x\n", info_cfg(s, 0x3d, 1),
-	       info_cfg(s, 0x3c, 1), info_cfg(s, 0x0e, 1));
-	printf("\tconfig space (%zu bytes):\n", s->config_len);
-	print_hex(s->config, s->config_len < 256 ? s->config_len : 256, "\t\t");
+	if (pin || line)
+		printf("\tInterrupt: pin %c routed to IRQ %u\n", pin && pin <= 4 ? 'A' + pin - 1 : '?',
+		       line);
 }
 
-static void print_config(const struct info_snapshot *s, int verbose)
+static void print_config(const struct info_snapshot *s, int verbose, int numeric)
 {
 	uint32_t class_code = info_cfg(s, 0x08, 4) >> 8;
-	bool ext = false;
+	char buf[256];
+	/* -n: numbers only, as lspci -n. */
+	const char *name = numeric == 1 ? NULL :
+			   info_name(s->names, INFO_NAME_CLASS, s, true, buf, sizeof(buf));
 
 	printf("PCI config:\n");
 	printf("\tvendor %04x device %04x subsystem %04x:%04x revision %02x\n",
 	       info_cfg(s, 0, 2), info_cfg(s, 2, 2), info_cfg(s, 0x2c, 2), info_cfg(s, 0x2e, 2),
 	       info_cfg(s, 0x08, 1));
-	printf("\tclass %06x %s\n", class_code, info_pci_class_name(class_code));
-	print_bars(s);
-	printf("\tcapabilities:\n");
-	info_pci_caps_walk(s, false, print_one_cap, &ext);
-	ext = true;
-	info_pci_caps_walk(s, true, print_one_cap, &ext);
+	printf("\tclass %06x%s%s\n", class_code, name ? " " : "", name ? name : "");
+	printf("\tSubsystem: %s\n", info_name(s->names, INFO_NAME_SUBSYSTEM, s, false, buf,
+					       sizeof(buf)));
 	if (verbose >= 2)
-		print_config_decode(s);
+		print_command_status(s);
+	print_interrupt(s);
+	print_bars(s);
+	info_caps_print(s, verbose);
+}
+
+/* lspci's device line after the slot: "3D controller: NVIDIA ... (rev a1)". */
+static void print_device_line(const struct info_snapshot *s, int verbose)
+{
+	char cls[128], dev[256], progif[128];
+	unsigned int rev = info_cfg(s, 0x08, 1), pi = info_cfg(s, 0x09, 1);
+	const char *pname;
+
+	printf("%s: %s", info_name(s->names, INFO_NAME_CLASS, s, false, cls, sizeof(cls)),
+	       info_name(s->names, INFO_NAME_DEVICE, s, false, dev, sizeof(dev)));
+	if (rev)
+		printf(" (rev %02x)", rev);
+	if (verbose && pi) {
+		pname = info_name(s->names, INFO_NAME_PROGIF, s, false, progif, sizeof(progif));
+		printf(" (prog-if %02x%s%s%s)", pi, pname ? " [" : "", pname ? pname : "",
+		       pname ? "]" : "");
+	}
+	printf("\n");
+}
+
+/* Whether text starts as lspci -F's slot line does ("BB:DD.F " or "DDDD:BB:DD.F "). */
+static bool is_slot_line(const char *text)
+{
+	static const char *const forms[] = { "##:##.# ", "####:##:##.# " };
+
+	for (size_t f = 0; f < 2; f++) {
+		size_t i;
+
+		for (i = 0; forms[f][i]; i++) {
+			char c = text[i];
+
+			if (forms[f][i] == '#' ? !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+						  (c >= 'A' && c <= 'F')) : c != forms[f][i])
+				break;
+		}
+		if (!forms[f][i])
+			return true;
+	}
+	return false;
+}
+
+void info_hex_dump(const struct info_snapshot *s, int hex)
+{
+	size_t len = info_hex_len(s, hex);
+	char line[512];
+
+	/*
+	 * lspci -F starts a device at a slot line. The device line already is
+	 * one when the target is a PCI address; any other target (its guest
+	 * address is QEMU's choice) gets 00:00.0.
+	 */
+	snprintf(line, sizeof(line), "%s ", s->target);
+	if (!is_slot_line(line)) {
+		printf("00:00.0 ");
+		print_device_line(s, 0);
+	}
+	for (size_t off = 0; off < len; off += 16) {
+		printf("%02zx:", off);
+		for (size_t i = off; i < off + 16 && i < len; i++)
+			printf(" %02x", s->config[i]);
+		printf("\n");
+	}
+	printf("\n");
 }
 
 void info_print_text(const struct info_snapshot *s, const struct info_opts *o)
@@ -184,15 +254,22 @@ void info_print_text(const struct info_snapshot *s, const struct info_opts *o)
 	info_flag_names(s->dev.flags, info_device_flag_names, NFLAGS(info_device_flag_names),
 			flags, sizeof(flags));
 	printf("%s (%s)", s->target, s->backend);
-	if (s->config_len)
-		printf(": %04x:%04x %s", info_cfg(s, 0, 2), info_cfg(s, 2, 2),
-		       info_pci_class_name(info_cfg(s, 0x08, 4) >> 8));
-	printf("\n\tflags %s; %u regions, %u IRQ types\n", flags, s->dev.num_regions,
+	if (s->config_len) {
+		printf(": ");
+		print_device_line(s, o->verbose);
+	} else {
+		printf("\n");
+	}
+	printf("\tflags %s; %u regions, %u IRQ types\n", flags, s->dev.num_regions,
 	       s->dev.num_irqs);
+	if (o->kernel)
+		info_kernel_print(stdout, s->target, s->backend);
 	for (uint32_t i = 0; i < s->nr_regions; i++)
 		print_region(&s->regions[i], o->verbose);
 	for (uint32_t i = 0; i < s->nr_irqs; i++)
 		print_irq(i, &s->irqs[i]);
 	if (s->config_len)
-		print_config(s, o->verbose);
+		print_config(s, o->verbose, o->numeric);
+	if (o->hex && s->config_len)
+		info_hex_dump(s, o->hex);
 }

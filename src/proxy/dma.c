@@ -32,6 +32,7 @@ int proxy_dma_map(struct vfk_device *dev, const struct vfk_dma_region *r, int fd
 	else
 		ret = vfk_client_dma_map_prot(p->target, r->iova, r->len, NULL, fd, fd_offset,
 					      r->prot);
+	ret = (int)proxy_target_ret(p, ret);
 	vfk_dbg("%s: DMA_MAP iova %#llx size %#llx prot %#x to %s: %d", vfk_device_name(dev),
 		(unsigned long long)r->iova, (unsigned long long)r->len, r->prot,
 		p->target_name, ret);
@@ -45,7 +46,7 @@ int proxy_dma_map(struct vfk_device *dev, const struct vfk_dma_region *r, int fd
 void proxy_dma_unmap(struct vfk_device *dev, const struct vfk_dma_region *r)
 {
 	struct vfk_proxy *p = proxy_of(dev);
-	int ret = vfk_client_dma_unmap(p->target, r->iova, r->len);
+	int ret = (int)proxy_target_ret(p, vfk_client_dma_unmap(p->target, r->iova, r->len));
 
 	vfk_dbg("%s: DMA_UNMAP iova %#llx size %#llx to %s: %d", vfk_device_name(dev),
 		(unsigned long long)r->iova, (unsigned long long)r->len, p->target_name, ret);

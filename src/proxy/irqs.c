@@ -18,7 +18,7 @@ int proxy_set_irqs(struct vfk_device *dev, const struct vfio_irq_set *set, const
 		   size_t data_len)
 {
 	struct vfk_proxy *p = proxy_of(dev);
-	int ret = vfk_client_set_irqs(p->target, set, data, data_len);
+	int ret = (int)proxy_target_ret(p, vfk_client_set_irqs(p->target, set, data, data_len));
 
 	vfk_dbg("%s: SET_IRQS index %u start %u count %u flags %#x to %s: %d",
 		vfk_device_name(dev), set->index, set->start, set->count, set->flags,
@@ -37,7 +37,8 @@ void proxy_irqs_off(struct vfk_device *dev)
 		if (vfk_device_irq_info(dev, &info) || !info.count)
 			continue;
 		/* An index that was never enabled may refuse: nothing to stop. */
-		ret = vfk_client_set_irq_eventfds(p->target, i, 0, 0, NULL);
+		ret = (int)proxy_target_ret(p, vfk_client_set_irq_eventfds(p->target, i, 0, 0,
+									     NULL));
 		if (ret)
 			vfk_dbg("%s: disabling IRQ index %u of %s: %s", vfk_device_name(dev), i,
 				p->target_name, strerror(-ret));

@@ -24,11 +24,37 @@ struct vfk_proxy *proxy_of(struct vfk_device *dev)
 	return vfk_device_priv(dev);
 }
 
-/* A guest reset (DEVICE_RESET) and the reset after a client left. */
+long proxy_target_ret(struct vfk_proxy *p, long ret)
+{
+	if ((ret == -EPIPE || ret == -ECONNRESET) && !p->lost) {
+		p->lost = true;
+		vfk_err("%s: the target %s is gone (%s): every request fails from now on",
+			vfk_device_name(p->dev), p->target_name, strerror((int)-ret));
+	}
+	return ret;
+}
+
+bool vfk_proxy_target_lost(const struct vfk_proxy *p)
+{
+	return p->lost;
+}
+
+/*
+ * A guest reset (DEVICE_RESET) and the reset after a client left. A
+ * target without FLAGS_RESET answers -EINVAL as the kernel would, without
+ * being asked (a log line for every client that leaves would say nothing).
+ */
 static int proxy_reset(struct vfk_device *dev)
 {
 	struct vfk_proxy *p = proxy_of(dev);
-	int ret = vfk_client_reset(p->target);
+	int ret;
+
+	if (!(p->info.flags & VFIO_DEVICE_FLAGS_RESET)) {
+		vfk_dbg("%s: %s cannot be reset (no FLAGS_RESET)", vfk_device_name(dev),
+			p->target_name);
+		return -EINVAL;
+	}
+	ret = (int)proxy_target_ret(p, vfk_client_reset(p->target));
 
 	vfk_dbg("%s: reset of %s: %d", vfk_device_name(dev), p->target_name, ret);
 	if (ret)

@@ -46,6 +46,7 @@ struct vfk_proxy {
 	struct vfk_client *target;
 	bool kernel;                        /* the target is a kernel VFIO device */
 	bool no_mmap;                       /* vfk_proxy_opts.no_mmap */
+	bool lost;                          /* vfk_proxy_target_lost() */
 	struct vfk_device *dev;
 	struct vfio_device_info info;       /* the target's */
 	struct vfk_region_info **regions;   /* the target's, info.num_regions; NULL: absent */
@@ -61,6 +62,8 @@ struct vfk_proxy {
 
 /* proxy.c: the proxy behind a device it built. */
 struct vfk_proxy *proxy_of(struct vfk_device *dev);
+/* A target call's result, passed through; notes (and logs once) a target gone. */
+long proxy_target_ret(struct vfk_proxy *p, long ret);
 
 /* regions.c: give dev every region of the target. */
 int proxy_regions_build(struct vfk_proxy *p, char *errmsg, size_t errmsg_len);

@@ -4,7 +4,7 @@
  * size, accesses forwarded (traps.c splits them), the target's mmap fd
  * and offset lent for mapping, and the target's capabilities copied raw,
  * then what subdrivers append. Mappable areas are the target's, less
- * the pages of trapped ranges.
+ * the pages of trapped ranges (then the proxy writes SPARSE_MMAP).
  */
 #include <endian.h>
 #include <errno.h>
@@ -130,18 +130,18 @@ static int region_mmap(struct vfk_device *dev, struct vfk_region *r, struct vfk_
 	struct vfk_proxy *p = proxy_of(dev);
 	const struct vfk_region_info *ri = target_ri(dev, r);
 	uint32_t index = vfk_region_index(r);
-	bool sparse = vfk_capchain_find(&ri->chain, VFIO_REGION_INFO_CAP_SPARSE_MMAP) != NULL;
 	int ret;
 
 	d->fd = ri->mmap_fd;
 	d->fd_offset = ri->hdr.offset;
-	if (!sparse && !proxy_trapped(p, index, 0, UINT64_MAX))
-		return 0;   /* the whole region, as the target says */
+	/* Untrapped: as the target says (its SPARSE_MMAP, if any, is copied raw). */
+	if (!proxy_trapped(p, index, 0, UINT64_MAX))
+		return 0;
 	ret = target_areas(ri, d);
 	if (!ret)
 		ret = cut_traps(p, index, d);
 	if (ret) {
-		vfk_err("%s: region %u: more than %u mappable areas around the traps",
+		vfk_err("%s: region %u: more than %u mappable areas (the target's, less the traps)",
 			vfk_device_name(dev), index, VFK_MAX_MMAP_AREAS);
 		return ret;
 	}
@@ -151,16 +151,19 @@ static int region_mmap(struct vfk_device *dev, struct vfk_region *r, struct vfk_
 
 /*
  * The target's caps, raw, in its order. The core added TYPE (a
- * device-specific region) and SPARSE_MMAP (region_mmap's areas) already.
+ * device-specific region) already, and SPARSE_MMAP when traps changed the
+ * areas (region_mmap); without mmap there is no SPARSE_MMAP to repeat.
  */
-static int copy_target_caps(const struct vfk_region_info *ri, uint32_t index,
-			    struct vfk_caps *caps)
+static int copy_target_caps(const struct vfk_proxy *p, const struct vfk_region_info *ri,
+			    uint32_t index, struct vfk_caps *caps)
 {
+	bool own_sparse = p->no_mmap || proxy_trapped(p, index, 0, UINT64_MAX);
+
 	for (unsigned int i = 0; i < ri->chain.count; i++) {
 		const struct vfk_cap *c = &ri->chain.caps[i];
 		int ret;
 
-		if (c->id == VFIO_REGION_INFO_CAP_SPARSE_MMAP ||
+		if ((c->id == VFIO_REGION_INFO_CAP_SPARSE_MMAP && own_sparse) ||
 		    (c->id == VFIO_REGION_INFO_CAP_TYPE && index >= VFIO_PCI_NUM_REGIONS))
 			continue;
 		ret = vfk_caps_add(caps, c->id, c->version, c->raw + sizeof(struct vfio_info_cap_header),
@@ -175,7 +178,7 @@ static int region_add_caps(struct vfk_device *dev, struct vfk_region *r, struct 
 {
 	struct vfk_proxy *p = proxy_of(dev);
 	uint32_t index = vfk_region_index(r);
-	int ret = copy_target_caps(target_ri(dev, r), index, caps);
+	int ret = copy_target_caps(p, target_ri(dev, r), index, caps);
 
 	for (unsigned int i = 0; !ret && i < p->nr_hooks; i++) {
 		if (p->hooks[i].index == index)

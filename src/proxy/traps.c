@@ -49,8 +49,9 @@ bool proxy_trapped(const struct vfk_proxy *p, uint32_t index, uint64_t offset, u
 static ssize_t target_access(struct vfk_proxy *p, uint32_t index, uint64_t offset, void *buf,
 			     size_t count, bool write)
 {
-	return write ? vfk_client_region_write(p->target, index, offset, buf, count) :
-		       vfk_client_region_read(p->target, index, offset, buf, count);
+	return proxy_target_ret(p, write ? vfk_client_region_write(p->target, index, offset,
+								   buf, count) :
+				    vfk_client_region_read(p->target, index, offset, buf, count));
 }
 
 static ssize_t piece(struct vfk_proxy *p, uint32_t index, uint64_t offset, void *buf,

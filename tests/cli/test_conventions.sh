@@ -31,7 +31,7 @@ check "--version prints the version" grep -qE '^vfiokit [0-9]+\.[0-9]+\.[0-9]+' 
 run -V
 check "-V is --version" grep -qE '^vfiokit [0-9]+\.[0-9]+\.[0-9]+' "$work/out"
 
-for cmd in info serve mem topology selftest; do
+for cmd in info serve mem topology selftest proxy; do
 	run help "$cmd"
 	check "help $cmd exits 0" test "$rc" -eq 0
 	check "help $cmd prints its usage" grep -q "^usage: vfiokit $cmd" "$work/out"
@@ -56,9 +56,12 @@ usage_error "serve option" "vfiokit serve: unknown option '--sokcet' (did you me
 	serve --sokcet x dmaengine
 usage_error "topology option" \
 	"vfiokit topology: unknown option '--dtz' (did you mean '--dts'?)" topology --dtz x
+usage_error "proxy option" \
+	"vfiokit proxy: unknown option '--subdriverr' (did you mean '--subdriver'?)" \
+	proxy --subdriverr x t.sock
 usage_error "selftest option" \
 	"vfiokit selftest dma: unknown option '--lne' (did you mean '--len'?)" selftest dma --lne 3 x
-usage_error "unknown short option" "vfiokit info: unknown option '-x'" info -x a
+usage_error "unknown short option" "vfiokit info: unknown option '-X'" info -X a
 usage_error "missing value" "vfiokit info: option '--region' needs a value" info x --region
 usage_error "--region abc" "vfiokit info: --region abc: expected a number from 0 to 4294967295" \
 	info --region abc x

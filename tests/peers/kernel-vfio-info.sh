@@ -24,9 +24,15 @@ for id in 0x8086:0x10d3 0x1b36:0x0010 0x1234:0x11e8; do
 	bdf=$(find_pci "$id") || fail "no PCI device $id"
 	node=$(bind_vfio_pci "$bdf") || exit 1
 	echo "G: $id bound vfio-pci"
-	vfiokit info "$bdf" --json >/tmp/info.json || fail "vfiokit info $bdf --json failed"
+	vfiokit info "$bdf" --json -k >/tmp/info.json || fail "vfiokit info $bdf --json failed"
 	sed "s/^/J: $id /" /tmp/info.json
 	vfiokit info "$bdf" -v | sed -n "s/^Region 8: /G: $id region 8: /p"
+	# -k: what sysfs says, by address and by group; the group as the guest sees it.
+	echo "G: $id sysfs $bdf group $(group_of "$bdf")"
+	vfiokit info "$bdf" -k | grep -E 'Kernel driver in use|IOMMU group' | sed "s/^[[:space:]]*/G: $id k: /"
+	vfiokit info "$node" -k | grep 'IOMMU group' | sed "s/^[[:space:]]*/G: $id kg: /"
+	# -x: the host feeds this to lspci -F (the device line is the slot line).
+	vfiokit info "$bdf" -x | sed "s/^/X: $id /"
 done
 vfiokit selftest edu "$bdf" | sed 's/^/G: /'
 GUEST

@@ -248,6 +248,18 @@ kill -TERM "$(cat act.pid)"
 wait "$act_pid"
 check "socket activation: SIGTERM, exit 0" test $? = 0
 
+# --- a vfio-user target that goes away: the proxy says so and stops
+serve dmaengine t-gone.sock
+proxy t-gone.sock p-gone.sock
+kill -TERM "${spid[t-gone.sock]}"
+wait "${spid[t-gone.sock]}"
+"$bin" mem p-gone.sock 0 read 0 >/dev/null 2>&1
+wait "$proxy_pid"
+check "target gone: the proxy exits 1" test $? = 1
+check "target gone: one line saying so" \
+	test "$(grep -c 'the target is gone; stopping' p-gone.sock.log)" = 1
+check "target gone: its socket removed" test ! -e p-gone.sock
+
 # --- SIGTERM: exit 0, socket removed, the target free again
 proxy t-dmaengine.sock p.sock
 kill -TERM "$proxy_pid"

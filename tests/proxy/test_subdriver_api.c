@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
  * The subdriver interface of vfiokit/proxy.h, against a target served in
- * a thread (a BAR0 of 16 KiB, mappable from a memfd): id matching, option
- * checks and defaults, traps (splitting, overlap and bounds, SPARSE_MMAP
- * around trapped pages, an empty area when no page is left), caps hooks
- * after the target's caps, detach in reverse order at close.
+ * a thread (BAR0 and BAR2 of 16 KiB, mappable from a memfd, BAR2 in two
+ * areas only): id matching, option checks and defaults, traps (splitting,
+ * overlap and bounds, SPARSE_MMAP around trapped pages, an empty area
+ * when no page is left), the target's own SPARSE_MMAP repeated byte for
+ * byte and then cut, caps hooks after the target's caps, detach in
+ * reverse order at close.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -52,12 +54,29 @@ static const struct vfk_region_ops bar_ops = {
 	.read = bar_read, .write = bar_write, .mmap = bar_mmap,
 };
 
+/* BAR2: the same memory, mappable only in [0x1000, 0x2000) and [0x3000, 0x4000). */
+static int bar2_mmap(struct vfk_device *dev, struct vfk_region *r, struct vfk_mmap_desc *d)
+{
+	d->fd = bar_fd;
+	d->nr_areas = 2;
+	d->areas[0] = (struct vfk_mmap_area){ 0x1000, 0x1000 };
+	d->areas[1] = (struct vfk_mmap_area){ 0x3000, 0x1000 };
+	return 0;
+}
+
+static const struct vfk_region_ops bar2_ops = {
+	.read = bar_read, .write = bar_write, .mmap = bar2_mmap,
+};
+
 static struct thread_server ts;
 static struct vfk_proxy *proxy;
 
 static int setup(void **state)
 {
 	uint8_t pattern[BAR_SIZE];
+	struct vfk_region_desc bar2 = { TS_BAR_RW | VFIO_REGION_INFO_FLAG_MMAP, BAR_SIZE,
+					&bar2_ops, NULL };
+	struct vfk_device *dev;
 	char err[256];
 
 	for (unsigned int i = 0; i < BAR_SIZE; i++)
@@ -65,8 +84,10 @@ static int setup(void **state)
 	bar_fd = memfd_create("bar", MFD_CLOEXEC);
 	assert_true(bar_fd >= 0);
 	assert_int_equal(pwrite(bar_fd, pattern, BAR_SIZE, 0), BAR_SIZE);
-	ts_start(&ts, ts_bar0_device("target", 0x1234, TS_BAR_RW | VFIO_REGION_INFO_FLAG_MMAP,
-				     BAR_SIZE, &bar_ops), "proxy-api");
+	dev = ts_bar0_device("target", 0x1234, TS_BAR_RW | VFIO_REGION_INFO_FLAG_MMAP, BAR_SIZE,
+			     &bar_ops);
+	assert_int_equal(vfk_device_set_bar(dev, 2, &bar2, 0), 0);
+	ts_start(&ts, dev, "proxy-api");
 	assert_int_equal(vfk_proxy_open(ts.path, "proxy", NULL, &proxy, err, sizeof(err)), 0);
 	return 0;
 }
@@ -265,6 +286,28 @@ static void test_sparse_and_caps(void **state)
 	assert_int_equal(a.size, 0);
 }
 
+/* The target's own SPARSE_MMAP: repeated byte for byte, then cut by a trap. */
+static void test_target_sparse(void **state)
+{
+	const struct vfk_region_info *t = vfk_proxy_target_region(proxy, 2);
+	struct vfio_region_sparse_mmap_area a;
+	struct vfio_region_info hdr;
+	struct vfk_cap_chain c;
+	const void *reply;
+	size_t len;
+	int fd;
+
+	assert_int_equal(vfk_region_info(vfk_proxy_device(proxy), 2, 4096, &reply, &len, &fd), 0);
+	assert_int_equal(len, t->hdr.argsz);
+	assert_memory_equal((const uint8_t *)reply + 32, t->raw + 32, len - 32);
+	assert_int_equal(vfk_proxy_trap(proxy, 2, 0x3800, 8, &read_ops, (void *)&aa), 0);
+	c = chain_of(2, &hdr);
+	assert_int_equal(c.caps[0].u.sparse.nr_areas, 1);
+	assert_true(vfk_cap_sparse_area(&c.caps[0], 0, &a));
+	assert_int_equal(a.offset, 0x1000);
+	assert_int_equal(a.size, 0x1000);
+}
+
 static void test_detach_order(void **state)
 {
 	vfk_proxy_close(proxy);
@@ -282,6 +325,7 @@ int main(void)
 		cmocka_unit_test(test_attach_checks),
 		cmocka_unit_test(test_traps),
 		cmocka_unit_test(test_sparse_and_caps),
+		cmocka_unit_test(test_target_sparse),
 		cmocka_unit_test(test_detach_order),
 	};
 

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Smoke test of bench_proxy on this host, which has no kernel VFIO device:
+# Smoke test of bench_proxy_kernel on this host, which has no kernel VFIO device:
 # the target is a served V100 (vfio-user), its GPU RAM (region 9) the
 # mapped "register". Both modes run with tiny counts; the test checks the
 # JSON lines (a header, every figure with its medians) and that
@@ -19,7 +19,7 @@ serve() { # serve SOCKET: a V100 on SOCKET, waited for
 	"$vfiokit" serve v100 --socket "$1" -q >/dev/null &
 	pids="$pids $!"
 	for _ in $(seq 100); do [ -S "$1" ] && return 0; sleep 0.05; done
-	echo "proxy_smoke: the server did not listen on $1" >&2
+	echo "proxy_kernel_smoke: the server did not listen on $1" >&2
 	exit 1
 }
 
@@ -42,7 +42,7 @@ for name, f in figs.items():
         assert f[k] > 0, (name, k, f[k])
     assert f['samples'] > 0, f
 assert figs['bar_load4']['verdict'] in ('met', 'MISSED')
-print(f'proxy_smoke: {mode}: {len(figs)} figures')
+print(f'proxy_kernel_smoke: {mode}: {len(figs)} figures')
 PY
 }
 
@@ -54,9 +54,9 @@ cat "$tmp/alt.out"
 check alternating "$tmp/alt.out"
 # Every proxy the bench started has stopped and removed its socket.
 [ ! -e "/tmp/bench-proxy-$bpid.sock" ] ||
-	{ echo "proxy_smoke: the bench's proxy socket is left" >&2; exit 1; }
+	{ echo "proxy_kernel_smoke: the bench's proxy socket is left" >&2; exit 1; }
 ! pgrep -f "proxy $tmp/a.sock" >/dev/null ||
-	{ echo "proxy_smoke: a proxy of the bench is still running" >&2; exit 1; }
+	{ echo "proxy_kernel_smoke: a proxy of the bench is still running" >&2; exit 1; }
 
 serve "$tmp/b.sock"
 "$vfiokit" proxy "$tmp/b.sock" --socket "$tmp/p.sock" -q >/dev/null 2>&1 &
