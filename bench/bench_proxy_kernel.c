@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bench_proxy_kernel: what `vfiokit proxy` costs against the same device opened
- * directly, timed in one run. Three figures, each with a direct and a
- * proxied side:
+ * bench_proxy_kernel: what `vfiokit proxy` costs in front of a kernel VFIO
+ * device, against the same device opened directly, timed in one run (it
+ * takes any target; bench_proxy.c times the proxy on this host in front of
+ * a served V100). Four figures, each with a direct and a proxied side:
  *
  *   bar_load4       a 4-byte load from an mmap of a BAR (edu's
  *                   identification register): direct, the mmap of the
@@ -14,7 +15,7 @@
  *                   against a vfio-user REGION_READ the proxy forwards.
  *   dma_map_unmap   DMA_MAP + DMA_UNMAP of one memfd page, one request
  *                   after the other: two type1 ioctls against two
- *                   vfio-user round trips the proxy turns into those ioctls;
+ *                   vfio-user round trips the proxy turns into those ioctls.
  *   dma_map_unmap_batch  the same pair sent without waiting in between, as
  *                   QEMU sends them inside a memory transaction.
  *

@@ -1,10 +1,10 @@
 #!/bin/sh
-# Smoke test of bench_proxy_kernel on this host, which has no kernel VFIO device:
-# the target is a served V100 (vfio-user), its GPU RAM (region 9) the
-# mapped "register". Both modes run with tiny counts; the test checks the
-# JSON lines (a header, every figure with its medians) and that
-# no proxy is left behind. Timing is never checked here.
-# Usage: proxy_smoke.sh BENCH_PROXY VFIOKIT
+# Smoke test of bench_proxy_kernel on this host, which has no kernel VFIO
+# device: the target is a served V100 (vfio-user), its GPU RAM (region 9)
+# the mapped "register". Both modes run with tiny counts; the test checks
+# the JSON lines (a header, every figure with its medians) and that no
+# proxy is left behind. Timing is never checked here.
+# Usage: proxy_kernel_smoke.sh BENCH_PROXY_KERNEL VFIOKIT
 set -eu
 bench=$1 vfiokit=$2
 tmp=$(mktemp -d)

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# bench-proxy.sh [-n N] [-r ROUNDS]: the proxy benchmark (bench/bench_proxy_kernel.c)
-# on the Linux kernel's VFIO. Host QEMU 7.2 boots the peers guest (q35,
-# vIOMMU, -accel tcg) with two edu devices, both bound to the guest's
-# vfio-pci; in the guest, bench_proxy_kernel times the first edu directly against
-# `vfiokit proxy` of the same edu (alternating phases), then against a proxy
-# of the second edu (--pair, interleaved). Prints bench_proxy_kernel's JSON lines
-# on stdout, the alternating run first. Called by bench/proxy_bench.py
+# bench-proxy.sh [-n N] [-r ROUNDS]: the proxy benchmark
+# (bench/bench_proxy_kernel.c) on the Linux kernel's VFIO. Host QEMU 7.2
+# boots the peers guest (q35, vIOMMU, -accel tcg) with two edu devices, both
+# bound to the guest's vfio-pci; in the guest, bench_proxy_kernel times the
+# first edu directly against `vfiokit proxy` of the same edu (alternating
+# phases), then against a proxy of the second edu (--pair, interleaved).
+# Prints bench_proxy_kernel's JSON lines on stdout, the alternating run
+# first. Called by bench/proxy_bench.py
 # (`make bench`); docs/performance.md, "Proxy", says what they mean.
 # Exit 0 ok, 77 cannot run on this machine (SKIP: reason), else failure.
 set -euo pipefail
@@ -48,7 +49,7 @@ GUEST
 }
 
 main() {
-	local bench t0 opt
+	local bench static t0 opt
 	while getopts n:r: opt; do
 		case $opt in
 		n) N=$OPTARG ;;
@@ -57,10 +58,12 @@ main() {
 		esac
 	done
 	peers_begin --host-only
-	# build-static.sh set the static build up; bench_proxy_kernel is one more target.
-	ninja -C "$(dirname "$(dirname "$(dirname "$VFIOKIT")")")" bench/bench_proxy_kernel \
-		>"$tmp/ninja.log" 2>&1 || { cat "$tmp/ninja.log" >&2; die "static bench_proxy_kernel build failed"; }
-	bench=$(dirname "$(dirname "$(dirname "$VFIOKIT")")")/bench/bench_proxy_kernel
+	# build-static.sh set the static build up (BUILD/src/cli/vfiokit); the
+	# bench is one more target of it.
+	static=$(dirname "$(dirname "$(dirname "$VFIOKIT")")")
+	ninja -C "$static" bench/bench_proxy_kernel >"$tmp/ninja.log" 2>&1 ||
+		{ cat "$tmp/ninja.log" >&2; die "static bench_proxy_kernel build failed"; }
+	bench=$static/bench/bench_proxy_kernel
 	write_guest_test "$tmp/test.sh"
 	"$PEERS/mkinitrd.sh" "$tmp/initrd.cpio.gz" "$VFIOKIT:/bin/vfiokit" \
 		"$bench:/bin/bench_proxy_kernel" "$tmp/test.sh:/test.sh"
