@@ -2,11 +2,13 @@
 /* The table of subdrivers; add one line per subdriver. */
 #include <string.h>
 
+#include "nvlink2.h"
 #include "subdrivers.h"
 
 static const struct vfk_proxy_subdriver *const subdrivers[] = {
 	&vfk_subdriver_example_region,
 	&vfk_subdriver_quirk_example,
+	&vfk_nvlink2_subdriver,
 };
 
 const struct vfk_proxy_subdriver *const *vfk_subdrivers(size_t *count)
