@@ -16,6 +16,8 @@ import subprocess
 import sys
 import time
 
+import proxy_bench
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, 'results')
 
@@ -221,6 +223,8 @@ def main():
             f.write(','.join('' if r.get(c) is None else str(r[c]) for c in cols) + '\n')
     write_dat(all_rows)
     plot()
+    # The proxy against kernel VFIO, in a guest: bench/proxy_bench.py.
+    proxy_bench.report(RESULTS, quick)
     print(f'\nbench: results in {RESULTS}/ (results.json, results.csv, *.png)')
 
 
