@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -111,7 +112,32 @@ static void measure(const char *area, const char *path, int memfd, const struct 
 	vfk_client_close(c);
 }
 
-/* `vfiokit proxy TARGET --socket PATH` on cpu; returns when PATH answers. */
+/* The proxy binds its socket before it listens, and under valgrind the
+ * gap is long: wait until a client is accepted (60 s), not for the file. */
+static void wait_listening(const char *path, pid_t pid)
+{
+	for (int i = 0; i < 6000; i++) {
+		struct vfk_client *c;
+		char err[256];
+		int rc = vfk_client_open(path, NULL, &c, err, sizeof(err));
+
+		if (rc == 0) {
+			vfk_client_close(c);
+			return;
+		}
+		if ((rc != -ECONNREFUSED && rc != -ENOENT) || waitpid(pid, NULL, WNOHANG) == pid) {
+			kill(pid, SIGTERM);
+			bench_die("vfiokit proxy did not start", rc);
+		}
+		usleep(10000);
+	}
+	kill(pid, SIGTERM);
+	bench_die("vfiokit proxy did not listen", -ETIMEDOUT);
+}
+
+/* `vfiokit proxy TARGET --socket PATH` on cpu; returns when PATH answers.
+ * The proxy dies with this process, so a benchmark that fails leaves none
+ * behind (holding the test's output pipe open). */
 static pid_t start_proxy(const char *target, const char *path, int cpu)
 {
 	pid_t pid = fork();
@@ -121,6 +147,7 @@ static pid_t start_proxy(const char *target, const char *path, int cpu)
 	if (pid == 0) {
 		int null = open("/dev/null", O_WRONLY);
 
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		bench_pin(cpu);
 		if (null >= 0)
 			dup2(null, 1);
@@ -128,10 +155,7 @@ static pid_t start_proxy(const char *target, const char *path, int cpu)
 		      "-q", (char *)NULL);
 		_exit(127);
 	}
-	for (int i = 0; i < 500 && access(path, F_OK); i++)
-		usleep(10000);
-	if (access(path, F_OK))
-		bench_die("vfiokit proxy did not start", -ETIMEDOUT);
+	wait_listening(path, pid);
 	return pid;
 }
 

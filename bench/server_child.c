@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -102,6 +103,8 @@ void bench_server_start(struct bench_server *s, int cpu, int with_npu, int extra
 	if (s->pid < 0)
 		bench_die("fork", -errno);
 	if (s->pid == 0) {
+		/* A benchmark that dies leaves no server holding its output pipe. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(pfd[0]);
 		child_main(s, cpu, with_npu, extra_gpus, pfd[1]);
 	}
