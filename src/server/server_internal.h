@@ -175,6 +175,11 @@ struct vfk_server {
 	 * the top level. At most one: the nested level never waits. */
 	struct srv_slot *waiter;
 	unsigned int postponed;     /* slots with deferred_postponed set */
+	/* Polling (vfk_server_set_poll_us): after a batch, the sockets are
+	 * checked without sleeping for poll_ns before the loop sleeps.
+	 * busy_ns: when the last batch was served (0: never). */
+	int64_t poll_ns;
+	int64_t busy_ns;
 
 	/* Sockets vfk_server_add_device() creates (vfk_server_set_socket_perms). */
 	mode_t sock_mode;           /* 0: SRV_SOCK_MODE */
