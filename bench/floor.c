@@ -100,7 +100,18 @@ static int peer_answer(int sock, const struct vfu_hdr *req, char *reply, int rep
 			  req->msg_id == FLOOR_ID_REPLY_FD ? reply_fd : -1);
 }
 
-static void peer_loop(int sock)
+/* A polling peer's wait: peek without sleeping until a byte is there,
+ * as a polling server checks its sockets (one system call per check). */
+static void spin_until_readable(int sock)
+{
+	char c;
+
+	while (recv(sock, &c, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
+	       (errno == EAGAIN || errno == EINTR))
+		;
+}
+
+static void peer_loop(int sock, bool spin)
 {
 	char *buf = malloc(PEER_BUF), *reply = calloc(1, BENCH_FLOOR_MAX_MSG);
 	size_t have = 0;
@@ -110,6 +121,8 @@ static void peer_loop(int sock)
 		_exit(1);
 	peer_written = written_memory();
 	for (;;) {
+		if (spin)
+			spin_until_readable(sock);
 		ssize_t n = bench_recv_fds(sock, buf + have, PEER_BUF - have, NULL);
 		if (n <= 0)
 			_exit(n == 0 ? 0 : 1);
@@ -131,7 +144,7 @@ static void peer_loop(int sock)
 	}
 }
 
-int bench_floor_start(int cpu, pid_t *pid)
+static int floor_start(int cpu, pid_t *pid, bool spin)
 {
 	int sv[2];
 
@@ -145,10 +158,20 @@ int bench_floor_start(int cpu, pid_t *pid)
 	if (*pid == 0) {
 		close(sv[0]);
 		bench_pin(cpu);
-		peer_loop(sv[1]);
+		peer_loop(sv[1], spin);
 	}
 	close(sv[1]);
 	return sv[0];
+}
+
+int bench_floor_start(int cpu, pid_t *pid)
+{
+	return floor_start(cpu, pid, false);
+}
+
+int bench_floor_start_polling(int cpu, pid_t *pid)
+{
+	return floor_start(cpu, pid, true);
 }
 
 void bench_floor_stop(int sock, pid_t pid)
