@@ -131,7 +131,24 @@ static double measure(const char *name, int sock, int floor_sock, size_t len, in
 	return med;
 }
 
-static void small_exchanges(int gpu, int npu, int floor_sock, uint64_t iters)
+/*
+ * The floor of an epoll loop: the same echo peer waiting in epoll_wait
+ * before each read, as the server does (floor.epoll_<name>); run.py
+ * compares proto.<name> with it as proto.<name>_vs_epoll_peer.
+ */
+static void epoll_floor(const char *name, int cpu, size_t len, size_t reply_len,
+			uint64_t iters)
+{
+	char id[96];
+	pid_t pid;
+	int sock = bench_floor_start_epoll(cpu, &pid);
+
+	snprintf(id, sizeof(id), "floor.epoll_%s", name);
+	bench_floor_roundtrip(id, sock, len, reply_len, -1, false, iters);
+	bench_floor_stop(sock, pid);
+}
+
+static void small_exchanges(int gpu, int npu, int floor_sock, int cpu, uint64_t iters)
 {
 	uint32_t v = 0x12345678;
 	size_t len;
@@ -139,6 +156,8 @@ static void small_exchanges(int gpu, int npu, int floor_sock, uint64_t iters)
 	len = put_rw(req, VFU_CMD_REGION_READ, VFIO_PCI_BAR0_REGION_INDEX,
 		     VFK_V100_REG_SCRATCH, 4, false, 0);
 	measure("region_read4", gpu, floor_sock, len, -1, iters, NULL);
+	epoll_floor("region_read4", cpu, len, VFU_HDR_SIZE + sizeof(struct vfu_region_rw) + 4,
+		    iters);
 
 	len = put_rw(req, VFU_CMD_REGION_WRITE, VFIO_PCI_BAR0_REGION_INDEX,
 		     VFK_V100_REG_SCRATCH, 4, true, 0);
@@ -659,7 +678,7 @@ int main(int argc, char **argv)
 	handshake(gpu);
 	handshake(npu);
 
-	small_exchanges(gpu, npu, floor_sock, o.iters);
+	small_exchanges(gpu, npu, floor_sock, o.server_cpu, o.iters);
 	bulk(gpu, floor_sock, o.iters);
 	posted_writes(gpu, floor_sock, bench_scaled(&o, 1000000, 100));
 	server_cpu(&srv, gpu, bench_scaled(&o, 1000000, 100));

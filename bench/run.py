@@ -131,6 +131,9 @@ SECOND_FLOORS = [
     # polling itself reaches on this machine.
     ('proto.poll_region_read4', 'floor.polling_peer_region_read4',
      'proto.poll_region_read4_vs_polling_peer'),
+    # The server against a raw echo peer that waits in epoll_wait as it
+    # does: what its event loop costs at least.
+    ('proto.region_read4', 'floor.epoll_region_read4', 'proto.region_read4_vs_epoll_peer'),
 ]
 
 
