@@ -604,6 +604,15 @@ static void dma(const struct bench_server *srv, int gpu, int floor_sock, uint64_
 		snprintf(id, sizeof(id), "proto.dma_map_unmap_nofd_%llu", (unsigned long long)live);
 		map_unmap_pairs(id, gpu, -1, iters);
 	}
+	/* A file whose only mapping is the pair (a vIOMMU guest's page
+	 * mapped and unmapped alone): each pair pays its window's mmap and
+	 * munmap. */
+	int cold = memfd_create("bench-guest-ram-cold", MFD_CLOEXEC);
+
+	if (cold < 0 || ftruncate(cold, (off_t)(64u << 20)) < 0)
+		bench_die("memfd", -errno);
+	map_unmap_pipelined("proto.dma_map_unmap_fd_pipelined_alone", gpu, cold, iters);
+	close(cold);
 	snprintf(id, sizeof(id), "mem.server_rss_%llu_maps_kib", (unsigned long long)live);
 	bench_report_value(id, (double)bench_rss_kib(srv->pid), "KiB");
 	close(memfd);

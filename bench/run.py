@@ -121,7 +121,7 @@ def floor_of(by_id, name):
         return by_id.get('floor.dependent_miss_64mib')
     floor = by_id.get('floor.' + name)
     if floor is None and name.startswith('dma_map_unmap_'):
-        floor = by_id.get('floor.' + re.sub(r'_[0-9]+$', '_1', name))
+        floor = by_id.get('floor.' + re.sub(r'_([0-9]+|alone)$', '_1', name))
     return floor
 
 

@@ -251,7 +251,10 @@ void vfk_dma_set_byte_limit(struct vfk_device *dev, uint64_t max_bytes);
  */
 void vfk_dma_set_window_limit(struct vfk_device *dev, uint64_t max_windows);
 
-/** Address space taken by the windows of fd-backed mappings now. */
+/** Address space taken by the windows of live fd-backed mappings now. Up
+ * to 4 small windows whose mappings are gone stay mapped for reuse by the
+ * same file (not counted here; they give way to new windows at the
+ * limits and go when the table is cleared). */
 uint64_t vfk_dma_mapped_bytes(const struct vfk_device *dev);
 
 #ifdef __cplusplus
