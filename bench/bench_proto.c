@@ -34,6 +34,7 @@
 #define PROBE_BASE (1ull << 44)
 #define FILL_WINDOW 32
 #define CLOCKED_RUNS 3     /* windows of the syscall_clock figure; the median is reported */
+#define POLL_US 1000       /* the polling server's window (serve --poll-us) */
 
 static uint8_t *req, *rep;
 static uint16_t next_id;
@@ -130,7 +131,24 @@ static double measure(const char *name, int sock, int floor_sock, size_t len, in
 	return med;
 }
 
-static void small_exchanges(int gpu, int npu, int floor_sock, uint64_t iters)
+/*
+ * The floor of an epoll loop: the same echo peer waiting in epoll_wait
+ * before each read, as the server does (floor.epoll_<name>); run.py
+ * compares proto.<name> with it as proto.<name>_vs_epoll_peer.
+ */
+static void epoll_floor(const char *name, int cpu, size_t len, size_t reply_len,
+			uint64_t iters)
+{
+	char id[96];
+	pid_t pid;
+	int sock = bench_floor_start_epoll(cpu, &pid);
+
+	snprintf(id, sizeof(id), "floor.epoll_%s", name);
+	bench_floor_roundtrip(id, sock, len, reply_len, -1, false, iters);
+	bench_floor_stop(sock, pid);
+}
+
+static void small_exchanges(int gpu, int npu, int floor_sock, int cpu, uint64_t iters)
 {
 	uint32_t v = 0x12345678;
 	size_t len;
@@ -138,6 +156,8 @@ static void small_exchanges(int gpu, int npu, int floor_sock, uint64_t iters)
 	len = put_rw(req, VFU_CMD_REGION_READ, VFIO_PCI_BAR0_REGION_INDEX,
 		     VFK_V100_REG_SCRATCH, 4, false, 0);
 	measure("region_read4", gpu, floor_sock, len, -1, iters, NULL);
+	epoll_floor("region_read4", cpu, len, VFU_HDR_SIZE + sizeof(struct vfu_region_rw) + 4,
+		    iters);
 
 	len = put_rw(req, VFU_CMD_REGION_WRITE, VFIO_PCI_BAR0_REGION_INDEX,
 		     VFK_V100_REG_SCRATCH, 4, true, 0);
@@ -260,6 +280,73 @@ static void server_cpu(const struct bench_server *srv, int gpu, uint64_t count)
 			   (u1 - u0) * 1e6 / (double)count, "us");
 	bench_report_value("proto.server_sys_us_per_read4_ticks",
 			   (s1 - s0) * 1e6 / (double)count, "us");
+}
+
+/* Server CPU seconds (user + system, tick-sampled) so far. */
+static double server_cpu_s(const struct bench_server *srv)
+{
+	double u, st;
+
+	bench_server_cpu(srv, &u, &st);
+	return u + st;
+}
+
+/*
+ * A server polling for POLL_US (serve --poll-us) against the blocking
+ * floor (timed just before, same sizes; and the floor of polling itself,
+ * a raw echo peer that polls): the 4-byte round trip, the server's
+ * CPU per request (user + system, tick-sampled), and its CPU use over one
+ * idle second after the last request (percent of a core: the window ends,
+ * then it sleeps).
+ */
+static void polling(int cpu, int floor_sock, uint64_t iters)
+{
+	struct bench_server srv;
+	struct bench_samples s;
+	size_t len;
+
+	bench_server_start_polling(&srv, cpu, POLL_US);
+	int sock = bench_connect(srv.gpu_path);
+	handshake(sock);
+	len = put_rw(req, VFU_CMD_REGION_READ, VFIO_PCI_BAR0_REGION_INDEX,
+		     VFK_V100_REG_SCRATCH, 4, false, 0);
+	size_t reply = exchange(sock, len, -1, "REGION_READ (polling)");
+	pid_t spin_pid;
+	int spin_sock = bench_floor_start_polling(cpu, &spin_pid);
+
+	bench_floor_roundtrip("floor.poll_region_read4", floor_sock, len, reply, -1, false, iters);
+	/* The bound of the mechanism: a raw echo peer that polls too. */
+	bench_floor_roundtrip("floor.polling_peer_region_read4", spin_sock, len, reply, -1, false,
+			      iters);
+	bench_floor_stop(spin_sock, spin_pid);
+	for (uint64_t i = 0; i < iters / 10 + 1; i++)
+		exchange(sock, len, -1, "REGION_READ (polling warm-up)");
+	bench_samples_init(&s, iters);
+	double c0 = server_cpu_s(&srv);
+	uint64_t w0 = bench_now_ns();
+	for (uint64_t i = 0; i < iters; i++) {
+		uint64_t t0 = bench_now_ns();
+		exchange(sock, len, -1, "REGION_READ (polling)");
+		bench_samples_add(&s, bench_now_ns() - t0);
+	}
+	uint64_t w1 = bench_now_ns();
+	double c1 = server_cpu_s(&srv);
+	bench_report_latency("proto.poll_region_read4", &s, 1);
+	bench_samples_free(&s);
+	bench_report_value("proto.poll_server_cpu_us_per_read4", (c1 - c0) * 1e6 / (double)iters,
+			   "us");
+	bench_report_value("proto.poll_server_cpu_pct_busy",
+			   (c1 - c0) * 1e11 / (double)(w1 - w0), "%");
+	sleep(1);
+	c0 = server_cpu_s(&srv);
+	w0 = bench_now_ns();
+	sleep(1);
+	c1 = server_cpu_s(&srv);
+	w1 = bench_now_ns();
+	bench_report_value("proto.poll_server_cpu_pct_idle", (c1 - c0) * 1e11 / (double)(w1 - w0),
+			   "%");
+	close(sock);
+	bench_server_stop(&srv);
 }
 
 /* One measured window of the clocked server: b - a over count reads. */
@@ -517,6 +604,15 @@ static void dma(const struct bench_server *srv, int gpu, int floor_sock, uint64_
 		snprintf(id, sizeof(id), "proto.dma_map_unmap_nofd_%llu", (unsigned long long)live);
 		map_unmap_pairs(id, gpu, -1, iters);
 	}
+	/* A file whose only mapping is the pair (a vIOMMU guest's page
+	 * mapped and unmapped alone): each pair pays its window's mmap and
+	 * munmap. */
+	int cold = memfd_create("bench-guest-ram-cold", MFD_CLOEXEC);
+
+	if (cold < 0 || ftruncate(cold, (off_t)(64u << 20)) < 0)
+		bench_die("memfd", -errno);
+	map_unmap_pipelined("proto.dma_map_unmap_fd_pipelined_alone", gpu, cold, iters);
+	close(cold);
 	snprintf(id, sizeof(id), "mem.server_rss_%llu_maps_kib", (unsigned long long)live);
 	bench_report_value(id, (double)bench_rss_kib(srv->pid), "KiB");
 	close(memfd);
@@ -591,10 +687,11 @@ int main(int argc, char **argv)
 	handshake(gpu);
 	handshake(npu);
 
-	small_exchanges(gpu, npu, floor_sock, o.iters);
+	small_exchanges(gpu, npu, floor_sock, o.server_cpu, o.iters);
 	bulk(gpu, floor_sock, o.iters);
 	posted_writes(gpu, floor_sock, bench_scaled(&o, 1000000, 100));
 	server_cpu(&srv, gpu, bench_scaled(&o, 1000000, 100));
+	polling(o.server_cpu, floor_sock, o.iters);
 	server_user_clocked(o.server_cpu, bench_scaled(&o, 200000, 100));
 	dma(&srv, gpu, floor_sock, o.iters / 10 + 10, bench_scaled(&o, 1000000, 1000));
 

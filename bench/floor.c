@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -100,16 +101,53 @@ static int peer_answer(int sock, const struct vfu_hdr *req, char *reply, int rep
 			  req->msg_id == FLOOR_ID_REPLY_FD ? reply_fd : -1);
 }
 
-static void peer_loop(int sock)
+/* A polling peer's wait: peek without sleeping until a byte is there,
+ * as a polling server checks its sockets (one system call per check). */
+static void spin_until_readable(int sock)
+{
+	char c;
+
+	while (recv(sock, &c, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
+	       (errno == EAGAIN || errno == EINTR))
+		;
+}
+
+/* How the peer waits for a request before reading it. */
+enum peer_wait { PEER_BLOCK, PEER_SPIN, PEER_EPOLL };
+
+/* An epoll peer's wait: one epoll_wait on a set holding only its socket,
+ * then the read, as the server waits (three system calls per request). */
+static void epoll_until_readable(int epfd)
+{
+	struct epoll_event ev;
+
+	while (epoll_wait(epfd, &ev, 1, -1) < 0 && errno == EINTR)
+		;
+}
+
+static void peer_loop(int sock, enum peer_wait wait)
 {
 	char *buf = malloc(PEER_BUF), *reply = calloc(1, BENCH_FLOOR_MAX_MSG);
 	size_t have = 0;
 	int reply_fd = eventfd(0, EFD_CLOEXEC);
 
+	int epfd = -1;
+
 	if (!buf || !reply || reply_fd < 0)
 		_exit(1);
+	if (wait == PEER_EPOLL) {
+		struct epoll_event ev = { .events = EPOLLIN };
+
+		epfd = epoll_create1(EPOLL_CLOEXEC);
+		if (epfd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, sock, &ev) < 0)
+			_exit(1);
+	}
 	peer_written = written_memory();
 	for (;;) {
+		if (wait == PEER_SPIN)
+			spin_until_readable(sock);
+		else if (wait == PEER_EPOLL)
+			epoll_until_readable(epfd);
 		ssize_t n = bench_recv_fds(sock, buf + have, PEER_BUF - have, NULL);
 		if (n <= 0)
 			_exit(n == 0 ? 0 : 1);
@@ -131,7 +169,7 @@ static void peer_loop(int sock)
 	}
 }
 
-int bench_floor_start(int cpu, pid_t *pid)
+static int floor_start(int cpu, pid_t *pid, enum peer_wait wait)
 {
 	int sv[2];
 
@@ -145,10 +183,25 @@ int bench_floor_start(int cpu, pid_t *pid)
 	if (*pid == 0) {
 		close(sv[0]);
 		bench_pin(cpu);
-		peer_loop(sv[1]);
+		peer_loop(sv[1], wait);
 	}
 	close(sv[1]);
 	return sv[0];
+}
+
+int bench_floor_start(int cpu, pid_t *pid)
+{
+	return floor_start(cpu, pid, PEER_BLOCK);
+}
+
+int bench_floor_start_polling(int cpu, pid_t *pid)
+{
+	return floor_start(cpu, pid, PEER_SPIN);
+}
+
+int bench_floor_start_epoll(int cpu, pid_t *pid)
+{
+	return floor_start(cpu, pid, PEER_EPOLL);
 }
 
 void bench_floor_stop(int sock, pid_t pid)

@@ -22,6 +22,16 @@
 /* Fork the echo peer pinned to cpu; returns the client's socket. */
 int bench_floor_start(int cpu, pid_t *pid);
 
+/* The same peer, polling: it never sleeps, it checks its socket without
+ * waiting (a peek) until a request is there. What a polling server can
+ * reach at best; stop it with bench_floor_stop(). */
+int bench_floor_start_polling(int cpu, pid_t *pid);
+
+/* The same peer waiting as the server does: epoll_wait on a set holding
+ * its socket, then the read (a third system call per request). The
+ * floor of the server's event loop itself. */
+int bench_floor_start_epoll(int cpu, pid_t *pid);
+
 /* Close the socket and reap the peer. */
 void bench_floor_stop(int sock, pid_t pid);
 

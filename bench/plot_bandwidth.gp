@@ -3,7 +3,7 @@ set terminal pngcairo size 900,520 noenhanced font ",10"
 set grid
 set key top left
 set output dir."/bandwidth.png"
-set title "Region access bandwidth vs size (same CPU)"
+set title "Region access bandwidth vs size (client and server on different CPUs)"
 set logscale x 2
 set xlabel "bytes per request"
 set ylabel "GB/s"

@@ -4,7 +4,7 @@ set grid ytics
 set key top left
 
 set output dir."/latency.png"
-set title "Round-trip latency per operation vs raw AF_UNIX floor (same CPU, median)"
+set title "Round-trip latency per operation vs raw AF_UNIX floor (client and server on different CPUs, median)"
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1

@@ -47,7 +47,7 @@ static void add_gpu(struct vfk_server *srv, const char *path)
 }
 
 static void child_main(struct bench_server *s, int cpu, int with_npu, int extra_gpus,
-		       int ready_fd)
+		       unsigned int poll_us, int ready_fd)
 {
 	struct vfk_npu2_params np;
 	struct vfk_device *npu;
@@ -59,6 +59,9 @@ static void child_main(struct bench_server *s, int cpu, int with_npu, int extra_
 		bench_die("vfk_server_create", rc);
 	/* The DMA figures go to a million live mappings. */
 	vfk_server_set_dma_limits(child_srv, 1u << 20, VFK_DMA_DEFAULT_MAX_BYTES);
+	rc = vfk_server_set_poll_us(child_srv, poll_us);
+	if (rc < 0)
+		bench_die("vfk_server_set_poll_us", rc);
 	add_gpu(child_srv, s->gpu_path);
 	for (int i = 1; i <= extra_gpus; i++) {
 		snprintf(path, sizeof(path), "%s/gpu%d.sock", s->dir, i);
@@ -85,7 +88,8 @@ static void child_main(struct bench_server *s, int cpu, int with_npu, int extra_
 	_exit(rc < 0 ? 1 : 0);
 }
 
-void bench_server_start(struct bench_server *s, int cpu, int with_npu, int extra_gpus)
+static void server_start(struct bench_server *s, int cpu, int with_npu, int extra_gpus,
+			 unsigned int poll_us)
 {
 	int pfd[2];
 	char c;
@@ -106,12 +110,22 @@ void bench_server_start(struct bench_server *s, int cpu, int with_npu, int extra
 		/* A benchmark that dies leaves no server holding its output pipe. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(pfd[0]);
-		child_main(s, cpu, with_npu, extra_gpus, pfd[1]);
+		child_main(s, cpu, with_npu, extra_gpus, poll_us, pfd[1]);
 	}
 	close(pfd[1]);
 	if (read(pfd[0], &c, 1) != 1)
 		bench_die("server child did not start", -EPIPE);
 	close(pfd[0]);
+}
+
+void bench_server_start(struct bench_server *s, int cpu, int with_npu, int extra_gpus)
+{
+	server_start(s, cpu, with_npu, extra_gpus, 0);
+}
+
+void bench_server_start_polling(struct bench_server *s, int cpu, unsigned int poll_us)
+{
+	server_start(s, cpu, 0, 0, poll_us);
 }
 
 void bench_server_stop(struct bench_server *s)

@@ -23,6 +23,10 @@ struct bench_server {
  */
 void bench_server_start(struct bench_server *s, int cpu, int with_npu, int extra_gpus);
 
+/* bench_server_start() of one V100 whose server polls for poll_us
+ * (vfk_server_set_poll_us) before it sleeps. */
+void bench_server_start_polling(struct bench_server *s, int cpu, unsigned int poll_us);
+
 /* Stop the child (SIGTERM), reap it, remove the sockets and directory. */
 void bench_server_stop(struct bench_server *s);
 

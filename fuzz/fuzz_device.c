@@ -37,6 +37,16 @@ static ssize_t mem_write(struct vfk_device *dev, struct vfk_region *region,
 	return (ssize_t)count;
 }
 
+/* The mappable BAR's bytes are plain memory: large REGION_WRITEs land
+ * there straight from the socket (the server's direct path). */
+static void *mem_direct_write(struct vfk_device *dev, struct vfk_region *region,
+			      uint64_t offset, size_t count)
+{
+	struct mem_region *m = vfk_region_priv(region);
+
+	return m->bytes + offset;
+}
+
 static void mem_free(struct mem_region *m)
 {
 	if (!m)
@@ -97,6 +107,7 @@ static const struct vfk_region_ops memfd_ops = {
 	.write = mem_write,
 	.mmap = memfd_mmap,
 	.release = mem_release,
+	.direct_write = mem_direct_write,
 };
 
 /* size zeroed bytes on the heap; NULL when out of memory. */

@@ -124,6 +124,8 @@ def server_seeds():
         body = struct.pack("<QII", offset, region, count)
         return body + (data if data is not None else b"")
 
+    big = msg(WRITE, rw(2, 0x1000, 0xc000, bytes(i * 7 % 251 for i in range(0xc000))))
+
     def dma_map(iova, size, offset=0, flags=3):
         return struct.pack("<IIQQQ", 32, flags, offset, iova, size)
 
@@ -163,6 +165,11 @@ def server_seeds():
         record(msg(READ, rw(7, 0, 4))[7:] + msg(READ, rw(0, 0, 4096))),
         "no-version": record(msg(INFO, struct.pack("<IIII", 16, 0, 0, 0))),
         "too-many-fds": hello + record(msg(MAP, dma_map(0, 0x1000)), nfds=31, kind=3),
+        # Large writes to the mappable BAR, received into its memory: cut
+        # after the header, mid-data, with fds on the data, then a read.
+        "direct-write": hello + record(big[:40]) + record(big[40:30000]) +
+        record(big[30000:], nfds=1, kind=1) + record(big) +
+        record(msg(READ, rw(2, 0x8000, 64))),
     }
 
 

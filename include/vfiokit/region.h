@@ -72,6 +72,13 @@ struct vfk_mmap_desc {
  * when that range is not plain memory (the caller then uses read). The
  * memory must stay mapped until release; reads through it must return
  * what the read op would. Used by vfk_region_direct_read().
+ * direct_write: the write side of direct, for regions whose bytes are
+ * plain memory that writing has no effect on but storing them: the
+ * writable address of the bytes at [offset, offset + count), checked
+ * against the size like write, or NULL when that range is not plain
+ * memory (the caller then uses write). Bytes stored there must be what
+ * reads return after. The memory must stay mapped until release or
+ * peer_gone. Used by vfk_region_direct_write().
  * peer_gone: from vfk_device_release_peer(), before the device reset: the
  * peer left, the next one may be another tenant. Drop what this peer left
  * in the region and whatever of it the peer may still hold, e.g. scrub
@@ -91,6 +98,8 @@ struct vfk_region_ops {
 	const void *(*direct)(struct vfk_device *dev, struct vfk_region *region,
 			      uint64_t offset, size_t count);
 	void (*peer_gone)(struct vfk_device *dev, struct vfk_region *region);
+	void *(*direct_write)(struct vfk_device *dev, struct vfk_region *region,
+			      uint64_t offset, size_t count);
 };
 
 /**

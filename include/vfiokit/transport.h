@@ -101,6 +101,20 @@ int vfk_region_info(struct vfk_device *dev, uint32_t index, uint32_t argsz,
 const void *vfk_region_direct_read(struct vfk_device *dev, uint32_t index,
 				   uint64_t offset, size_t count);
 
+/**
+ * Where count bytes for offset of region index can be stored directly,
+ * for a caller that would otherwise copy them in with vfk_region_write
+ * (e.g. the server receiving a large REGION_WRITE's data from the socket
+ * straight into the region). Same index, WRITE flag and bounds checks as
+ * vfk_region_write; NULL when they fail, for count 0, CONFIG, a region
+ * without a direct_write op, or when the op returns NULL. The caller
+ * stores exactly the bytes the write would have carried, and may stop
+ * part-way only when the write cannot complete (its peer left). Never
+ * allocates.
+ */
+void *vfk_region_direct_write(struct vfk_device *dev, uint32_t index, uint64_t offset,
+			      size_t count);
+
 /* ---- interrupts ---- */
 
 /**
@@ -237,7 +251,10 @@ void vfk_dma_set_byte_limit(struct vfk_device *dev, uint64_t max_bytes);
  */
 void vfk_dma_set_window_limit(struct vfk_device *dev, uint64_t max_windows);
 
-/** Address space taken by the windows of fd-backed mappings now. */
+/** Address space taken by the windows of live fd-backed mappings now. Up
+ * to 4 small windows whose mappings are gone stay mapped for reuse by the
+ * same file (not counted here; they give way to new windows at the
+ * limits and go when the table is cleared). */
 uint64_t vfk_dma_mapped_bytes(const struct vfk_device *dev);
 
 #ifdef __cplusplus

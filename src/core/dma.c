@@ -31,6 +31,19 @@
  * window itself (max_windows: the process has vm.max_map_count mmaps in
  * all, for every tenant) and each mapping (max_maps). fds are never kept.
  *
+ * Idle windows: a small window (at most DMA_WINDOW_ALIGN) whose last
+ * mapping goes is kept mapped, up to DMA_IDLE_WINDOWS of them, oldest
+ * dropped first, so a vIOMMU guest that maps and unmaps a page of a
+ * region no other mapping holds (QEMU's DMA_MAP + DMA_UNMAP pairs) pays
+ * the mmap and munmap once, not per pair. An idle window is found again
+ * only by its file (st_dev, st_ino, writable) of this table, i.e. of a
+ * file this same client sent; the mapping holds the file, so its inode
+ * number cannot pass to another file meanwhile. They are dropped when
+ * the table is cleared (the client left or unmapped everything) and
+ * before a new window would pass a limit, and do not count as mapped
+ * (vfk_dma_mapped_bytes): they pin at most DMA_IDLE_WINDOWS x 2 MiB of
+ * the client's memory.
+ *
  * Copies to and from windows are guarded (fault_guard.h): a client that
  * shrinks its file gets -EFAULT and its transport is told to drop it.
  */
@@ -53,6 +66,9 @@
 
 /* A window is at least this aligned: neighbouring small mappings share it. */
 #define DMA_WINDOW_ALIGN (2u << 20)
+/* Idle windows kept mapped for reuse (see above), each at most this long. */
+#define DMA_IDLE_WINDOWS 4u
+#define DMA_IDLE_MAX_LEN DMA_WINDOW_ALIGN
 /* Freeing this many mappings at once is worth giving the heap back. */
 #define DMA_TRIM_MIN_MAPS 4096u
 
@@ -64,6 +80,9 @@ struct vfk_dma {
 	uint64_t window_bytes;      /* address space they take now */
 	uint64_t max_windows;       /* mmaps all files' windows may take */
 	uint64_t windows;           /* mmaps they take now */
+	struct dma_window *idle[DMA_IDLE_WINDOWS];   /* no mapping left, oldest first */
+	unsigned int nidle;
+	uint64_t idle_bytes;        /* their length, inside window_bytes */
 	struct vfk_dma_transport transport;   /* rw NULL when none */
 	struct dma_map *last_hit;   /* where the previous access landed, or NULL */
 	struct vfk_dma_listener listener;
@@ -174,12 +193,10 @@ static int file_lookup(struct vfk_dma *dma, const struct dma_file *key, struct d
 	return 0;
 }
 
-static void window_put(struct dma_window *w)
+static void window_destroy(struct dma_window *w)
 {
 	struct dma_file *file = w->file;
 
-	if (--w->refs)
-		return;
 	munmap(w->base, w->len);
 	file->dma->window_bytes -= w->len;
 	file->dma->windows--;
@@ -188,6 +205,58 @@ static void window_put(struct dma_window *w)
 	file->nwindows--;
 	file_put(file);
 	free(w);
+}
+
+/* Take idle window i out of the idle list (it is mapped again, or goes). */
+static struct dma_window *idle_take(struct vfk_dma *dma, unsigned int i)
+{
+	struct dma_window *w = dma->idle[i];
+
+	memmove(&dma->idle[i], &dma->idle[i + 1], (dma->nidle - i - 1) * sizeof(w));
+	dma->nidle--;
+	dma->idle_bytes -= w->len;
+	return w;
+}
+
+static void idle_unpark(struct vfk_dma *dma, const struct dma_window *w)
+{
+	for (unsigned int i = 0; i < dma->nidle; i++)
+		if (dma->idle[i] == w) {
+			idle_take(dma, i);
+			return;
+		}
+}
+
+/* Unmap the oldest idle window; false when there is none. */
+static bool idle_drop_oldest(struct vfk_dma *dma)
+{
+	if (!dma->nidle)
+		return false;
+	window_destroy(idle_take(dma, 0));
+	return true;
+}
+
+static void idle_drop_all(struct vfk_dma *dma)
+{
+	while (idle_drop_oldest(dma))
+		;
+}
+
+/* The last mapping of w went: keep it idle when small, else unmap it. */
+static void window_put(struct dma_window *w)
+{
+	struct vfk_dma *dma = w->file->dma;
+
+	if (--w->refs)
+		return;
+	if (!w->in_tree || w->len > DMA_IDLE_MAX_LEN) {
+		window_destroy(w);
+		return;
+	}
+	if (dma->nidle == DMA_IDLE_WINDOWS)
+		idle_drop_oldest(dma);
+	dma->idle[dma->nidle++] = w;
+	dma->idle_bytes += w->len;
 }
 
 /* A window of file holding [offset, offset + size), or NULL. */
@@ -228,16 +297,23 @@ static void window_span(const struct stat *st, uint64_t offset, uint64_t size,
 
 /* Enter w in its file's tree; a window with the same start is shorter
  * (it did not hold the range) and leaves the tree, living on for its
- * own mappings. */
-static int window_enter(struct dma_file *file, struct dma_window *w)
+ * own mappings; an idle one has none and is returned in *stale, for the
+ * caller to unmap once w is counted (the file must not go meanwhile). */
+static int window_enter(struct dma_file *file, struct dma_window *w,
+			struct dma_window **stale)
 {
 	struct dma_window *old = NULL;
 	int ret = vfk_range_tree_insert(&file->windows, w->offset, w);
 
+	*stale = NULL;
 	if (ret != -EEXIST)
 		return ret;
 	vfk_range_tree_remove(&file->windows, w->offset, (void **)&old);
 	old->in_tree = false;
+	if (!old->refs) {
+		idle_unpark(file->dma, old);
+		*stale = old;
+	}
 	return vfk_range_tree_insert(&file->windows, w->offset, w);
 }
 
@@ -247,14 +323,16 @@ static int window_open(struct dma_file *file, int fd, const struct stat *st,
 {
 	struct vfk_dma *dma = file->dma;
 	int prot = PROT_READ | (file->writable ? PROT_WRITE : 0);
-	struct dma_window *w;
+	struct dma_window *w, *stale;
 	uint64_t start, len;
 	void *base;
 	int ret;
 
 	window_span(st, offset, size, &start, &len);
-	if (len > dma->max_bytes - dma->window_bytes || dma->windows >= dma->max_windows)
-		return -ENOSPC;
+	/* Idle windows give way to a window a mapping needs. */
+	while (len > dma->max_bytes - dma->window_bytes || dma->windows >= dma->max_windows)
+		if (!idle_drop_oldest(dma))
+			return -ENOSPC;
 	ret = vfk_fault_guard_install();
 	if (ret)
 		return ret;
@@ -269,7 +347,7 @@ static int window_open(struct dma_file *file, int fd, const struct stat *st,
 	}
 	*w = (struct dma_window){ .file = file, .offset = start, .len = len,
 				  .base = base, .in_tree = true };
-	ret = window_enter(file, w);
+	ret = window_enter(file, w, &stale);
 	if (ret) {
 		munmap(base, (size_t)len);
 		free(w);
@@ -278,6 +356,8 @@ static int window_open(struct dma_file *file, int fd, const struct stat *st,
 	dma->window_bytes += len;
 	dma->windows++;
 	file->nwindows++;
+	if (stale)
+		window_destroy(stale);
 	*out = w;
 	return 0;
 }
@@ -318,6 +398,8 @@ static int window_get(struct vfk_dma *dma, int fd, uint64_t offset, uint64_t siz
 	if (ret)
 		return ret;
 	w = window_find(file, offset, size);
+	if (w && !w->refs)   /* idle: mapped again */
+		idle_unpark(dma, w);
 	if (!w) {
 		ret = window_open(file, fd, &st, offset, size, &w);
 		if (ret) {
@@ -363,6 +445,7 @@ static void dma_clear(struct vfk_dma *dma)
 	size_t count = vfk_range_tree_count(&dma->maps);
 
 	vfk_range_tree_destroy(&dma->maps, map_destroy);
+	idle_drop_all(dma);
 	dma->last_hit = NULL;
 	if (count >= DMA_TRIM_MIN_MAPS)
 		malloc_trim(0);
@@ -631,7 +714,7 @@ uint64_t vfk_dma_count(const struct vfk_device *dev)
 
 uint64_t vfk_dma_mapped_bytes(const struct vfk_device *dev)
 {
-	return dev->dma->window_bytes;
+	return dev->dma->window_bytes - dev->dma->idle_bytes;
 }
 
 void *vfk_dma_translate(struct vfk_device *dev, uint64_t iova, size_t len, uint32_t prot)

@@ -332,3 +332,16 @@ const void *vfk_region_direct_read(struct vfk_device *dev, uint32_t index,
 		return NULL;
 	return region->ops->direct(dev, region, offset, count);
 }
+
+void *vfk_region_direct_write(struct vfk_device *dev, uint32_t index, uint64_t offset,
+			      size_t count)
+{
+	struct vfk_region *region =
+		region_for_access(dev, index, VFIO_REGION_INFO_FLAG_WRITE, count, offset);
+
+	if (!region || count == 0 || index == VFIO_PCI_CONFIG_REGION_INDEX)
+		return NULL;
+	if (!region->ops || !region->ops->direct_write)
+		return NULL;
+	return region->ops->direct_write(dev, region, offset, count);
+}

@@ -38,7 +38,7 @@ ssize_t vfk_memfd_write(int fd, const void *buf, size_t count, uint64_t offset)
 	return memfd_rw(fd, (void *)buf, count, offset, true);
 }
 
-const void *vfk_memfd_map_ro(int fd, uint64_t size)
+void *vfk_memfd_map(int fd, uint64_t size)
 {
 	void *p;
 
@@ -46,7 +46,7 @@ const void *vfk_memfd_map_ro(int fd, uint64_t size)
 		errno = EINVAL;
 		return NULL;
 	}
-	p = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED | MAP_NORESERVE, fd, 0);
+	p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
 	return p == MAP_FAILED ? NULL : p;
 }
 

@@ -19,15 +19,17 @@ ssize_t vfk_memfd_read(int fd, void *buf, size_t count, uint64_t offset);
 ssize_t vfk_memfd_write(int fd, const void *buf, size_t count, uint64_t offset);
 
 /**
- * Map the whole memfd read-only (MAP_SHARED | MAP_NORESERVE: address space
- * only, no memory is committed); the address or NULL with errno set.
- * size must be > 0. Unmap with munmap(addr, size).
+ * Map the whole memfd read-write (MAP_SHARED | MAP_NORESERVE: address
+ * space only, no memory is committed): the server reads large
+ * REGION_READs from it and receives large REGION_WRITEs into it. The
+ * address or NULL with errno set. size must be > 0. Unmap with
+ * munmap(addr, size).
  */
-const void *vfk_memfd_map_ro(int fd, uint64_t size);
+void *vfk_memfd_map(int fd, uint64_t size);
 
 /**
  * Whether every page of [offset, offset + count) of a mapping from
- * vfk_memfd_map_ro() has been written (no hole in it). Reading a hole
+ * vfk_memfd_map() has been written (no hole in it). Reading a hole
  * through a shared mapping would allocate the page, where pread returns
  * zeros for free, so direct reads through the mapping are for populated
  * ranges only. mincore() over the range: its cost grows with count only.
@@ -35,7 +37,7 @@ const void *vfk_memfd_map_ro(int fd, uint64_t size);
 bool vfk_memfd_populated(const void *map, uint64_t offset, size_t count);
 
 /**
- * Pages of a vfk_memfd_map_ro() mapping known to be written: a bit per
+ * Pages of a vfk_memfd_map() mapping known to be written: a bit per
  * page, set once mincore() has found every page of a range resident. A
  * written memfd page stays until a hole is punched through the fd, so a
  * range read before is checked with a few word tests instead of another

@@ -17,7 +17,7 @@ struct vfk_memfd_region {
 	char *name;            /* the memfd's name, for making it again */
 	int fd;                /* -1 for a region of size 0, or while it could not be made */
 	uint64_t size;
-	const uint8_t *mem;    /* fd mapped read-only for direct reads, or NULL */
+	uint8_t *mem;          /* fd mapped for direct reads and writes, or NULL */
 	struct vfk_memfd_written written;   /* pages of mem known written */
 	int (*add_capability)(struct vfk_caps *caps, const void *model);
 	max_align_t model[];   /* the model's values, copied from the descriptor */
@@ -32,9 +32,10 @@ static int backing_open(struct vfk_memfd_region *r)
 	if (fd < 0)
 		return fd;
 	r->fd = fd;
-	r->mem = vfk_memfd_map_ro(r->fd, r->size);
+	r->mem = vfk_memfd_map(r->fd, r->size);
 	if (!r->mem)
-		vfk_info("%s not mapped (%s): large reads are copied", r->name, strerror(errno));
+		vfk_info("%s not mapped (%s): large reads and writes are copied", r->name,
+			 strerror(errno));
 	/* Without the bits every direct read checks its pages with mincore(). */
 	else if (vfk_memfd_written_init(&r->written, r->size) < 0)
 		vfk_info("%s: written-page bits not reserved: each large read checks its pages",
@@ -46,7 +47,7 @@ static void backing_close(struct vfk_memfd_region *r)
 {
 	vfk_memfd_written_free(&r->written);
 	if (r->mem)
-		munmap((void *)r->mem, r->size);
+		munmap(r->mem, r->size);
 	r->mem = NULL;
 	if (r->fd >= 0)
 		close(r->fd);
@@ -102,6 +103,16 @@ static const void *region_direct(struct vfk_device *dev, struct vfk_region *regi
 	if (!r->mem || !vfk_memfd_written_range(&r->written, r->mem, offset, count))
 		return NULL;
 	return r->mem + offset;
+}
+
+/* Any range: a store through the shared mapping fills a hole as pwrite
+ * would (and the written-page bits learn it at the next direct read). */
+static void *region_direct_write(struct vfk_device *dev, struct vfk_region *region,
+				 uint64_t offset, size_t count)
+{
+	struct vfk_memfd_region *r = vfk_region_priv(region);
+
+	return r->mem ? r->mem + offset : NULL;
 }
 
 static int region_add_capability(struct vfk_device *dev, struct vfk_region *region,
@@ -163,6 +174,7 @@ static const struct vfk_region_ops memfd_region_ops = {
 	.add_capability = region_add_capability,
 	.direct = region_direct,
 	.peer_gone = region_peer_gone,
+	.direct_write = region_direct_write,
 };
 
 int vfk_memfd_region_add(struct vfk_device *dev, const struct vfk_memfd_region_desc *desc,

@@ -115,6 +115,8 @@ void vfk_srv_conn_open(struct srv_slot *s, int fd)
 	s->tx_fd = -1;
 	s->tx_ext = NULL;
 	s->tx_ext_len = 0;
+	s->dw_left = 0;
+	s->dw_dst = NULL;
 	vfk_dma_set_transport(s->dev, &s->dma_transport);
 	vfk_dma_set_limit(s->dev, s->srv->dma_max_maps);
 	vfk_dma_set_byte_limit(s->dev, s->srv->dma_max_bytes);
@@ -159,6 +161,8 @@ void vfk_srv_conn_close(struct srv_slot *s, const char *why)
 	set_postponed(s, false);
 	set_quiescing(s, false);
 	drop_rx_fds(s);
+	s->dw_left = 0;     /* region memory may go with the client (peer_gone) */
+	s->dw_dst = NULL;
 	vfk_dma_set_transport(s->dev, NULL);
 	vfk_device_release_peer(s->dev);
 	release_buffers(s);
@@ -457,12 +461,24 @@ static void rx_compact(struct srv_slot *s)
 		release_spill(s);
 }
 
-/* A read between messages: rx may move first, as no handler points into it. */
+/*
+ * A read between messages: rx may move first, as no handler points into
+ * it. With nothing buffered it takes at most SRV_FIRST_READ (see there);
+ * rx_read_full says it filled that bound and more may be waiting.
+ */
 static ssize_t read_between(struct srv_slot *s)
 {
+	size_t cap = s->rx_cap;
+	bool first = s->rx_tail == s->rx_head;
+	ssize_t n;
+
 	if (s->rx_tail + SRV_MAX_MSG > s->rx_cap)
 		rx_compact(s);
-	return read_some(s, s->rx_cap);
+	if (first && cap - s->rx_tail > SRV_FIRST_READ)
+		cap = s->rx_tail + SRV_FIRST_READ;
+	n = read_some(s, cap);
+	s->rx_read_full = first && n == (ssize_t)SRV_FIRST_READ;
+	return n;
 }
 
 /*
@@ -561,6 +577,17 @@ static bool handle_one(struct srv_slot *s, const struct vfu_hdr *h)
 	return true;
 }
 
+/* Receive what has come of a direct write; false when the connection
+ * must close. */
+static bool direct_write_on(struct srv_slot *s)
+{
+	int r = vfk_srv_direct_write_recv(s);
+
+	if (r < 0 && r != -EAGAIN)
+		s->broken = true;
+	return !s->broken;
+}
+
 /* Handle every complete message; false when the connection must close.
  * A message held for the model's quiesce stops it until the model is done. */
 static bool process(struct srv_slot *s)
@@ -577,12 +604,16 @@ static bool process(struct srv_slot *s)
 				 vfk_device_name(s->dev), h.msg_size);
 			return false;
 		}
-		if (s->rx_tail - s->rx_head < h.msg_size)
-			break;
 		/* An fd or external data blocks the next message until sent:
 		 * try once now rather than after another trip through epoll. */
 		if (!tx_has_room(s) && (vfk_srv_flush(s) != 0 || !tx_has_room(s))) {
-			s->reading = false;   /* resumed by vfk_srv_conn_writable */
+			if (s->rx_tail - s->rx_head >= h.msg_size)
+				s->reading = false;   /* resumed by vfk_srv_conn_writable */
+			break;
+		}
+		if (s->rx_tail - s->rx_head < h.msg_size) {
+			if (vfk_srv_direct_write_start(s, &h))
+				return direct_write_on(s);
 			break;
 		}
 		if (!handle_one(s, &h)) {
@@ -664,8 +695,8 @@ static bool process_reading_on(struct srv_slot *s)
 	for (unsigned int extra = 0;; extra++) {
 		if (!process(s))
 			return false;
-		if (!s->rx_read_cut || !s->reading || extra == SRV_MAX_EXTRA_READS ||
-		    read_between(s) <= 0)
+		if ((!s->rx_read_cut && !s->rx_read_full) || !s->reading || s->dw_left ||
+		    extra == SRV_MAX_EXTRA_READS || read_between(s) <= 0)
 			return true;
 	}
 }
@@ -677,6 +708,17 @@ void vfk_srv_conn_readable(struct srv_slot *s)
 	if (!s->reading || s->deferred_postponed || s->quiescing)
 		return;
 	s->tracing = vfk_log_get_level() >= VFK_LOG_DEBUG;
+	if (s->dw_left) {   /* a direct write's data: the rest waits behind it */
+		n = vfk_srv_direct_write_recv(s);
+		if (n == -EAGAIN)
+			return;
+		if (n < 0) {
+			vfk_srv_conn_close(s, n == -ECONNRESET ? "end of stream" : strerror((int)-n));
+			return;
+		}
+		after_batch(s);
+		return;
+	}
 	n = read_between(s);
 	if (n == -EAGAIN)
 		return;

@@ -181,6 +181,16 @@ int vfk_srv_dma_rw(void *ctx, uint64_t iova, void *buf, size_t len, bool write)
 			(unsigned long long)iova, vfk_device_name(s->srv->waiter->dev));
 		return -EBUSY;
 	}
+	/* A REGION_WRITE is being received into region memory: its data
+	 * comes before any answer on the stream, so it is taken in first. */
+	if (s->dw_left) {
+		int r = vfk_srv_direct_write_wait(s, vfk_srv_now_ms() + SRV_STALL_MS);
+
+		if (r < 0) {
+			s->broken = true;
+			return r;
+		}
+	}
 	if (chunk > SRV_MAX_DATA_XFER)
 		chunk = SRV_MAX_DATA_XFER;
 	while (len > 0) {

@@ -34,6 +34,15 @@ int64_t vfk_srv_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The clock of the polling window, in ns (vDSO: no system call). */
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static int epoll_add(int epfd, int fd, uint32_t events, struct srv_tag *tag)
 {
 	struct epoll_event ev = { .events = events, .data.ptr = tag };
@@ -494,7 +503,8 @@ static void check_stalls(struct vfk_server *srv)
 			vfk_srv_conn_check_stall(s, now);
 }
 
-/* One epoll_wait and its events, at the top level or nested. */
+/* One epoll_wait and its events, at the top level or nested: how many
+ * events were served, or -errno. */
 static int serve_events(struct vfk_server *srv, int timeout_ms)
 {
 	struct epoll_event evs[64];
@@ -506,7 +516,58 @@ static int serve_events(struct vfk_server *srv, int timeout_ms)
 		handle_event(srv, &evs[i]);
 	if (srv->stalled)
 		check_stalls(srv);
+	return n;
+}
+
+/*
+ * Polling: serve what comes without sleeping until poll_ns have passed
+ * since the last batch (or until the caller's timeout, limit_ns), so a
+ * client's next request finds the server awake on its CPU rather than
+ * paying a wake-up. After poll_ns of silence the caller sleeps in
+ * epoll_wait: an idle server costs nothing. Events served (> 0), 0 when
+ * the window closed with none, or -errno.
+ */
+static int poll_window(struct vfk_server *srv, int64_t limit_ns)
+{
+	int64_t end = srv->busy_ns + srv->poll_ns;
+
+	if (limit_ns >= 0 && limit_ns < end)
+		end = limit_ns;
+	while (!atomic_load_explicit(&srv->stop, memory_order_relaxed)) {
+		int n = serve_events(srv, 0);
+
+		if (n != 0)
+			return n;
+		if (now_ns() >= end)
+			return 0;
+	}
 	return 0;
+}
+
+/* Wait up to timeout_ms (-1: forever) and serve what came, polling first
+ * when the server polls and may wait. Events served, or -errno. */
+static int wait_and_serve(struct vfk_server *srv, int timeout_ms)
+{
+	int64_t start, limit = -1;
+	int n;
+
+	if (!srv->poll_ns || timeout_ms == 0)
+		return serve_events(srv, timeout_ms);
+	start = now_ns();
+	if (timeout_ms > 0)
+		limit = start + (int64_t)timeout_ms * 1000000;
+	n = srv->busy_ns + srv->poll_ns > start ? poll_window(srv, limit) : 0;
+	if (n == 0) {
+		if (timeout_ms > 0) {
+			int64_t left = limit - now_ns();
+
+			timeout_ms = left > 0 ? (int)((left + 999999) / 1000000) : 0;
+		}
+		n = serve_events(srv, timeout_ms);
+	}
+	if (n > 0)
+		srv->busy_ns = now_ns();
+	return n;
 }
 
 /* Deferred work postponed while a slot waited runs now, at the top level;
@@ -534,10 +595,10 @@ static int run_once(struct vfk_server *srv, int timeout_ms)
 		if (st >= 0 && (timeout_ms < 0 || st < timeout_ms))
 			timeout_ms = st;
 	}
-	r = serve_events(srv, timeout_ms);
+	r = wait_and_serve(srv, timeout_ms);
 	if (srv->postponed)
 		run_postponed(srv);
-	return r;
+	return r < 0 ? r : 0;
 }
 
 /*
@@ -602,6 +663,14 @@ void vfk_server_set_dma_limits(struct vfk_server *srv, uint64_t max_maps,
 {
 	srv->dma_max_maps = max_maps;
 	srv->dma_max_bytes = max_bytes;
+}
+
+int vfk_server_set_poll_us(struct vfk_server *srv, unsigned int us)
+{
+	if (us > VFK_SERVER_MAX_POLL_US)
+		return -EINVAL;
+	srv->poll_ns = (int64_t)us * 1000;
+	return 0;
 }
 
 void vfk_server_set_map_budget(struct vfk_server *srv, uint64_t windows)

@@ -38,6 +38,14 @@
 /* REGION_READs of at least this many bytes from a plain-memory region
  * are sent from the region's memory, not copied into tx first. */
 #define SRV_DIRECT_READ_MIN (16u * 1024u)
+/* REGION_WRITEs of at least this many bytes to a region with direct
+ * memory are received straight into it (direct_write.c). */
+#define SRV_DIRECT_WRITE_MIN (16u * 1024u)
+/* A read with nothing buffered takes at most this much, so that a large
+ * REGION_WRITE's data mostly stays in the socket until its header is
+ * seen; smaller messages (a 4 KiB write with its headers too) still come
+ * whole in one read. A read that fills it is followed by another. */
+#define SRV_FIRST_READ      SRV_DIRECT_WRITE_MIN
 /* Largest reply: a REGION_READ of the maximum count. */
 #define SRV_MAX_REPLY       SRV_MAX_MSG
 /* What rx may hold while a handler or deferred work waits on the client's
@@ -137,6 +145,16 @@ struct srv_slot {
 	struct srv_fd_set rx_older[SRV_MAX_FD_SETS - 1];
 	unsigned int rx_older_first, rx_older_count;
 	bool rx_read_cut;           /* the last read (a DMA wait's too) ended at fds: more may wait */
+	bool rx_read_full;          /* the last read filled its SRV_FIRST_READ bound: more may wait */
+
+	/* A REGION_WRITE being received into region memory (direct_write.c):
+	 * dw_left bytes still to come, to dw_dst; nothing else is read or
+	 * handled meanwhile. */
+	uint8_t *dw_dst;
+	size_t dw_left;
+	struct vfu_hdr dw_hdr;
+	struct vfu_region_rw dw_rw;
+	bool dw_bad_fds;            /* fds came with its data: answered EINVAL */
 
 	/* Replies to send: [tx_head, tx_tail) of tx[tx_cap]; a reply that
 	 * carries an fd starts at tx_fd_at. */
@@ -175,6 +193,11 @@ struct vfk_server {
 	 * the top level. At most one: the nested level never waits. */
 	struct srv_slot *waiter;
 	unsigned int postponed;     /* slots with deferred_postponed set */
+	/* Polling (vfk_server_set_poll_us): after a batch, the sockets are
+	 * checked without sleeping for poll_ns before the loop sleeps.
+	 * busy_ns: when the last batch was served (0: never). */
+	int64_t poll_ns;
+	int64_t busy_ns;
 
 	/* Sockets vfk_server_add_device() creates (vfk_server_set_socket_perms). */
 	mode_t sock_mode;           /* 0: SRV_SOCK_MODE */
@@ -265,6 +288,17 @@ void vfk_srv_reply_error(struct srv_slot *s, const struct vfu_hdr *req, int err)
  * DMA) and be handled again, else -errno to answer with an error. */
 #define SRV_HOLD 1
 int vfk_srv_dispatch(struct srv_slot *s, struct srv_msg *m);
+
+/* direct_write.c */
+/* Start receiving the incomplete REGION_WRITE at rx_head into region
+ * memory: 1 when started (its bytes left rx; dw_left > 0), 0 when it must
+ * be copied instead. The caller made room for its reply. */
+int vfk_srv_direct_write_start(struct srv_slot *s, const struct vfu_hdr *h);
+/* Receive what has come of it: 0 when complete (its reply queued),
+ * -EAGAIN when more is to come, else -errno (the connection must close). */
+int vfk_srv_direct_write_recv(struct srv_slot *s);
+/* Receive the rest, waiting up to the deadline: 0 or -errno. */
+int vfk_srv_direct_write_wait(struct srv_slot *s, int64_t deadline_ms);
 
 /* dma_msg.c */
 int vfk_srv_dma_rw(void *ctx, uint64_t iova, void *buf, size_t len, bool write);

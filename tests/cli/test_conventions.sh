@@ -81,6 +81,10 @@ usage_error "bar-rw VALUE" \
 	selftest bar-rw f 0 0x100000000
 usage_error "--threads 0" "vfiokit serve: --threads 0: expected a number from 1 to 2^64-1" \
 	serve --threads 0 dmaengine --socket "$work/t.sock"
+usage_error "--poll-us" "vfiokit serve: --poll-us 1000001: expected a number from 0 to 1000000" \
+	serve --poll-us 1000001 dmaengine --socket "$work/t.sock"
+usage_error "--poll-us abc" "vfiokit serve: --poll-us abc: expected a number from 0 to 1000000" \
+	serve --poll-us abc dmaengine --socket "$work/t.sock"
 usage_error "no target" "vfiokit info: expected one TARGET (see 'vfiokit info --help')" info
 usage_error "topology without targets" \
 	"vfiokit topology: expected 1 to 64 TARGETs (see 'vfiokit topology --help')" topology

@@ -129,6 +129,9 @@ static void test_unmap_as_type1(void **state)
 	assert_int_equal(vfk_dma_unmap(dev, 0x300000, 0 - 0x300000ull, &unmapped), 0);
 	assert_true(unmapped == 2 * PAGE);
 	assert_int_equal(vfk_dma_count(dev), 0);
+	/* The small window stays idle until the table is cleared. */
+	assert_int_equal(memfd_mmaps(), 1);
+	assert_int_equal(vfk_dma_unmap_all(dev), 0);
 	assert_int_equal(memfd_mmaps(), 0);
 }
 
@@ -389,13 +392,18 @@ static void test_one_mmap_per_file(void **state)
 	assert_int_equal(vfk_dma_unmap(dev, 0x10000000, PAGE, NULL), 0);
 	assert_int_equal(memfd_mmaps(), 2);
 	assert_int_equal(vfk_dma_unmap(dev, 0x10001000, PAGE, NULL), 0);
-	assert_int_equal(memfd_mmaps(), 1);
-	/* Unmapping all but one keeps the mmap; the last one drops it. */
+	/* The read-only window is idle, no longer mapped as far as the
+	 * client's budget goes. */
+	assert_int_equal(memfd_mmaps(), 2);
+	assert_int_equal(vfk_dma_mapped_bytes(dev), FILE_SIZE);
+	/* Unmapping all but one keeps the mmap; the last one leaves it idle. */
 	for (unsigned int i = 1; i < 1000; i++)
 		assert_int_equal(vfk_dma_unmap(dev, (uint64_t)i * PAGE, PAGE, NULL), 0);
-	assert_int_equal(memfd_mmaps(), 1);
+	assert_int_equal(memfd_mmaps(), 2);
 	assert_non_null(vfk_dma_translate(dev, 0, PAGE, RW));
 	assert_int_equal(vfk_dma_unmap(dev, 0, PAGE, NULL), 0);
+	assert_int_equal(vfk_dma_mapped_bytes(dev), 0);
+	assert_int_equal(vfk_dma_unmap_all(dev), 0);
 	assert_int_equal(memfd_mmaps(), 0);
 }
 
@@ -492,6 +500,8 @@ static void test_many_mappings(void **state)
 		assert_int_equal(vfk_dma_unmap(dev, (uint64_t)i * PAGE, PAGE, NULL), 0);
 	}
 	assert_int_equal(vfk_dma_count(dev), 0);
+	assert_int_equal(vfk_dma_mapped_bytes(dev), 0);
+	vfk_dma_release(dev);
 	assert_int_equal(memfd_mmaps(), 0);
 	vfk_dma_set_limit(dev, 65535);
 }
@@ -747,6 +757,107 @@ static void test_other_sigbus_not_swallowed(void **state)
 	close(fd);
 }
 
+/* A memfd of FILE_SIZE bytes, each byte fill. */
+static int filled_memfd(uint8_t fill)
+{
+	uint8_t page[PAGE];
+	int fd = memfd_create(MEMFD_NAME, 0);
+
+	assert_true(fd >= 0);
+	memset(page, fill, sizeof(page));
+	for (unsigned int i = 0; i < FILE_SIZE / PAGE; i++)
+		assert_int_equal(pwrite(fd, page, PAGE, (off_t)i * PAGE), PAGE);
+	return fd;
+}
+
+/*
+ * A page mapped and unmapped alone, again and again (QEMU's DMA_MAP +
+ * DMA_UNMAP pairs under a vIOMMU): its window stays mapped, idle, and the
+ * next pair finds it (same bytes, same address, one mmap throughout).
+ */
+static void test_idle_window_reused(void **state)
+{
+	struct fixture *f = *state;
+	struct vfk_device *dev = f->dev;
+	uint8_t *first = NULL;
+
+	for (unsigned int i = 0; i < 100; i++) {
+		uint64_t iova = 0x40000000 + (uint64_t)(i % 7) * PAGE;
+		uint8_t *p;
+
+		assert_int_equal(vfk_dma_map(dev, iova, PAGE, f->fd, 5 * PAGE, RW), 0);
+		p = vfk_dma_translate(dev, iova, PAGE, RW);
+		assert_non_null(p);
+		assert_int_equal(p[1], (uint8_t)((5 * PAGE + 1) * 7));
+		if (!first)
+			first = p;
+		assert_ptr_equal(p, first);
+		assert_int_equal(vfk_dma_unmap(dev, iova, PAGE, NULL), 0);
+		assert_int_equal(memfd_mmaps(), 1);
+		assert_int_equal(vfk_dma_mapped_bytes(dev), 0);
+	}
+	/* The client leaves: nothing of its files stays mapped. */
+	vfk_dma_release(dev);
+	assert_int_equal(memfd_mmaps(), 0);
+}
+
+/*
+ * An idle window serves only its own file: another file at the same
+ * offset gets its own window and its own bytes. At most 4 stay idle,
+ * the oldest unmapped first.
+ */
+static void test_idle_window_per_file_and_bounded(void **state)
+{
+	struct fixture *f = *state;
+	struct vfk_device *dev = f->dev;
+	int fds[6];
+
+	for (int i = 0; i < 6; i++) {
+		uint8_t *p;
+
+		fds[i] = filled_memfd((uint8_t)(0xa0 + i));
+		assert_int_equal(vfk_dma_map(dev, 0x1000000, PAGE, fds[i], 3 * PAGE, RW), 0);
+		p = vfk_dma_translate(dev, 0x1000000, PAGE, RW);
+		assert_non_null(p);
+		assert_int_equal(p[0], 0xa0 + i);
+		assert_int_equal(p[PAGE - 1], 0xa0 + i);
+		assert_int_equal(vfk_dma_unmap(dev, 0x1000000, PAGE, NULL), 0);
+		assert_int_equal(memfd_mmaps(), i < 4 ? i + 1 : 4);
+	}
+	/* The newest files' windows are the idle ones: the oldest were dropped
+	 * and are mapped anew, the newest found again. */
+	for (int i = 5; i >= 0; i--) {
+		assert_int_equal(vfk_dma_map(dev, 0x2000000, PAGE, fds[i], 3 * PAGE, RW), 0);
+		assert_int_equal(*(uint8_t *)vfk_dma_translate(dev, 0x2000000, 1, RW), 0xa0 + i);
+		assert_int_equal(vfk_dma_unmap(dev, 0x2000000, PAGE, NULL), 0);
+		assert_true(memfd_mmaps() <= 4);
+	}
+	for (int i = 0; i < 6; i++)
+		close(fds[i]);
+	assert_int_equal(vfk_dma_unmap_all(dev), 0);
+	assert_int_equal(memfd_mmaps(), 0);
+}
+
+/* Idle windows give way when a new window would pass the client's limits. */
+static void test_idle_windows_yield_to_limits(void **state)
+{
+	struct fixture *f = *state;
+	struct vfk_device *dev = f->dev;
+	int other = filled_memfd(0x5a);
+
+	vfk_dma_set_window_limit(dev, 1);
+	assert_int_equal(vfk_dma_map(dev, 0x1000000, PAGE, f->fd, 0, RW), 0);
+	assert_int_equal(vfk_dma_unmap(dev, 0x1000000, PAGE, NULL), 0);
+	assert_int_equal(memfd_mmaps(), 1);
+	assert_int_equal(vfk_dma_map(dev, 0x1000000, PAGE, other, 0, RW), 0);
+	assert_int_equal(*(uint8_t *)vfk_dma_translate(dev, 0x1000000, 1, RW), 0x5a);
+	assert_int_equal(memfd_mmaps(), 1);
+	/* With a mapping live the limit holds as before. */
+	assert_int_equal(vfk_dma_map(dev, 0x2000000, PAGE, f->fd, 0, RW), -ENOSPC);
+	close(other);
+	vfk_dma_set_window_limit(dev, UINT64_MAX);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -769,6 +880,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_byte_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_sigbus_not_swallowed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_idle_window_reused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_idle_window_per_file_and_bounded, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_idle_windows_yield_to_limits, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -38,7 +38,7 @@ static int setup(void **state)
 	f.page = vfk_host_page_size();
 	f.fd = vfk_shmem_create("test-written", PAGES * f.page);
 	assert_true(f.fd >= 0);
-	f.map = vfk_memfd_map_ro(f.fd, PAGES * f.page);
+	f.map = vfk_memfd_map(f.fd, PAGES * f.page);
 	assert_non_null(f.map);
 	assert_int_equal(vfk_memfd_written_init(&f.w, PAGES * f.page), 0);
 	*state = &f;

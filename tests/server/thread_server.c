@@ -37,6 +37,12 @@ struct vfk_device *ts_bar0_device(const char *name, uint16_t device_id, uint32_t
 
 void ts_start(struct thread_server *ts, struct vfk_device *dev, const char *tag)
 {
+	ts_start_polling(ts, dev, tag, 0);
+}
+
+void ts_start_polling(struct thread_server *ts, struct vfk_device *dev, const char *tag,
+		      unsigned int poll_us)
+{
 	signal(SIGPIPE, SIG_IGN);   /* a test client that hangs up must not kill us */
 	snprintf(ts->dir, sizeof(ts->dir), "/tmp/vfk-%s-XXXXXX", tag);
 	assert_non_null(mkdtemp(ts->dir));
@@ -44,6 +50,7 @@ void ts_start(struct thread_server *ts, struct vfk_device *dev, const char *tag)
 	ts->dev = dev;
 	assert_int_equal(vfk_server_create(&ts->srv), 0);
 	assert_int_equal(vfk_server_add_device(ts->srv, dev, ts->path), 0);
+	assert_int_equal(vfk_server_set_poll_us(ts->srv, poll_us), 0);
 	assert_int_equal(pthread_create(&ts->thread, NULL, serve, ts), 0);
 }
 

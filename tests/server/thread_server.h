@@ -31,6 +31,11 @@ struct vfk_device *ts_bar0_device(const char *name, uint16_t device_id, uint32_t
 /* Serve dev (owned by ts from now on) on ts->path in a new dir named after tag. */
 void ts_start(struct thread_server *ts, struct vfk_device *dev, const char *tag);
 
+/* ts_start() with the server polling for poll_us (vfk_server_set_poll_us)
+ * from the start: set before its thread runs. */
+void ts_start_polling(struct thread_server *ts, struct vfk_device *dev, const char *tag,
+		      unsigned int poll_us);
+
 /* Stop the server, destroy it and the device, remove the socket and dir. */
 void ts_stop(struct thread_server *ts);
 

@@ -73,6 +73,14 @@ check "serve --threads 2 again" wait_sockets "$work/b"
 clients_at_once "$work/b" >/dev/null
 stop_with "$work/b" INT
 
+# Each thread's server polls on its own (--poll-us), then sleeps.
+start "$work/p" --threads 2 --poll-us 500
+check "serve --threads 2 --poll-us 500" wait_sockets "$work/p"
+for i in 1 2 3; do
+	check "polling: clients of both threads at once ($i)" clients_at_once "$work/p"
+done
+stop_with "$work/p" TERM
+
 start "$work/c" --threads 9
 check "serve --threads 9 with 6 devices" wait_sockets "$work/c"
 check "capped to the devices: one thread each" grep -q "^Serving 6 devices from 6 threads" \
