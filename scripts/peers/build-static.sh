@@ -10,8 +10,16 @@ main() {
 	local dir=${PEERS_STATIC_BUILD:-$REPO_ROOT/build-static}
 	if [ ! -f "$dir/build.ninja" ]; then
 		meson setup "$dir" "$REPO_ROOT" --default-library=static --prefer-static \
-			-Dc_link_args=-static -Dtests=disabled >"$PEERS_CACHE/static-setup.log" 2>&1 ||
+			-Dc_link_args=-static -Dtests=disabled -Dman=disabled \
+			>"$PEERS_CACHE/static-setup.log" 2>&1 ||
 			die "meson setup of the static build failed, see $PEERS_CACHE/static-setup.log"
+	fi
+	# Guests need no man pages, and a staged install (qemu11-examples) of
+	# pages that were never built fails: a tree set up before -Dman is
+	# switched off once.
+	if ! grep -q '^man = disabled' "$dir/meson-private/cmd_line.txt" 2>/dev/null; then
+		meson configure "$dir" -Dman=disabled >>"$PEERS_CACHE/static-setup.log" 2>&1 ||
+			die "meson configure of the static build failed, see $PEERS_CACHE/static-setup.log"
 	fi
 	ninja -C "$dir" src/cli/vfiokit >"$PEERS_CACHE/static-build.log" 2>&1 ||
 		die "static build failed, see $PEERS_CACHE/static-build.log"
