@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli_util.h"
 
@@ -127,4 +129,11 @@ const char *cli_cause(int err, int timeout_ms, char *buf, size_t len)
 	default:
 		return strerror(-err);
 	}
+}
+
+bool cli_socket_activated(void)
+{
+	const char *pid = getenv("LISTEN_PID");
+
+	return pid && getenv("LISTEN_FDS") && strtol(pid, NULL, 10) == (long)getpid();
 }

@@ -5,6 +5,7 @@
 #define VFIOKIT_CLI_UTIL_H
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Exit statuses, the same in every command. */
@@ -25,5 +26,10 @@ int cli_getopt(const char *cmd, int argc, char **argv, const char *optstring,
 
 /* The cause of a client call's error in words; timeout_ms as given (0: default). */
 const char *cli_cause(int err, int timeout_ms, char *buf, size_t len);
+
+/* Socket activation (systemd's protocol): the first inherited fd, and
+ * whether LISTEN_FDS/LISTEN_PID were meant for this process. */
+#define CLI_LISTEN_FDS_START 3
+bool cli_socket_activated(void);
 
 #endif

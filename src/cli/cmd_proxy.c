@@ -26,7 +26,6 @@
 #include "commands.h"
 #include "subdrivers.h"
 
-#define SD_LISTEN_FDS_START 3
 #define MAX_SUBDRIVERS 16
 #define MAX_SPEC_ARGS 32
 #define LOOP_MS 500
@@ -149,13 +148,6 @@ static int parse_args(int argc, char **argv, struct proxy_opts *o)
 	return 0;
 }
 
-static bool socket_activated(void)
-{
-	const char *pid = getenv("LISTEN_PID");
-
-	return pid && getenv("LISTEN_FDS") && strtol(pid, NULL, 10) == (long)getpid();
-}
-
 static int check_usage(const struct proxy_opts *o)
 {
 	if (o->list)
@@ -164,7 +156,7 @@ static int check_usage(const struct proxy_opts *o)
 		fprintf(stderr, "vfiokit proxy: a TARGET is needed (see 'vfiokit proxy --help')\n");
 		return -EINVAL;
 	}
-	if (!o->socket && !socket_activated()) {
+	if (!o->socket && !cli_socket_activated()) {
 		fprintf(stderr, "vfiokit proxy: %s: --socket PATH is needed\n", o->target);
 		return -EINVAL;
 	}
@@ -292,7 +284,7 @@ static int add_socket(struct vfk_server *srv, struct vfk_proxy *proxy, const cha
 		}
 		unsetenv("LISTEN_FDS");
 		unsetenv("LISTEN_PID");
-		ret = vfk_server_add_device_fd(srv, dev, SD_LISTEN_FDS_START);
+		ret = vfk_server_add_device_fd(srv, dev, CLI_LISTEN_FDS_START);
 	} else {
 		ret = vfk_server_add_device(srv, dev, socket);
 	}

@@ -42,7 +42,6 @@
 #include "model_args.h"
 #include "models.h"
 
-#define SD_LISTEN_FDS_START 3
 #define MAX_MODEL_NAMES 64        /* for "did you mean": more than we have */
 
 struct serve_opts {
@@ -321,17 +320,10 @@ static int machine_dir(const struct serve_opts *o, struct serve_state *st, const
 	return open_dir_to_clients(o, st->fresh_dir);
 }
 
-static bool socket_activated(void)
-{
-	const char *pid = getenv("LISTEN_PID");
-
-	return pid && getenv("LISTEN_FDS") && strtol(pid, NULL, 10) == (long)getpid();
-}
-
 /* A model needs a socket: given, or inherited. */
 static int check_socket(const struct serve_opts *o)
 {
-	if (!o->model || o->socket || socket_activated())
+	if (!o->model || o->socket || cli_socket_activated())
 		return 0;
 	fprintf(stderr, "vfiokit serve: %s: --socket PATH is needed\n", o->model);
 	return -EINVAL;
@@ -391,13 +383,13 @@ static int activated_fd(const struct serve_state *st, size_t i, int nfds)
 	int idx = 0;
 
 	if (!names)
-		return (size_t)nfds == st->machine.count ? SD_LISTEN_FDS_START + (int)i : -1;
+		return (size_t)nfds == st->machine.count ? CLI_LISTEN_FDS_START + (int)i : -1;
 	for (const char *p = names; idx < nfds; idx++) {
 		const char *end = strchr(p, ':');
 		size_t len = end ? (size_t)(end - p) : strlen(p);
 
 		if (len == want_len && !strncmp(p, want, len))
-			return SD_LISTEN_FDS_START + idx;
+			return CLI_LISTEN_FDS_START + idx;
 		if (!end)
 			break;
 		p = end + 1;
@@ -504,7 +496,7 @@ static int add_sockets(const struct serve_opts *o, struct serve_state *st)
 
 	if (ret)
 		return ret;
-	if (socket_activated()) {
+	if (cli_socket_activated()) {
 		ret = add_activated(st);
 		unsetenv("LISTEN_PID");
 		unsetenv("LISTEN_FDS");
