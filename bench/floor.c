@@ -231,17 +231,15 @@ static char *floor_request(size_t len, size_t reply_len, uint16_t msg_id)
 
 /*
  * Time exchange(arg) iters times after iters / 10 + 1 untimed warm-up
- * calls, dying under id on the first negative result, and report the
- * latencies under id: their median in ns. One loop for every floor, so
- * they all warm up and sample alike.
+ * calls, dying under id on the first negative result, and add the
+ * latencies to s. One loop for every floor, so they all warm up and
+ * sample alike.
  */
-static double floor_time(const char *id, uint64_t iters, long (*exchange)(void *arg),
-			 void *arg)
+static void floor_sample(const char *id, uint64_t iters, long (*exchange)(void *arg),
+			 void *arg, struct bench_samples *s)
 {
-	struct bench_samples s;
 	uint64_t warm = iters / 10 + 1;
 
-	bench_samples_init(&s, iters);
 	for (uint64_t i = 0; i < warm + iters; i++) {
 		uint64_t t0 = bench_now_ns();
 		long rc = exchange(arg);
@@ -249,8 +247,18 @@ static double floor_time(const char *id, uint64_t iters, long (*exchange)(void *
 		if (rc < 0)
 			bench_die(id, (int)rc);
 		if (i >= warm)
-			bench_samples_add(&s, t1 - t0);
+			bench_samples_add(s, t1 - t0);
 	}
+}
+
+/* floor_sample, reported under id: returns the median in microseconds. */
+static double floor_time(const char *id, uint64_t iters, long (*exchange)(void *arg),
+			 void *arg)
+{
+	struct bench_samples s;
+
+	bench_samples_init(&s, iters);
+	floor_sample(id, iters, exchange, arg, &s);
 	double med = bench_report_latency(id, &s, 1);
 	bench_samples_free(&s);
 	return med;
@@ -321,8 +329,9 @@ static long pair_once(void *arg)
 				    p->reply, p->reply_len);
 }
 
-double bench_floor_pipelined_pair(const char *id, int sock, size_t a_len, size_t a_reply,
-				  int pass_fd, size_t b_len, size_t b_reply, uint64_t iters)
+void bench_floor_pipelined_pair_sample(const char *id, int sock, size_t a_len,
+				       size_t a_reply, int pass_fd, size_t b_len, size_t b_reply,
+				       uint64_t iters, struct bench_samples *s)
 {
 	struct pair_args p = {
 		.sock = sock, .pass_fd = pass_fd,
@@ -333,10 +342,22 @@ double bench_floor_pipelined_pair(const char *id, int sock, size_t a_len, size_t
 
 	if (!p.a || !p.b || !p.reply)
 		bench_die(id, -EINVAL);
-	double med = floor_time(id, iters, pair_once, &p);
+	floor_sample(id, iters, pair_once, &p, s);
 	free(p.a);
 	free(p.b);
 	free(p.reply);
+}
+
+double bench_floor_pipelined_pair(const char *id, int sock, size_t a_len, size_t a_reply,
+				  int pass_fd, size_t b_len, size_t b_reply, uint64_t iters)
+{
+	struct bench_samples s;
+
+	bench_samples_init(&s, iters);
+	bench_floor_pipelined_pair_sample(id, sock, a_len, a_reply, pass_fd, b_len, b_reply,
+					  iters, &s);
+	double med = bench_report_latency(id, &s, 1);
+	bench_samples_free(&s);
 	return med;
 }
 

@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct bench_samples;
+
 /* Largest request or reply the floor peer handles. */
 #define BENCH_FLOOR_MAX_MSG ((size_t)(1u << 20) + 4096)
 
@@ -64,6 +66,15 @@ double bench_floor_roundtrip_written(const char *id, int sock, size_t req_len,
  */
 double bench_floor_pipelined_pair(const char *id, int sock, size_t a_len, size_t a_reply,
 				  int pass_fd, size_t b_len, size_t b_reply, uint64_t iters);
+
+/*
+ * The same pairs, iters of them (after a warm-up), added to s and not
+ * reported: a caller interleaves slices of them with the figure they are
+ * the floor of, so both see the same moments of a shared machine.
+ */
+void bench_floor_pipelined_pair_sample(const char *id, int sock, size_t a_len,
+				       size_t a_reply, int pass_fd, size_t b_len, size_t b_reply,
+				       uint64_t iters, struct bench_samples *s);
 
 /*
  * Report as id the rate (messages/s) of count no-reply msg_len-byte

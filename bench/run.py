@@ -116,7 +116,8 @@ def judge(row, floor):
 
 
 def floor_of(by_id, name):
-    """floor.<name>; a DMA pair at N live mappings has one floor, timed as _1.
+    """floor.<name>; a serial DMA pair at N live mappings has one floor, timed
+    as _1 (a pipelined pair has its own, timed in turn with it).
 
     A REGION_READ is compared with the floor that sends written memory
     (floor.region_read<size>_written): the plain read floor sends a
@@ -231,9 +232,9 @@ def write_dat(all_rows):
     with open(os.path.join(RESULTS, 'dma.dat'), 'w') as f:
         f.write('# live map_unmap_fd_serial_us map_unmap_fd_pipelined_us map_unmap_nofd_us '
                 'core_map_unmap_us core_translate_us floor_fd_serial_us floor_fd_pipelined_us\n')
-        floors = [rows.get(k) for k in ('floor.dma_map_unmap_fd_serial_1',
-                                        'floor.dma_map_unmap_fd_pipelined_1')]
         for n in (1, 1000, 10000, 100000, 1000000):
+            floors = [rows.get(k) for k in ('floor.dma_map_unmap_fd_serial_1',
+                                            f'floor.dma_map_unmap_fd_pipelined_{n}')]
             vals = [rows.get(k) for k in (f'proto.dma_map_unmap_fd_serial_{n}',
                                           f'proto.dma_map_unmap_fd_pipelined_{n}',
                                           f'proto.dma_map_unmap_nofd_{n}',
