@@ -163,6 +163,7 @@ static void small_exchanges(int gpu, int npu, int floor_sock, int cpu, uint64_t 
 		     VFK_V100_REG_SCRATCH, 4, true, 0);
 	memcpy(req + VFU_HDR_SIZE + sizeof(struct vfu_region_rw), &v, 4);
 	measure("region_write4", gpu, floor_sock, len, -1, iters, NULL);
+	epoll_floor("region_write4", cpu, len, exchange(gpu, len, -1, "REGION_WRITE"), iters);
 
 	len = put_rw(req, VFU_CMD_REGION_READ, VFIO_PCI_CONFIG_REGION_INDEX, 0, 4, false, 0);
 	measure("config_read4", gpu, floor_sock, len, -1, iters, NULL);
@@ -198,11 +199,18 @@ static void report_gbps(const char *area, const char *name, size_t bytes, double
 	bench_report_value(id, (double)bytes / (us * 1e3), "GB/s");
 }
 
-static void bulk(int gpu, int floor_sock, uint64_t iters)
+/*
+ * Large reads and writes against the floor, then against the floor of an
+ * epoll loop (an echo peer on cpu that waits in epoll_wait before each
+ * read, as the server does: floor.epoll_region_*), in GB/s.
+ */
+static void bulk(int gpu, int floor_sock, int cpu, uint64_t iters)
 {
 	char name[64], id[96];
 	double f, m;
 	size_t last = sizeof(bulk_sizes) / sizeof(bulk_sizes[0]) - 1;
+	pid_t epoll_pid;
+	int epoll_sock = bench_floor_start_epoll(cpu, &epoll_pid);
 
 	/* Read memory that was written, as a driver does: never-written GPU
 	 * RAM is a hole the server reads as zeros with pread (no direct send). */
@@ -225,13 +233,23 @@ static void bulk(int gpu, int floor_sock, uint64_t iters)
 		f = bench_floor_roundtrip_written(id, floor_sock, len,
 						  len + sz, n);
 		report_gbps("floor", name, sz, f);
+		snprintf(name, sizeof(name), "epoll_region_read%zu_written", sz);
+		snprintf(id, sizeof(id), "floor.%s", name);
+		f = bench_floor_roundtrip_written(id, epoll_sock, len, len + sz, n);
+		report_gbps("floor", name, sz, f);
 
 		len = put_rw(req, VFU_CMD_REGION_WRITE, GPU_RAM_INDEX, 0, (uint32_t)sz, true, 0);
 		snprintf(name, sizeof(name), "region_write%zu", sz);
 		m = measure(name, gpu, floor_sock, len, -1, n, &f);
 		report_gbps("floor", name, sz, f);
 		report_gbps("proto", name, sz, m);
+		snprintf(name, sizeof(name), "epoll_region_write%zu", sz);
+		snprintf(id, sizeof(id), "floor.%s", name);
+		f = bench_floor_roundtrip(id, epoll_sock, len, exchange(gpu, len, -1, name), -1,
+					  false, n);
+		report_gbps("floor", name, sz, f);
 	}
+	bench_floor_stop(epoll_sock, epoll_pid);
 }
 
 /* count posted 4-byte writes, batch per write(), then a read proves them done. */
@@ -255,12 +273,18 @@ static void posted(const char *id, int gpu, unsigned int batch, uint64_t count)
 	bench_report_value(id, (double)sent * 1e9 / (double)(t1 - t0), "ops/s");
 }
 
-static void posted_writes(int gpu, int floor_sock, uint64_t count)
+/* Posted writes against the floor and against an epoll peer on cpu, whose
+ * socket is in an epoll set as the server's is (floor.epoll_posted4). */
+static void posted_writes(int gpu, int floor_sock, int cpu, uint64_t count)
 {
 	size_t one = VFU_HDR_SIZE + sizeof(struct vfu_region_rw) + 4;
+	pid_t epoll_pid;
+	int epoll_sock = bench_floor_start_epoll(cpu, &epoll_pid);
 
 	bench_floor_posted("floor.posted4", floor_sock, one, 1, count);
 	posted("proto.posted4", gpu, 1, count);
+	bench_floor_posted("floor.epoll_posted4", epoll_sock, one, 1, count);
+	bench_floor_stop(epoll_sock, epoll_pid);
 	bench_floor_posted("floor.posted4_batch64", floor_sock, one, 64, count * 4);
 	posted("proto.posted4_batch64", gpu, 64, count * 4);
 }
@@ -717,8 +741,8 @@ int main(int argc, char **argv)
 	handshake(npu);
 
 	small_exchanges(gpu, npu, floor_sock, o.server_cpu, o.iters);
-	bulk(gpu, floor_sock, o.iters);
-	posted_writes(gpu, floor_sock, bench_scaled(&o, 1000000, 100));
+	bulk(gpu, floor_sock, o.server_cpu, o.iters);
+	posted_writes(gpu, floor_sock, o.server_cpu, bench_scaled(&o, 1000000, 100));
 	server_cpu(&srv, gpu, bench_scaled(&o, 1000000, 100));
 	polling(o.server_cpu, floor_sock, o.iters);
 	server_user_clocked(o.server_cpu, bench_scaled(&o, 200000, 100));
