@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * vfiokit's vfio-user server measured with raw messages (struct layouts of
- * src/vfio-user/protocol.h) against the floor: before each exchange is
- * timed, the same request and reply sizes are timed against the raw echo
- * peer of floor.c, pinned the same way, with the same client system calls.
+ * src/vfio-user/protocol.h) against the floor: each exchange is timed in
+ * turns (bench_time_in_turns) with the same request and reply sizes sent
+ * to the raw echo peers of floor.c (blocking, and waiting in epoll_wait as
+ * the server does), pinned the same way, with the same client system calls.
  * Also: posted writes, server CPU per request, DMA map/unmap as live
  * mappings grow, server memory, and loads/stores through the client API's
  * mmap of the V100 GPU RAM region.
@@ -87,86 +88,107 @@ static void handshake(int sock)
 		 -1, "VERSION");
 }
 
+/* A floor a figure is timed in turns with, beside its plain one: reported
+ * as floor.<prefix><name><suffix>. */
+struct floor_spec {
+	const char *prefix, *suffix;
+	int sock;                       /* the peer: plain or epoll echo */
+	enum bench_floor_reply reply;
+};
+
+#define MAX_EXTRA_FLOORS 2
+
+/* The server's turn: the request in req, whose reply must be reply_len bytes. */
+struct proto_exchange {
+	int sock, pass_fd;
+	size_t len, reply_len;
+};
+
+static long proto_once(void *arg)
+{
+	const struct proto_exchange *p = arg;
+	int fd = -1;
+	long r = bench_roundtrip(p->sock, req, p->len, p->pass_fd, rep, MSG_CAP, &fd);
+
+	if (fd >= 0)
+		close(fd);
+	return r >= 0 && (size_t)r != p->reply_len ? -EPROTO : r;
+}
+
 /*
- * Time the request now in req (len bytes) against the floor of the same
- * sizes, then against the server; report floor.<name> and proto.<name>.
- * Returns the server's median in us; *floor_us gets the floor's.
+ * Time the request now in req (len bytes) on sock in turns with its floor
+ * (the echo peer on floor_sock answering the same sizes) and with the
+ * n_extra floors of extra; report floor.<name>, proto.<name> and each
+ * extra floor. us (when not NULL) gets the medians in us: the server's,
+ * the floor's, then extra's in order. Returns the server's median.
  */
 static double measure(const char *name, int sock, int floor_sock, size_t len, int pass_fd,
-		      uint64_t iters, double *floor_us)
+		      uint64_t iters, const struct floor_spec *extra, size_t n_extra, double *us)
 {
-	char id[96];
-	struct bench_samples s;
-	bool fd_reply;
+	char ids[2 + MAX_EXTRA_FLOORS][96];
+	struct bench_turn turns[2 + MAX_EXTRA_FLOORS];
+	struct bench_floor_exchange *floors[1 + MAX_EXTRA_FLOORS] = { NULL };
 	int fd = -1;
 
+	if (n_extra > MAX_EXTRA_FLOORS)
+		bench_die(name, -E2BIG);
 	long n = bench_roundtrip(sock, req, len, pass_fd, rep, MSG_CAP, &fd);
 	if (n < 0)
 		bench_die(name, (int)n);
-	fd_reply = fd >= 0;
-	if (fd_reply)
+	struct proto_exchange px = { .sock = sock, .pass_fd = pass_fd, .len = len,
+				     .reply_len = (size_t)n };
+	floors[0] = bench_floor_exchange_new(floor_sock, len, (size_t)n, pass_fd,
+					     fd >= 0 ? BENCH_FLOOR_REPLY_FD :
+						       BENCH_FLOOR_REPLY_PLAIN);
+	if (fd >= 0)
 		close(fd);
-
-	snprintf(id, sizeof(id), "floor.%s", name);
-	double f = bench_floor_roundtrip(id, floor_sock, len, (size_t)n, pass_fd, fd_reply, iters);
-	if (floor_us)
-		*floor_us = f;
-
-	bench_samples_init(&s, iters);
-	for (uint64_t i = 0; i < iters + iters / 10; i++) {
-		uint64_t t0 = bench_now_ns();
-		long r = bench_roundtrip(sock, req, len, pass_fd, rep, MSG_CAP,
-					 fd_reply ? &fd : NULL);
-		uint64_t t1 = bench_now_ns();
-		if (r != n)
-			bench_die(name, r < 0 ? (int)r : -EPROTO);
-		if (fd_reply && fd >= 0)
-			close(fd);
-		if (i >= iters / 10)
-			bench_samples_add(&s, t1 - t0);
+	snprintf(ids[0], sizeof(ids[0]), "floor.%s", name);
+	snprintf(ids[1], sizeof(ids[1]), "proto.%s", name);
+	turns[0] = (struct bench_turn){ ids[0], bench_floor_exchange_once, floors[0], 0 };
+	turns[1] = (struct bench_turn){ ids[1], proto_once, &px, 0 };
+	for (size_t i = 0; i < n_extra; i++) {
+		floors[1 + i] = bench_floor_exchange_new(extra[i].sock, len, (size_t)n, pass_fd,
+							 extra[i].reply);
+		snprintf(ids[2 + i], sizeof(ids[2 + i]), "floor.%s%s%s", extra[i].prefix, name,
+			 extra[i].suffix);
+		turns[2 + i] = (struct bench_turn){ ids[2 + i], bench_floor_exchange_once,
+						    floors[1 + i], 0 };
 	}
-	snprintf(id, sizeof(id), "proto.%s", name);
-	double med = bench_report_latency(id, &s, 1);
-	bench_samples_free(&s);
-	return med;
+	for (size_t i = 0; i < 1 + n_extra; i++)
+		if (!floors[i])
+			bench_die(name, -EINVAL);
+	bench_time_in_turns(turns, 2 + n_extra, iters);
+	for (size_t i = 0; i < 1 + n_extra; i++)
+		bench_floor_exchange_free(floors[i]);
+	if (us) {
+		us[0] = turns[1].median_us;
+		us[1] = turns[0].median_us;
+		for (size_t i = 0; i < n_extra; i++)
+			us[2 + i] = turns[2 + i].median_us;
+	}
+	return turns[1].median_us;
 }
 
-/*
- * The floor of an epoll loop: the same echo peer waiting in epoll_wait
- * before each read, as the server does (floor.epoll_<name>); run.py
- * compares proto.<name> with it as proto.<name>_vs_epoll_peer.
- */
-static void epoll_floor(const char *name, int cpu, size_t len, size_t reply_len,
-			uint64_t iters)
+static void small_exchanges(int gpu, int npu, int floor_sock, int epoll_sock, uint64_t iters)
 {
-	char id[96];
-	pid_t pid;
-	int sock = bench_floor_start_epoll(cpu, &pid);
-
-	snprintf(id, sizeof(id), "floor.epoll_%s", name);
-	bench_floor_roundtrip(id, sock, len, reply_len, -1, false, iters);
-	bench_floor_stop(sock, pid);
-}
-
-static void small_exchanges(int gpu, int npu, int floor_sock, int cpu, uint64_t iters)
-{
+	/* The floor of an epoll loop: the echo peer waiting in epoll_wait
+	 * before each read, as the server does (run.py compares proto.<name>
+	 * with it as proto.<name>_vs_epoll_peer). */
+	const struct floor_spec epoll = { "epoll_", "", epoll_sock, BENCH_FLOOR_REPLY_PLAIN };
 	uint32_t v = 0x12345678;
 	size_t len;
 
 	len = put_rw(req, VFU_CMD_REGION_READ, VFIO_PCI_BAR0_REGION_INDEX,
 		     VFK_V100_REG_SCRATCH, 4, false, 0);
-	measure("region_read4", gpu, floor_sock, len, -1, iters, NULL);
-	epoll_floor("region_read4", cpu, len, VFU_HDR_SIZE + sizeof(struct vfu_region_rw) + 4,
-		    iters);
+	measure("region_read4", gpu, floor_sock, len, -1, iters, &epoll, 1, NULL);
 
 	len = put_rw(req, VFU_CMD_REGION_WRITE, VFIO_PCI_BAR0_REGION_INDEX,
 		     VFK_V100_REG_SCRATCH, 4, true, 0);
 	memcpy(req + VFU_HDR_SIZE + sizeof(struct vfu_region_rw), &v, 4);
-	measure("region_write4", gpu, floor_sock, len, -1, iters, NULL);
-	epoll_floor("region_write4", cpu, len, exchange(gpu, len, -1, "REGION_WRITE"), iters);
+	measure("region_write4", gpu, floor_sock, len, -1, iters, &epoll, 1, NULL);
 
 	len = put_rw(req, VFU_CMD_REGION_READ, VFIO_PCI_CONFIG_REGION_INDEX, 0, 4, false, 0);
-	measure("config_read4", gpu, floor_sock, len, -1, iters, NULL);
+	measure("config_read4", gpu, floor_sock, len, -1, iters, NULL, 0, NULL);
 
 	/* Eight 4-byte writes to the scratch register in one message. */
 	struct vfu_write_multi wm = { .wr_cnt = 8 };
@@ -178,39 +200,45 @@ static void small_exchanges(int gpu, int npu, int floor_sock, int cpu, uint64_t 
 		memcpy(req + VFU_HDR_SIZE + sizeof(wm) + i * sizeof(one), &one, sizeof(one));
 	len = put_hdr(req, VFU_CMD_REGION_WRITE_MULTI,
 		      VFU_HDR_SIZE + sizeof(wm) + wm.wr_cnt * sizeof(one), 0);
-	measure("write_multi8", gpu, floor_sock, len, -1, iters, NULL);
+	measure("write_multi8", gpu, floor_sock, len, -1, iters, NULL, 0, NULL);
 
 	struct vfio_region_info ri = { .argsz = 512, .index = GPU_RAM_INDEX };
 	memcpy(req + VFU_HDR_SIZE, &ri, sizeof(ri));
 	len = put_hdr(req, VFU_CMD_DEVICE_GET_REGION_INFO, VFU_HDR_SIZE + sizeof(ri), 0);
-	measure("region_info_gpu_ram", gpu, floor_sock, len, -1, iters / 2 + 1, NULL);
+	measure("region_info_gpu_ram", gpu, floor_sock, len, -1, iters / 2 + 1, NULL, 0, NULL);
 
 	ri.index = ATSD_INDEX;
 	memcpy(req + VFU_HDR_SIZE, &ri, sizeof(ri));
 	len = put_hdr(req, VFU_CMD_DEVICE_GET_REGION_INFO, VFU_HDR_SIZE + sizeof(ri), 0);
-	measure("region_info_atsd", npu, floor_sock, len, -1, iters / 2 + 1, NULL);
+	measure("region_info_atsd", npu, floor_sock, len, -1, iters / 2 + 1, NULL, 0, NULL);
 }
 
 static void report_gbps(const char *area, const char *name, size_t bytes, double us)
 {
-	char id[96];
+	char id[128];
 
 	snprintf(id, sizeof(id), "%s.%s_gbps", area, name);
 	bench_report_value(id, (double)bytes / (us * 1e3), "GB/s");
 }
 
 /*
- * Large reads and writes against the floor, then against the floor of an
- * epoll loop (an echo peer on cpu that waits in epoll_wait before each
- * read, as the server does: floor.epoll_region_*), in GB/s.
+ * Large reads and writes, each timed in turns with its floors: reads with
+ * the plain floor (a never-written reply: the zero page), the floor that
+ * sends written memory as the server does (floor.region_read<size>_written)
+ * and the same from the epoll peer; writes with the floor and the epoll
+ * peer. Also reported in GB/s.
  */
-static void bulk(int gpu, int floor_sock, int cpu, uint64_t iters)
+static void bulk(int gpu, int floor_sock, int epoll_sock, uint64_t iters)
 {
+	const struct floor_spec read_floors[] = {
+		{ "", "_written", floor_sock, BENCH_FLOOR_REPLY_WRITTEN },
+		{ "epoll_", "_written", epoll_sock, BENCH_FLOOR_REPLY_WRITTEN },
+	};
+	const struct floor_spec write_floor = { "epoll_", "", epoll_sock,
+						BENCH_FLOOR_REPLY_PLAIN };
 	char name[64], id[96];
-	double f, m;
+	double us[4];
 	size_t last = sizeof(bulk_sizes) / sizeof(bulk_sizes[0]) - 1;
-	pid_t epoll_pid;
-	int epoll_sock = bench_floor_start_epoll(cpu, &epoll_pid);
 
 	/* Read memory that was written, as a driver does: never-written GPU
 	 * RAM is a hole the server reads as zeros with pread (no direct send). */
@@ -223,37 +251,27 @@ static void bulk(int gpu, int floor_sock, int cpu, uint64_t iters)
 		size_t len = put_rw(req, VFU_CMD_REGION_READ, GPU_RAM_INDEX, 0, (uint32_t)sz,
 				    false, 0);
 		snprintf(name, sizeof(name), "region_read%zu", sz);
-		m = measure(name, gpu, floor_sock, len, -1, n, &f);
-		report_gbps("floor", name, sz, f);
-		report_gbps("proto", name, sz, m);
-		/* The floor above sends a never-written buffer (the zero page);
-		 * this one sends written memory, as the server does. */
-		snprintf(name, sizeof(name), "region_read%zu_written", sz);
-		snprintf(id, sizeof(id), "floor.%s", name);
-		f = bench_floor_roundtrip_written(id, floor_sock, len,
-						  len + sz, n);
-		report_gbps("floor", name, sz, f);
-		snprintf(name, sizeof(name), "epoll_region_read%zu_written", sz);
-		snprintf(id, sizeof(id), "floor.%s", name);
-		f = bench_floor_roundtrip_written(id, epoll_sock, len, len + sz, n);
-		report_gbps("floor", name, sz, f);
+		measure(name, gpu, floor_sock, len, -1, n, read_floors, 2, us);
+		report_gbps("proto", name, sz, us[0]);
+		report_gbps("floor", name, sz, us[1]);
+		snprintf(id, sizeof(id), "%s_written", name);
+		report_gbps("floor", id, sz, us[2]);
+		snprintf(id, sizeof(id), "epoll_%s_written", name);
+		report_gbps("floor", id, sz, us[3]);
 
 		len = put_rw(req, VFU_CMD_REGION_WRITE, GPU_RAM_INDEX, 0, (uint32_t)sz, true, 0);
 		snprintf(name, sizeof(name), "region_write%zu", sz);
-		m = measure(name, gpu, floor_sock, len, -1, n, &f);
-		report_gbps("floor", name, sz, f);
-		report_gbps("proto", name, sz, m);
-		snprintf(name, sizeof(name), "epoll_region_write%zu", sz);
-		snprintf(id, sizeof(id), "floor.%s", name);
-		f = bench_floor_roundtrip(id, epoll_sock, len, exchange(gpu, len, -1, name), -1,
-					  false, n);
-		report_gbps("floor", name, sz, f);
+		measure(name, gpu, floor_sock, len, -1, n, &write_floor, 1, us);
+		report_gbps("proto", name, sz, us[0]);
+		report_gbps("floor", name, sz, us[1]);
+		snprintf(id, sizeof(id), "epoll_%s", name);
+		report_gbps("floor", id, sz, us[2]);
 	}
-	bench_floor_stop(epoll_sock, epoll_pid);
 }
 
-/* count posted 4-byte writes, batch per write(), then a read proves them done. */
-static void posted(const char *id, int gpu, unsigned int batch, uint64_t count)
+/* Nanoseconds for count posted 4-byte writes, batch per write(), and the
+ * read that proves them done. */
+static uint64_t posted_ns(const char *id, int gpu, unsigned int batch, uint64_t count)
 {
 	size_t one = put_rw(req, VFU_CMD_REGION_WRITE, VFIO_PCI_BAR0_REGION_INDEX,
 			    VFK_V100_REG_SCRATCH, 4, true, VFU_F_NO_REPLY);
@@ -268,25 +286,36 @@ static void posted(const char *id, int gpu, unsigned int batch, uint64_t count)
 	size_t len = put_rw(req, VFU_CMD_REGION_READ, VFIO_PCI_BAR0_REGION_INDEX,
 			    VFK_V100_REG_SCRATCH, 4, false, 0);
 	exchange(gpu, len, -1, id);
-	uint64_t t1 = bench_now_ns();
-	uint64_t sent = (count + batch - 1) / batch * batch;
-	bench_report_value(id, (double)sent * 1e9 / (double)(t1 - t0), "ops/s");
+	return bench_now_ns() - t0;
 }
 
-/* Posted writes against the floor and against an epoll peer on cpu, whose
- * socket is in an epoll set as the server's is (floor.epoll_posted4). */
-static void posted_writes(int gpu, int floor_sock, int cpu, uint64_t count)
+static void report_rate(const char *id, uint64_t count, uint64_t ns)
+{
+	bench_report_value(id, (double)count * 1e9 / (double)ns, "ops/s");
+}
+
+/*
+ * Posted writes, one per write(), timed in turns (BENCH_TURN_SLICES
+ * rounds) against the floor and an epoll peer, whose socket is in an epoll
+ * set as the server's is (floor.epoll_posted4); then 64 per write().
+ */
+static void posted_writes(int gpu, int floor_sock, int epoll_sock, uint64_t count)
 {
 	size_t one = VFU_HDR_SIZE + sizeof(struct vfu_region_rw) + 4;
-	pid_t epoll_pid;
-	int epoll_sock = bench_floor_start_epoll(cpu, &epoll_pid);
+	uint64_t slice = count / BENCH_TURN_SLICES + 1, ns[3] = { 0, 0, 0 };
 
-	bench_floor_posted("floor.posted4", floor_sock, one, 1, count);
-	posted("proto.posted4", gpu, 1, count);
-	bench_floor_posted("floor.epoll_posted4", epoll_sock, one, 1, count);
-	bench_floor_stop(epoll_sock, epoll_pid);
+	for (unsigned int k = 0; k < BENCH_TURN_SLICES; k++) {
+		ns[0] += bench_floor_posted_ns("floor.posted4", floor_sock, one, 1, slice);
+		ns[1] += posted_ns("proto.posted4", gpu, 1, slice);
+		ns[2] += bench_floor_posted_ns("floor.epoll_posted4", epoll_sock, one, 1, slice);
+	}
+	report_rate("floor.posted4", slice * BENCH_TURN_SLICES, ns[0]);
+	report_rate("proto.posted4", slice * BENCH_TURN_SLICES, ns[1]);
+	report_rate("floor.epoll_posted4", slice * BENCH_TURN_SLICES, ns[2]);
 	bench_floor_posted("floor.posted4_batch64", floor_sock, one, 64, count * 4);
-	posted("proto.posted4_batch64", gpu, 64, count * 4);
+	uint64_t batched = (count * 4 + 63) / 64 * 64;
+	report_rate("proto.posted4_batch64", batched, posted_ns("proto.posted4_batch64", gpu, 64,
+								   count * 4));
 }
 
 static void server_cpu(const struct bench_server *srv, int gpu, uint64_t count)
@@ -326,7 +355,6 @@ static double server_cpu_s(const struct bench_server *srv)
 static void polling(int cpu, int floor_sock, uint64_t iters)
 {
 	struct bench_server srv;
-	struct bench_samples s;
 	size_t len;
 
 	bench_server_start_polling(&srv, cpu, POLL_US);
@@ -336,27 +364,33 @@ static void polling(int cpu, int floor_sock, uint64_t iters)
 		     VFK_V100_REG_SCRATCH, 4, false, 0);
 	size_t reply = exchange(sock, len, -1, "REGION_READ (polling)");
 	pid_t spin_pid;
-	int spin_sock = bench_floor_start_polling(cpu, &spin_pid);
-
-	bench_floor_roundtrip("floor.poll_region_read4", floor_sock, len, reply, -1, false, iters);
+	int spin_sock = bench_floor_start_polling(cpu, POLL_US, &spin_pid);
+	struct bench_floor_exchange *blocking =
+		bench_floor_exchange_new(floor_sock, len, reply, -1, BENCH_FLOOR_REPLY_PLAIN);
 	/* The bound of the mechanism: a raw echo peer that polls too. */
-	bench_floor_roundtrip("floor.polling_peer_region_read4", spin_sock, len, reply, -1, false,
-			      iters);
+	struct bench_floor_exchange *spinning =
+		bench_floor_exchange_new(spin_sock, len, reply, -1, BENCH_FLOOR_REPLY_PLAIN);
+	struct proto_exchange px = { .sock = sock, .pass_fd = -1, .len = len, .reply_len = reply };
+	struct bench_turn turns[] = {
+		{ "floor.poll_region_read4", bench_floor_exchange_once, blocking, 0 },
+		{ "floor.polling_peer_region_read4", bench_floor_exchange_once, spinning, 0 },
+		{ "proto.poll_region_read4", proto_once, &px, 0 },
+	};
+
+	if (!blocking || !spinning)
+		bench_die("polling floors", -EINVAL);
+	bench_time_in_turns(turns, sizeof(turns) / sizeof(turns[0]), iters);
+	bench_floor_exchange_free(blocking);
+	bench_floor_exchange_free(spinning);
 	bench_floor_stop(spin_sock, spin_pid);
-	for (uint64_t i = 0; i < iters / 10 + 1; i++)
-		exchange(sock, len, -1, "REGION_READ (polling warm-up)");
-	bench_samples_init(&s, iters);
+
+	/* CPU apart from the timing, which left the server idle between turns. */
 	double c0 = server_cpu_s(&srv);
 	uint64_t w0 = bench_now_ns();
-	for (uint64_t i = 0; i < iters; i++) {
-		uint64_t t0 = bench_now_ns();
+	for (uint64_t i = 0; i < iters; i++)
 		exchange(sock, len, -1, "REGION_READ (polling)");
-		bench_samples_add(&s, bench_now_ns() - t0);
-	}
 	uint64_t w1 = bench_now_ns();
 	double c1 = server_cpu_s(&srv);
-	bench_report_latency("proto.poll_region_read4", &s, 1);
-	bench_samples_free(&s);
 	bench_report_value("proto.poll_server_cpu_us_per_read4", (c1 - c0) * 1e6 / (double)iters,
 			   "us");
 	bench_report_value("proto.poll_server_cpu_pct_busy",
@@ -589,27 +623,26 @@ static void pipelined_sample(const char *id, int gpu, int memfd, uint64_t iters,
 
 /*
  * The pipelined pair as id, and its floor (the echo peer answering the
- * same messages) as floor.<id without "proto.">, timed in PAIR_SLICES
+ * same messages) as floor.<id without "proto.">, timed in BENCH_TURN_SLICES
  * alternating slices: a figure and a floor timed minutes apart on this
  * shared VM differ by tens of percent for no reason of their own (the
  * pair at 1M mappings, timed after a long fill, read 1.4-2 x a floor
  * timed before it, and 0.8-1.2 x an empty table's pair timed in turn
  * with it).
  */
-#define PAIR_SLICES 8
 static void map_unmap_pipelined(const char *id, int gpu, int floor_sock, int memfd,
 				uint64_t iters)
 {
 	size_t map_len = put_map(req, 0, 0, true), unmap_len = put_unmap(req, 0);
 	size_t unmap_reply = VFU_HDR_SIZE + sizeof(struct vfu_dma_unmap);
-	uint64_t slice = iters / PAIR_SLICES + 1, seed = 88172645463325252ull;
+	uint64_t slice = iters / BENCH_TURN_SLICES + 1, seed = 88172645463325252ull;
 	struct bench_samples s, f;
 	char floor_id[96];
 
 	snprintf(floor_id, sizeof(floor_id), "floor.%s", id + strlen("proto."));
-	bench_samples_init(&s, slice * PAIR_SLICES);
-	bench_samples_init(&f, slice * PAIR_SLICES);
-	for (unsigned int k = 0; k < PAIR_SLICES; k++) {
+	bench_samples_init(&s, slice * BENCH_TURN_SLICES);
+	bench_samples_init(&f, slice * BENCH_TURN_SLICES);
+	for (unsigned int k = 0; k < BENCH_TURN_SLICES; k++) {
 		bench_floor_pipelined_pair_sample(floor_id, floor_sock, map_len, VFU_HDR_SIZE,
 						  memfd, unmap_len, unmap_reply, slice, &f);
 		pipelined_sample(id, gpu, memfd, slice, &seed, &s);
@@ -726,7 +759,7 @@ int main(int argc, char **argv)
 {
 	struct bench_opts o;
 	struct bench_server srv;
-	pid_t floor_pid;
+	pid_t floor_pid, epoll_pid;
 
 	bench_parse_opts(argc, argv, 100000, &o);
 	bench_pin(o.client_cpu);
@@ -735,14 +768,15 @@ int main(int argc, char **argv)
 	if (!req || !rep)
 		bench_die("calloc", -ENOMEM);
 	int floor_sock = bench_floor_start(o.server_cpu, &floor_pid);
+	int epoll_sock = bench_floor_start_epoll(o.server_cpu, &epoll_pid);
 	bench_server_start(&srv, o.server_cpu, 1, 0);
 	int gpu = bench_connect(srv.gpu_path), npu = bench_connect(srv.npu_path);
 	handshake(gpu);
 	handshake(npu);
 
-	small_exchanges(gpu, npu, floor_sock, o.server_cpu, o.iters);
-	bulk(gpu, floor_sock, o.server_cpu, o.iters);
-	posted_writes(gpu, floor_sock, o.server_cpu, bench_scaled(&o, 1000000, 100));
+	small_exchanges(gpu, npu, floor_sock, epoll_sock, o.iters);
+	bulk(gpu, floor_sock, epoll_sock, o.iters);
+	posted_writes(gpu, floor_sock, epoll_sock, bench_scaled(&o, 1000000, 100));
 	server_cpu(&srv, gpu, bench_scaled(&o, 1000000, 100));
 	polling(o.server_cpu, floor_sock, o.iters);
 	server_user_clocked(o.server_cpu, bench_scaled(&o, 200000, 100));
@@ -753,6 +787,7 @@ int main(int argc, char **argv)
 	mmap_access(srv.gpu_path, bench_scaled(&o, 1u << 30, 1u << 20));
 	bench_server_stop(&srv);
 	bench_floor_stop(floor_sock, floor_pid);
+	bench_floor_stop(epoll_sock, epoll_pid);
 	memory(o.server_cpu);
 	free(req);
 	free(rep);

@@ -101,15 +101,23 @@ static int peer_answer(int sock, const struct vfu_hdr *req, char *reply, int rep
 			  req->msg_id == FLOOR_ID_REPLY_FD ? reply_fd : -1);
 }
 
-/* A polling peer's wait: peek without sleeping until a byte is there,
- * as a polling server checks its sockets (one system call per check). */
+/* The polling peer's window (serve --poll-us of the server it is the
+ * floor of): how long it peeks after its last request before it sleeps. */
+static uint64_t peer_poll_ns;
+
+/* A polling peer's wait: peek without sleeping until a byte is there, as a
+ * polling server checks its sockets (one system call per check), for up to
+ * peer_poll_ns; then the blocking read that follows sleeps, as the server
+ * sleeps after its window. */
 static void spin_until_readable(int sock)
 {
+	uint64_t end = bench_now_ns() + peer_poll_ns;
 	char c;
 
 	while (recv(sock, &c, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
 	       (errno == EAGAIN || errno == EINTR))
-		;
+		if (bench_now_ns() > end)
+			return;
 }
 
 /* How the peer waits for a request before reading it. */
@@ -185,7 +193,10 @@ static int floor_start(int cpu, pid_t *pid, enum peer_wait wait)
 	if (*pid < 0)
 		bench_die("fork", -errno);
 	if (*pid == 0) {
-		close(sv[0]);
+		/* Only its own socket: a copy of another peer's socket (forked
+		 * before) would keep that peer from ever seeing its client leave. */
+		close_range(3, (unsigned int)sv[1] - 1, 0);
+		close_range((unsigned int)sv[1] + 1, ~0u, 0);
 		bench_pin(cpu);
 		peer_loop(sv[1], wait);
 	}
@@ -198,8 +209,9 @@ int bench_floor_start(int cpu, pid_t *pid)
 	return floor_start(cpu, pid, PEER_BLOCK);
 }
 
-int bench_floor_start_polling(int cpu, pid_t *pid)
+int bench_floor_start_polling(int cpu, unsigned int poll_us, pid_t *pid)
 {
+	peer_poll_ns = (uint64_t)poll_us * 1000;
 	return floor_start(cpu, pid, PEER_SPIN);
 }
 
@@ -264,41 +276,74 @@ static double floor_time(const char *id, uint64_t iters, long (*exchange)(void *
 	return med;
 }
 
-struct roundtrip_args {
+struct bench_floor_exchange {
 	int sock, pass_fd;
 	bool reply_fd;
 	char *req, *reply;
 	size_t req_len, reply_len;
 };
 
-/* One request/reply; a received fd is closed inside the timed exchange. */
-static long roundtrip_once(void *arg)
-{
-	const struct roundtrip_args *a = arg;
-	int got_fd;
-	long rc = bench_roundtrip(a->sock, a->req, a->req_len, a->pass_fd, a->reply,
-				  a->reply_len, a->reply_fd ? &got_fd : NULL);
+static const uint16_t reply_msg_id[] = {
+	[BENCH_FLOOR_REPLY_PLAIN] = 0,
+	[BENCH_FLOOR_REPLY_FD] = FLOOR_ID_REPLY_FD,
+	[BENCH_FLOOR_REPLY_WRITTEN] = FLOOR_ID_REPLY_WRITTEN,
+};
 
-	if (a->reply_fd && got_fd >= 0)
+struct bench_floor_exchange *bench_floor_exchange_new(int sock, size_t req_len,
+						      size_t reply_len, int pass_fd,
+						      enum bench_floor_reply reply)
+{
+	struct bench_floor_exchange *x = calloc(1, sizeof(*x));
+
+	if (!x || reply_len < sizeof(struct vfu_hdr) || reply_len > BENCH_FLOOR_MAX_MSG) {
+		free(x);
+		return NULL;
+	}
+	*x = (struct bench_floor_exchange){
+		.sock = sock, .pass_fd = pass_fd, .reply_fd = reply == BENCH_FLOOR_REPLY_FD,
+		.req = floor_request(req_len, reply_len, reply_msg_id[reply]),
+		.reply = malloc(reply_len), .req_len = req_len, .reply_len = reply_len,
+	};
+	if (!x->req || !x->reply) {
+		bench_floor_exchange_free(x);
+		return NULL;
+	}
+	return x;
+}
+
+void bench_floor_exchange_free(struct bench_floor_exchange *x)
+{
+	if (!x)
+		return;
+	free(x->req);
+	free(x->reply);
+	free(x);
+}
+
+/* One request/reply; a received fd is closed inside the timed exchange. */
+long bench_floor_exchange_once(void *arg)
+{
+	const struct bench_floor_exchange *x = arg;
+	int got_fd;
+	long rc = bench_roundtrip(x->sock, x->req, x->req_len, x->pass_fd, x->reply,
+				  x->reply_len, x->reply_fd ? &got_fd : NULL);
+
+	if (x->reply_fd && got_fd >= 0)
 		close(got_fd);
 	return rc;
 }
 
-/* bench_floor_roundtrip() with the request's msg_id (FLOOR_ID_*) given. */
+/* bench_floor_roundtrip() with the kind of reply given. */
 static double floor_roundtrip(const char *id, int sock, size_t req_len, size_t reply_len,
-			      int pass_fd, uint16_t msg_id, uint64_t iters)
+			      int pass_fd, enum bench_floor_reply reply, uint64_t iters)
 {
-	struct roundtrip_args a = {
-		.sock = sock, .pass_fd = pass_fd, .reply_fd = msg_id == FLOOR_ID_REPLY_FD,
-		.req = floor_request(req_len, reply_len, msg_id), .reply = malloc(reply_len),
-		.req_len = req_len, .reply_len = reply_len,
-	};
+	struct bench_floor_exchange *x = bench_floor_exchange_new(sock, req_len, reply_len,
+								  pass_fd, reply);
 
-	if (!a.req || !a.reply)
+	if (!x)
 		bench_die(id, -EINVAL);
-	double med = floor_time(id, iters, roundtrip_once, &a);
-	free(a.req);
-	free(a.reply);
+	double med = floor_time(id, iters, bench_floor_exchange_once, x);
+	bench_floor_exchange_free(x);
 	return med;
 }
 
@@ -306,13 +351,13 @@ double bench_floor_roundtrip(const char *id, int sock, size_t req_len, size_t re
 			   int pass_fd, bool reply_fd, uint64_t iters)
 {
 	return floor_roundtrip(id, sock, req_len, reply_len, pass_fd,
-			       reply_fd ? FLOOR_ID_REPLY_FD : 0, iters);
+			       reply_fd ? BENCH_FLOOR_REPLY_FD : BENCH_FLOOR_REPLY_PLAIN, iters);
 }
 
 double bench_floor_roundtrip_written(const char *id, int sock, size_t req_len,
 				     size_t reply_len, uint64_t iters)
 {
-	return floor_roundtrip(id, sock, req_len, reply_len, -1, FLOOR_ID_REPLY_WRITTEN, iters);
+	return floor_roundtrip(id, sock, req_len, reply_len, -1, BENCH_FLOOR_REPLY_WRITTEN, iters);
 }
 
 struct pair_args {
@@ -361,14 +406,14 @@ double bench_floor_pipelined_pair(const char *id, int sock, size_t a_len, size_t
 	return med;
 }
 
-void bench_floor_posted(const char *id, int sock, size_t msg_len, unsigned int batch,
-			uint64_t count)
+uint64_t bench_floor_posted_ns(const char *id, int sock, size_t msg_len, unsigned int batch,
+			       uint64_t count)
 {
 	char *msg = calloc(batch, msg_len), reply[64];
 	struct vfu_hdr h = { .command = 10, .msg_size = (uint32_t)msg_len,
-			       .flags = VFU_F_NO_REPLY };
+			     .flags = VFU_F_NO_REPLY };
 	struct vfu_hdr sync = { .command = 9, .msg_size = sizeof(sync),
-				  .error = sizeof(sync) };
+				.error = sizeof(sync) };
 
 	if (!msg || msg_len < sizeof(h) || batch == 0)
 		bench_die(id, -EINVAL);
@@ -384,7 +429,16 @@ void bench_floor_posted(const char *id, int sock, size_t msg_len, unsigned int b
 	uint64_t t1 = bench_now_ns();
 	if (rc < 0)
 		bench_die(id, (int)rc);
-	uint64_t sent = (count + batch - 1) / batch * batch;
-	bench_report_value(id, (double)sent * 1e9 / (double)(t1 - t0), "ops/s");
 	free(msg);
+	return t1 - t0;
+}
+
+void bench_floor_posted(const char *id, int sock, size_t msg_len, unsigned int batch,
+			uint64_t count)
+{
+	uint64_t sent = (count + batch - 1) / batch * batch;
+
+	bench_report_value(id, (double)sent * 1e9 /
+			       (double)bench_floor_posted_ns(id, sock, msg_len, batch, count),
+			   "ops/s");
 }

@@ -24,10 +24,11 @@ struct bench_samples;
 /* Fork the echo peer pinned to cpu; returns the client's socket. */
 int bench_floor_start(int cpu, pid_t *pid);
 
-/* The same peer, polling: it never sleeps, it checks its socket without
- * waiting (a peek) until a request is there. What a polling server can
+/* The same peer, polling: after each request it checks its socket without
+ * waiting (a peek) for up to poll_us, then sleeps in its read until the next
+ * one, as a server with `serve --poll-us` does. What a polling server can
  * reach at best; stop it with bench_floor_stop(). */
-int bench_floor_start_polling(int cpu, pid_t *pid);
+int bench_floor_start_polling(int cpu, unsigned int poll_us, pid_t *pid);
 
 /* The same peer waiting as the server does: epoll_wait on a set holding
  * its socket, then the read (a third system call per request). The
@@ -58,6 +59,24 @@ double bench_floor_roundtrip(const char *id, int sock, size_t req_len, size_t re
 double bench_floor_roundtrip_written(const char *id, int sock, size_t req_len,
 				     size_t reply_len, uint64_t iters);
 
+/* What the floor peer answers a round trip with. */
+enum bench_floor_reply {
+	BENCH_FLOOR_REPLY_PLAIN,    /* a never-written buffer (the zero page) */
+	BENCH_FLOOR_REPLY_FD,       /* the same, carrying an fd */
+	BENCH_FLOOR_REPLY_WRITTEN,  /* written memory, as bench_floor_roundtrip_written() */
+};
+
+/*
+ * A floor round trip prepared for bench_time_in_turns(): arg for
+ * bench_floor_exchange_once(), which makes one exchange as
+ * bench_floor_roundtrip() times it. NULL when the sizes are out of range.
+ */
+struct bench_floor_exchange *bench_floor_exchange_new(int sock, size_t req_len,
+						      size_t reply_len, int pass_fd,
+						      enum bench_floor_reply reply);
+long bench_floor_exchange_once(void *arg);
+void bench_floor_exchange_free(struct bench_floor_exchange *x);
+
 /*
  * Report as id the latency of a pipelined pair (bench_pipelined_pair):
  * an a_len-byte request (carrying pass_fd when >= 0) answered by a_reply
@@ -83,5 +102,9 @@ void bench_floor_pipelined_pair_sample(const char *id, int sock, size_t a_len,
  */
 void bench_floor_posted(const char *id, int sock, size_t msg_len, unsigned int batch,
 			uint64_t count);
+
+/* The same messages unreported: returns the nanoseconds they took. */
+uint64_t bench_floor_posted_ns(const char *id, int sock, size_t msg_len, unsigned int batch,
+			       uint64_t count);
 
 #endif

@@ -111,6 +111,42 @@ double bench_report_latency(const char *id, struct bench_samples *s, unsigned in
 	return (double)med / 1e3 / per;
 }
 
+/* count timed calls of t's exchange added to s; untimed when s is NULL. */
+static void turn_run(const struct bench_turn *t, uint64_t count, struct bench_samples *s)
+{
+	for (uint64_t i = 0; i < count; i++) {
+		uint64_t t0 = bench_now_ns();
+		long rc = t->exchange(t->arg);
+		uint64_t t1 = bench_now_ns();
+
+		if (rc < 0)
+			bench_die(t->id, (int)rc);
+		if (s)
+			bench_samples_add(s, t1 - t0);
+	}
+}
+
+void bench_time_in_turns(struct bench_turn *turns, size_t n, uint64_t iters)
+{
+	uint64_t slice = iters / BENCH_TURN_SLICES + 1;
+	struct bench_samples *s = calloc(n, sizeof(*s));
+
+	if (!s)
+		bench_die("bench_time_in_turns", -ENOMEM);
+	for (size_t i = 0; i < n; i++) {
+		bench_samples_init(&s[i], slice * BENCH_TURN_SLICES);
+		turn_run(&turns[i], iters / 10 + 1, NULL);
+	}
+	for (unsigned int k = 0; k < BENCH_TURN_SLICES; k++)
+		for (size_t i = 0; i < n; i++)
+			turn_run(&turns[i], slice, &s[i]);
+	for (size_t i = 0; i < n; i++) {
+		turns[i].median_us = bench_report_latency(turns[i].id, &s[i], 1);
+		bench_samples_free(&s[i]);
+	}
+	free(s);
+}
+
 void bench_report_value(const char *id, double value, const char *unit)
 {
 	printf("R %s %.4g - %s\n", id, value, unit);

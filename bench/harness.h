@@ -61,6 +61,27 @@ static inline void bench_samples_add(struct bench_samples *s, uint64_t ns)
  */
 double bench_report_latency(const char *id, struct bench_samples *s, unsigned int per);
 
+/* One figure of a set timed in turns (bench_time_in_turns). */
+struct bench_turn {
+	const char *id;               /* reported as "R id ..." */
+	long (*exchange)(void *arg);  /* one timed operation; negative errno fails */
+	void *arg;
+	double median_us;             /* set by bench_time_in_turns() */
+};
+
+/* Rounds of bench_time_in_turns(). */
+#define BENCH_TURN_SLICES 8
+
+/*
+ * Time every turn iters times (after iters / 10 + 1 untimed warm-up calls
+ * each) in BENCH_TURN_SLICES rounds, each round running every turn's share
+ * in order, then report each turn and set its median_us; dies on the first
+ * failed exchange. Figures compared as a ratio are timed this way: timed
+ * one after the other, they see different moments of a shared VM, whose
+ * speed drifts by tens of percent within a minute.
+ */
+void bench_time_in_turns(struct bench_turn *turns, size_t n, uint64_t iters);
+
 /* Print "R id value - unit" for a figure without a distribution. */
 void bench_report_value(const char *id, double value, const char *unit);
 
