@@ -605,52 +605,54 @@ static void check_pair_replies(const char *id, long n)
  * (with memfd) and DMA_UNMAP written back to back, then both replies read.
  * iters of them are added to s; *seed draws their IOVAs.
  */
-static void pipelined_sample(const char *id, int gpu, int memfd, uint64_t iters,
-			     uint64_t *seed, struct bench_samples *s)
-{
-	uint8_t *unmap = req + MSG_CAP;
+/* The server's turn of the pipelined pair: DMA_MAP of a page of memfd at a
+ * random probe IOVA and its DMA_UNMAP, written together. */
+struct pipelined_exchange {
+	const char *id;
+	int gpu, memfd;
+	uint64_t seed;
+};
 
-	for (uint64_t i = 0; i < iters; i++) {
-		uint64_t iova = probe_iova(seed);
-		size_t map_len = put_map(req, iova, 0, true), unmap_len = put_unmap(unmap, iova);
-		uint64_t t0 = bench_now_ns();
-		long n = bench_pipelined_pair(gpu, req, map_len, memfd, unmap, unmap_len,
-					      rep, MSG_CAP);
-		bench_samples_add(s, bench_now_ns() - t0);
-		check_pair_replies(id, n);
-	}
+static long pipelined_once(void *arg)
+{
+	struct pipelined_exchange *x = arg;
+	uint8_t *unmap = req + MSG_CAP;
+	uint64_t iova = probe_iova(&x->seed);
+	size_t map_len = put_map(req, iova, 0, true), unmap_len = put_unmap(unmap, iova);
+	long n = bench_pipelined_pair(x->gpu, req, map_len, x->memfd, unmap, unmap_len, rep,
+				      MSG_CAP);
+
+	check_pair_replies(x->id, n);
+	return n;
 }
 
 /*
  * The pipelined pair as id, and its floor (the echo peer answering the
- * same messages) as floor.<id without "proto.">, timed in BENCH_TURN_SLICES
- * alternating slices: a figure and a floor timed minutes apart on this
- * shared VM differ by tens of percent for no reason of their own (the
- * pair at 1M mappings, timed after a long fill, read 1.4-2 x a floor
- * timed before it, and 0.8-1.2 x an empty table's pair timed in turn
- * with it).
+ * same messages) as floor.<id without "proto.">, timed in turns: a figure
+ * and a floor timed minutes apart on this shared VM differ by tens of
+ * percent for no reason of their own (the pair at 1M mappings, timed
+ * after a long fill, read 1.4-2 x a floor timed before it, and 0.8-1.2 x
+ * an empty table's pair timed in turn with it).
  */
 static void map_unmap_pipelined(const char *id, int gpu, int floor_sock, int memfd,
 				uint64_t iters)
 {
 	size_t map_len = put_map(req, 0, 0, true), unmap_len = put_unmap(req, 0);
 	size_t unmap_reply = VFU_HDR_SIZE + sizeof(struct vfu_dma_unmap);
-	uint64_t slice = iters / BENCH_TURN_SLICES + 1, seed = 88172645463325252ull;
-	struct bench_samples s, f;
+	struct pipelined_exchange px = { id, gpu, memfd, 88172645463325252ull };
+	struct bench_floor_pair *floor = bench_floor_pair_new(floor_sock, map_len, VFU_HDR_SIZE,
+							       memfd, unmap_len, unmap_reply);
 	char floor_id[96];
 
+	if (!floor)
+		bench_die(id, -ENOMEM);
 	snprintf(floor_id, sizeof(floor_id), "floor.%s", id + strlen("proto."));
-	bench_samples_init(&s, slice * BENCH_TURN_SLICES);
-	bench_samples_init(&f, slice * BENCH_TURN_SLICES);
-	for (unsigned int k = 0; k < BENCH_TURN_SLICES; k++) {
-		bench_floor_pipelined_pair_sample(floor_id, floor_sock, map_len, VFU_HDR_SIZE,
-						  memfd, unmap_len, unmap_reply, slice, &f);
-		pipelined_sample(id, gpu, memfd, slice, &seed, &s);
-	}
-	bench_report_latency(floor_id, &f, 1);
-	bench_report_latency(id, &s, 1);
-	bench_samples_free(&s);
-	bench_samples_free(&f);
+	struct bench_turn turns[] = {
+		{ floor_id, bench_floor_pair_once, floor, 0 },
+		{ id, pipelined_once, &px, 0 },
+	};
+	bench_time_in_turns(turns, 2, iters);
+	bench_floor_pair_free(floor);
 }
 
 /* The serial pair's floor: DMA_MAP with its fd, then DMA_UNMAP, each awaited. */

@@ -133,52 +133,62 @@ static void epoll_until_readable(int epfd)
 		;
 }
 
-static void peer_loop(int sock, enum peer_wait wait)
+/* Answer requests until the client leaves (0) or sends what the peer
+ * cannot frame or answer (1): the peer's exit status. */
+static int peer_serve(int sock, enum peer_wait wait, int epfd, char *buf, char *reply,
+		      int reply_fd)
 {
-	char *buf = malloc(PEER_BUF), *reply = calloc(1, BENCH_FLOOR_MAX_MSG);
 	size_t have = 0;
-	int reply_fd = eventfd(0, EFD_CLOEXEC);
 
-	int epfd = -1;
-
-	if (!buf || !reply || reply_fd < 0)
-		_exit(1);
-	if (wait == PEER_EPOLL) {
-		struct epoll_event ev = { .events = EPOLLIN };
-
-		epfd = epoll_create1(EPOLL_CLOEXEC);
-		if (epfd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, sock, &ev) < 0)
-			_exit(1);
-	}
-	peer_written = written_memory();
 	for (;;) {
 		if (wait == PEER_SPIN)
 			spin_until_readable(sock);
 		else if (wait == PEER_EPOLL)
 			epoll_until_readable(epfd);
 		ssize_t n = bench_recv_fds(sock, buf + have, PEER_BUF - have, NULL);
-		if (n <= 0) {
-			/* Freed so that a checked run (valgrind) sees no leak. */
-			free(buf);
-			free(reply);
-			_exit(n == 0 ? 0 : 1);
-		}
+		if (n <= 0)
+			return n == 0 ? 0 : 1;
 		have += (size_t)n;
 		size_t off = 0;
 		while (have - off >= sizeof(struct vfu_hdr)) {
 			struct vfu_hdr h;
 			memcpy(&h, buf + off, sizeof(h));
 			if (h.msg_size < sizeof(h) || h.msg_size > BENCH_FLOOR_MAX_MSG)
-				_exit(1);
+				return 1;
 			if (have - off < h.msg_size)
 				break;
 			if (peer_answer(sock, &h, reply, reply_fd) < 0)
-				_exit(1);
+				return 1;
 			off += h.msg_size;
 		}
 		memmove(buf, buf + off, have - off);
 		have -= off;
 	}
+}
+
+/* The forked peer: never returns. Its buffers are freed before it exits,
+ * so that a checked run (valgrind) sees no leak. */
+static void peer_loop(int sock, enum peer_wait wait)
+{
+	char *buf = malloc(PEER_BUF), *reply = calloc(1, BENCH_FLOOR_MAX_MSG);
+	int reply_fd = eventfd(0, EFD_CLOEXEC), epfd = -1, status = 1;
+
+	if (buf && reply && reply_fd >= 0 && wait == PEER_EPOLL) {
+		struct epoll_event ev = { .events = EPOLLIN };
+
+		epfd = epoll_create1(EPOLL_CLOEXEC);
+		if (epfd >= 0 && epoll_ctl(epfd, EPOLL_CTL_ADD, sock, &ev) < 0) {
+			close(epfd);
+			epfd = -1;
+		}
+	}
+	if (buf && reply && reply_fd >= 0 && (wait != PEER_EPOLL || epfd >= 0)) {
+		peer_written = written_memory();
+		status = peer_serve(sock, wait, epfd, buf, reply, reply_fd);
+	}
+	free(buf);
+	free(reply);
+	_exit(status);
 }
 
 static int floor_start(int cpu, pid_t *pid, enum peer_wait wait)
@@ -241,39 +251,15 @@ static char *floor_request(size_t len, size_t reply_len, uint16_t msg_id)
 	return req;
 }
 
-/*
- * Time exchange(arg) iters times after iters / 10 + 1 untimed warm-up
- * calls, dying under id on the first negative result, and add the
- * latencies to s. One loop for every floor, so they all warm up and
- * sample alike.
- */
-static void floor_sample(const char *id, uint64_t iters, long (*exchange)(void *arg),
-			 void *arg, struct bench_samples *s)
-{
-	uint64_t warm = iters / 10 + 1;
-
-	for (uint64_t i = 0; i < warm + iters; i++) {
-		uint64_t t0 = bench_now_ns();
-		long rc = exchange(arg);
-		uint64_t t1 = bench_now_ns();
-		if (rc < 0)
-			bench_die(id, (int)rc);
-		if (i >= warm)
-			bench_samples_add(s, t1 - t0);
-	}
-}
-
-/* floor_sample, reported under id: returns the median in microseconds. */
+/* exchange(arg) timed alone (bench_time_in_turns with one turn) and
+ * reported under id: returns the median in microseconds. */
 static double floor_time(const char *id, uint64_t iters, long (*exchange)(void *arg),
 			 void *arg)
 {
-	struct bench_samples s;
+	struct bench_turn turn = { id, exchange, arg, 0 };
 
-	bench_samples_init(&s, iters);
-	floor_sample(id, iters, exchange, arg, &s);
-	double med = bench_report_latency(id, &s, 1);
-	bench_samples_free(&s);
-	return med;
+	bench_time_in_turns(&turn, 1, iters);
+	return turn.median_us;
 }
 
 struct bench_floor_exchange {
@@ -360,50 +346,48 @@ double bench_floor_roundtrip_written(const char *id, int sock, size_t req_len,
 	return floor_roundtrip(id, sock, req_len, reply_len, -1, BENCH_FLOOR_REPLY_WRITTEN, iters);
 }
 
-struct pair_args {
+struct bench_floor_pair {
 	int sock, pass_fd;
 	char *a, *b, *reply;
 	size_t a_len, b_len, reply_len;
 };
 
-static long pair_once(void *arg)
+struct bench_floor_pair *bench_floor_pair_new(int sock, size_t a_len, size_t a_reply,
+					      int pass_fd, size_t b_len, size_t b_reply)
 {
-	const struct pair_args *p = arg;
+	struct bench_floor_pair *p = calloc(1, sizeof(*p));
 
-	return bench_pipelined_pair(p->sock, p->a, p->a_len, p->pass_fd, p->b, p->b_len,
-				    p->reply, p->reply_len);
-}
-
-void bench_floor_pipelined_pair_sample(const char *id, int sock, size_t a_len,
-				       size_t a_reply, int pass_fd, size_t b_len, size_t b_reply,
-				       uint64_t iters, struct bench_samples *s)
-{
-	struct pair_args p = {
+	if (!p)
+		return NULL;
+	*p = (struct bench_floor_pair){
 		.sock = sock, .pass_fd = pass_fd,
 		.a = floor_request(a_len, a_reply, 0), .b = floor_request(b_len, b_reply, 0),
 		.reply = malloc(a_reply + b_reply),
 		.a_len = a_len, .b_len = b_len, .reply_len = a_reply + b_reply,
 	};
-
-	if (!p.a || !p.b || !p.reply)
-		bench_die(id, -EINVAL);
-	floor_sample(id, iters, pair_once, &p, s);
-	free(p.a);
-	free(p.b);
-	free(p.reply);
+	if (!p->a || !p->b || !p->reply) {
+		bench_floor_pair_free(p);
+		return NULL;
+	}
+	return p;
 }
 
-double bench_floor_pipelined_pair(const char *id, int sock, size_t a_len, size_t a_reply,
-				  int pass_fd, size_t b_len, size_t b_reply, uint64_t iters)
+void bench_floor_pair_free(struct bench_floor_pair *p)
 {
-	struct bench_samples s;
+	if (!p)
+		return;
+	free(p->a);
+	free(p->b);
+	free(p->reply);
+	free(p);
+}
 
-	bench_samples_init(&s, iters);
-	bench_floor_pipelined_pair_sample(id, sock, a_len, a_reply, pass_fd, b_len, b_reply,
-					  iters, &s);
-	double med = bench_report_latency(id, &s, 1);
-	bench_samples_free(&s);
-	return med;
+long bench_floor_pair_once(void *arg)
+{
+	const struct bench_floor_pair *p = arg;
+
+	return bench_pipelined_pair(p->sock, p->a, p->a_len, p->pass_fd, p->b, p->b_len,
+				    p->reply, p->reply_len);
 }
 
 uint64_t bench_floor_posted_ns(const char *id, int sock, size_t msg_len, unsigned int batch,

@@ -16,8 +16,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-struct bench_samples;
-
 /* Largest request or reply the floor peer handles. */
 #define BENCH_FLOOR_MAX_MSG ((size_t)(1u << 20) + 4096)
 
@@ -78,22 +76,16 @@ long bench_floor_exchange_once(void *arg);
 void bench_floor_exchange_free(struct bench_floor_exchange *x);
 
 /*
- * Report as id the latency of a pipelined pair (bench_pipelined_pair):
- * an a_len-byte request (carrying pass_fd when >= 0) answered by a_reply
- * bytes and a b_len-byte request answered by b_reply bytes, both written
- * before either reply is read. Returns the median in microseconds.
+ * A pipelined pair (bench_pipelined_pair) prepared for
+ * bench_time_in_turns(): an a_len-byte request (carrying pass_fd when
+ * >= 0) answered by a_reply bytes and a b_len-byte request answered by
+ * b_reply bytes, both written before either reply is read; arg for
+ * bench_floor_pair_once(). NULL when it cannot be made.
  */
-double bench_floor_pipelined_pair(const char *id, int sock, size_t a_len, size_t a_reply,
-				  int pass_fd, size_t b_len, size_t b_reply, uint64_t iters);
-
-/*
- * The same pairs, iters of them (after a warm-up), added to s and not
- * reported: a caller interleaves slices of them with the figure they are
- * the floor of, so both see the same moments of a shared machine.
- */
-void bench_floor_pipelined_pair_sample(const char *id, int sock, size_t a_len,
-				       size_t a_reply, int pass_fd, size_t b_len, size_t b_reply,
-				       uint64_t iters, struct bench_samples *s);
+struct bench_floor_pair *bench_floor_pair_new(int sock, size_t a_len, size_t a_reply,
+					      int pass_fd, size_t b_len, size_t b_reply);
+long bench_floor_pair_once(void *arg);
+void bench_floor_pair_free(struct bench_floor_pair *p);
 
 /*
  * Report as id the rate (messages/s) of count no-reply msg_len-byte
