@@ -111,8 +111,11 @@ def judge(row, floor):
     x = row['ratio'] if what == 'ratio' else row['median']
     if x is None:
         return f'{what} {op} {target:g}', 'n/a'
-    ok = x <= target if op == '<=' else x >= target
-    return f'{what} {op} {target:g}', 'met' if ok else 'MISSED'
+    return f'{what} {op} {target:g}', 'met' if meets(x, op, target) else 'MISSED'
+
+
+def meets(x, op, target):
+    return x <= target if op == '<=' else x >= target
 
 
 def floor_of(by_id, name):
@@ -167,8 +170,7 @@ def add_second_floors(rows):
                    'ratio': r['median'] / f['median'] if f['median'] else None}
             target = TARGETS.get(rid)
             if target and rid not in SPLIT_ONLY and target[0] == 'ratio':
-                ok = row['ratio'] is not None and (
-                    row['ratio'] <= target[2] if target[1] == '<=' else row['ratio'] >= target[2])
+                ok = row['ratio'] is not None and meets(row['ratio'], target[1], target[2])
                 row['target'] = f'ratio {target[1]} {target[2]:g}'
                 row['verdict'] = 'met' if ok else 'MISSED'
             else:
