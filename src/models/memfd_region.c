@@ -64,21 +64,6 @@ static int backing_fd(struct vfk_memfd_region *r)
 	return ret < 0 ? ret : r->fd;
 }
 
-static ssize_t region_read(struct vfk_device *dev, struct vfk_region *region,
-			   void *buf, size_t count, uint64_t offset)
-{
-	int fd = backing_fd(vfk_region_priv(region));
-
-	return fd < 0 ? fd : vfk_memfd_read(fd, buf, count, offset);
-}
-
-static ssize_t region_write(struct vfk_device *dev, struct vfk_region *region,
-			    const void *buf, size_t count, uint64_t offset)
-{
-	int fd = backing_fd(vfk_region_priv(region));
-
-	return fd < 0 ? fd : vfk_memfd_write(fd, buf, count, offset);
-}
 
 /* Asked only for a region with bytes, i.e. one with an fd. */
 static int region_mmap(struct vfk_device *dev, struct vfk_region *region,
@@ -113,6 +98,41 @@ static void *region_direct_write(struct vfk_device *dev, struct vfk_region *regi
 	struct vfk_memfd_region *r = vfk_region_priv(region);
 
 	return r->mem ? r->mem + offset : NULL;
+}
+
+/* Written pages are copied from the mapping, saving a system call per
+ * access; holes are read with pread, which returns zeros for them
+ * without allocating. */
+static ssize_t region_read(struct vfk_device *dev, struct vfk_region *region,
+			   void *buf, size_t count, uint64_t offset)
+{
+	const void *mem = region_direct(dev, region, offset, count);
+	int fd;
+
+	if (mem) {
+		memcpy(buf, mem, count);
+		return (ssize_t)count;
+	}
+	fd = backing_fd(vfk_region_priv(region));
+	return fd < 0 ? fd : vfk_memfd_read(fd, buf, count, offset);
+}
+
+/* A store through the mapping, as a direct write lands: one system call
+ * less than pwrite. The memfd lives on the kernel's internal shm mount,
+ * which has no size limit, and its size is sealed, so the store cannot
+ * meet a truncated page or a full file system. */
+static ssize_t region_write(struct vfk_device *dev, struct vfk_region *region,
+			    const void *buf, size_t count, uint64_t offset)
+{
+	void *mem = region_direct_write(dev, region, offset, count);
+	int fd;
+
+	if (mem) {
+		memcpy(mem, buf, count);
+		return (ssize_t)count;
+	}
+	fd = backing_fd(vfk_region_priv(region));
+	return fd < 0 ? fd : vfk_memfd_write(fd, buf, count, offset);
 }
 
 static int region_add_capability(struct vfk_device *dev, struct vfk_region *region,

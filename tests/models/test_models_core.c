@@ -308,6 +308,46 @@ static void test_direct_reads_remember_written(void **state)
 	vfk_device_destroy(npu);
 }
 
+static blkcnt_t blocks_of(int fd);
+
+/*
+ * Accesses below the direct sizes go through the mapping where that is
+ * safe and land in the same memory as the fd's: a write is seen by pread
+ * on the fd, and a read of a never-written range allocates nothing (it
+ * is answered from the fd, whose holes read as zeros).
+ */
+static void check_small_accesses(struct vfk_device *dev, uint32_t argsz)
+{
+	static const uint8_t data[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	int fd = info(dev, FIRST_EXTRA, argsz).fd;
+	uint8_t copy[4096];
+
+	assert_int_equal(blocks_of(fd), 0);
+	memset(copy, 0xff, sizeof(copy));
+	assert_int_equal(vfk_region_read(dev, FIRST_EXTRA, copy, 4, 12), 4);
+	assert_int_equal(copy[0] | copy[1] | copy[2] | copy[3], 0);
+	assert_int_equal(vfk_region_read(dev, FIRST_EXTRA, copy, sizeof(copy), 0), 4096);
+	assert_int_equal(blocks_of(fd), 0);
+	assert_int_equal(vfk_region_write(dev, FIRST_EXTRA, data, sizeof(data), 16), 8);
+	assert_int_equal(pread(fd, copy, sizeof(data), 16), 8);
+	assert_memory_equal(copy, data, sizeof(data));
+	assert_true(blocks_of(fd) > 0);
+	memset(copy, 0, sizeof(copy));
+	assert_int_equal(vfk_region_read(dev, FIRST_EXTRA, copy, 4, 20), 4);
+	assert_memory_equal(copy, data + 4, 4);
+}
+
+static void test_small_accesses(void **state)
+{
+	struct vfk_device *gpu = make("v100", NULL, 0), *npu = make("npu2", NULL, 0);
+
+	if (can_map_aperture(128 * GIB))
+		check_small_accesses(gpu, 64);
+	check_small_accesses(npu, 80);
+	vfk_device_destroy(gpu);
+	vfk_device_destroy(npu);
+}
+
 static ino_t inode_of(int fd)
 {
 	struct stat st;
@@ -544,6 +584,7 @@ int main(void)
 		cmocka_unit_test(test_gpu_ram_coherent),
 		cmocka_unit_test(test_direct_reads),
 		cmocka_unit_test(test_direct_reads_remember_written),
+		cmocka_unit_test(test_small_accesses),
 		cmocka_unit_test(test_memory_left_by_peer),
 		cmocka_unit_test(test_no_memory_for_next_peer),
 		cmocka_unit_test(test_bar0_registers),
