@@ -452,49 +452,50 @@ static double hist_quantile_ns(const uint64_t *hist, uint64_t n, double q)
 	return (double)SYSCALL_CLOCK_BUCKETS * SYSCALL_CLOCK_BUCKET_NS;
 }
 
+/* The shim's windows over one clocked process: what they measured. */
+struct clocked_result {
+	double user_us, call_us, calls;     /* medians of the windows */
+	double each_us, each_p99_us;        /* per cycle (request), from the histogram */
+	struct syscall_clock_totals last;   /* the last snapshot (shim constants) */
+};
+
 /*
- * Server user time per 4-byte read measured between system calls, by the
- * syscall_clock shim preloaded into an exec'd `vfiokit serve v100`:
- * CLOCKED_RUNS windows of count reads each, after a warm-up.
+ * CLOCKED_RUNS windows of count calls of once(arg) (one 4-byte read each)
+ * against the clocked process cs, after a warm-up. -ENODATA when the shim
+ * reported nothing.
  */
-static void server_user_clocked(int cpu, uint64_t count)
+static int clocked_windows(const struct clocked_server *cs, long (*once)(void *), void *arg,
+			   uint64_t count, struct clocked_result *res)
 {
 	static uint64_t hist[SYSCALL_CLOCK_BUCKETS];
 	struct syscall_clock_totals *t = calloc(2, sizeof(*t));
 	struct clock_window w[CLOCKED_RUNS];
 	double user[CLOCKED_RUNS], call[CLOCKED_RUNS], calls[CLOCKED_RUNS];
-	struct clocked_server cs;
 	uint64_t cycles = 0, cycle_calls = 0;
+	int rc = 0;
 
 	if (!t)
 		bench_die("calloc", -ENOMEM);
 	memset(hist, 0, sizeof(hist));
-	int sock = clocked_server_start(&cs, cpu);
-	handshake(sock);
-	size_t len = put_rw(req, VFU_CMD_REGION_READ, VFIO_PCI_BAR0_REGION_INDEX,
-			    VFK_V100_REG_SCRATCH, 4, false, 0);
 	for (uint64_t i = 0; i < count / 10 + 1; i++)
-		exchange(sock, len, -1, "REGION_READ (clock warm-up)");
-	int rc = 0;
+		if (once(arg) < 0)
+			bench_die("REGION_READ (clock warm-up)", -EPROTO);
 	for (int r = 0; r < CLOCKED_RUNS && rc == 0; r++) {
-		rc = clocked_server_totals(&cs, &t[0]);
+		rc = clocked_server_totals(cs, &t[0]);
 		for (uint64_t i = 0; i < count && rc == 0; i++)
-			exchange(sock, len, -1, "REGION_READ (clock)");
+			if (once(arg) < 0)
+				bench_die("REGION_READ (clock)", -EPROTO);
 		if (rc == 0)
-			rc = clocked_server_totals(&cs, &t[1]);
+			rc = clocked_server_totals(cs, &t[1]);
 		if (rc == 0) {
 			w[r] = clock_window(&t[0], &t[1], count, hist);
 			cycles += t[1].cycles - t[0].cycles;
 			cycle_calls += t[1].cycle_calls - t[0].cycle_calls;
 		}
 	}
-	close(sock);
-	clocked_server_stop(&cs);
 	if (rc < 0 || cycles == 0) {
-		fprintf(stderr, "bench_proto: the syscall_clock shim reported nothing, "
-			"no between-syscalls figures\n");
 		free(t);
-		return;
+		return -ENODATA;
 	}
 	for (int r = 0; r < CLOCKED_RUNS; r++) {
 		user[r] = w[r].user_us;
@@ -504,21 +505,72 @@ static void server_user_clocked(int cpu, uint64_t count)
 	qsort(user, CLOCKED_RUNS, sizeof(double), cmp_double);
 	qsort(call, CLOCKED_RUNS, sizeof(double), cmp_double);
 	qsort(calls, CLOCKED_RUNS, sizeof(double), cmp_double);
-	bench_report_value("proto.server_user_us_per_read4_syscall_clock",
-			   user[CLOCKED_RUNS / 2], "us");
-	/* Per request (one cycle between two epoll_waits): median and p99. */
+	res->user_us = user[CLOCKED_RUNS / 2];
+	res->call_us = call[CLOCKED_RUNS / 2];
+	res->calls = calls[CLOCKED_RUNS / 2];
+	/* Per request (one cycle between two waits): the shim's overhead for
+	 * the cycle's calls taken off the bucket's middle. */
 	double cycle_overhead_ns = (double)cycle_calls / (double)cycles * (double)t[1].overhead_ps / 1e3;
-	printf("R proto.server_user_us_per_read4_syscall_clock_each %.4f %.4f us\n",
-	       (hist_quantile_ns(hist, cycles, 0.5) - cycle_overhead_ns) / 1e3,
-	       (hist_quantile_ns(hist, cycles, 0.99) - cycle_overhead_ns) / 1e3);
-	fflush(stdout);
-	bench_report_value("proto.server_in_syscalls_us_per_read4_syscall_clock",
-			   call[CLOCKED_RUNS / 2], "us");
-	bench_report_value("proto.server_syscalls_per_read4", calls[CLOCKED_RUNS / 2], "calls");
-	bench_report_value("clock.clock_gettime_ns", (double)t[1].clock_ps / 1e3, "ns");
-	bench_report_value("clock.shim_user_overhead_ns_per_call",
-			   (double)t[1].overhead_ps / 1e3, "ns");
+	res->each_us = (hist_quantile_ns(hist, cycles, 0.5) - cycle_overhead_ns) / 1e3;
+	res->each_p99_us = (hist_quantile_ns(hist, cycles, 0.99) - cycle_overhead_ns) / 1e3;
+	res->last = t[1];
 	free(t);
+	return 0;
+}
+
+/*
+ * Server user time per 4-byte read measured between system calls, by the
+ * syscall_clock shim preloaded into an exec'd `vfiokit serve v100`, and
+ * the same for the epoll echo peer (bench/echo_peer) answering the same
+ * sizes: the floor of user time between system calls on this machine (the
+ * time a loop of epoll_wait, recvmsg and send spends in user mode with no
+ * work, e.g. refilling what each kernel entry flushed).
+ */
+static void server_user_clocked(int cpu, uint64_t count)
+{
+	struct clocked_server cs, ps;
+	struct clocked_result srv, peer;
+
+	int sock = clocked_server_start(&cs, cpu);
+	handshake(sock);
+	size_t len = put_rw(req, VFU_CMD_REGION_READ, VFIO_PCI_BAR0_REGION_INDEX,
+			    VFK_V100_REG_SCRATCH, 4, false, 0);
+	long reply = bench_roundtrip(sock, req, len, -1, rep, MSG_CAP, NULL);
+	if (reply < 0)
+		bench_die("REGION_READ (clock)", (int)reply);
+	struct proto_exchange px = { .sock = sock, .pass_fd = -1, .len = len,
+				     .reply_len = (size_t)reply };
+	int rc = clocked_windows(&cs, proto_once, &px, count, &srv);
+	close(sock);
+	clocked_server_stop(&cs);
+
+	int peer_sock = clocked_echo_peer_start(&ps, cpu);
+	struct bench_floor_exchange *x = bench_floor_exchange_new(peer_sock, len, (size_t)reply,
+								  -1, BENCH_FLOOR_REPLY_PLAIN);
+	if (!x)
+		bench_die("echo peer exchange", -EINVAL);
+	int peer_rc = clocked_windows(&ps, bench_floor_exchange_once, x, count, &peer);
+	bench_floor_exchange_free(x);
+	clocked_echo_peer_stop(&ps, peer_sock);
+	if (rc < 0 || peer_rc < 0) {
+		fprintf(stderr, "bench_proto: the syscall_clock shim reported nothing, "
+			"no between-syscalls figures\n");
+		return;
+	}
+	bench_report_value("proto.server_user_us_per_read4_syscall_clock", srv.user_us, "us");
+	printf("R proto.server_user_us_per_read4_syscall_clock_each %.4f %.4f us\n",
+	       srv.each_us, srv.each_p99_us);
+	bench_report_value("floor.server_user_us_per_read4_syscall_clock", peer.user_us, "us");
+	printf("R floor.server_user_us_per_read4_syscall_clock_each %.4f %.4f us\n",
+	       peer.each_us, peer.each_p99_us);
+	fflush(stdout);
+	bench_report_value("proto.server_in_syscalls_us_per_read4_syscall_clock", srv.call_us,
+			   "us");
+	bench_report_value("proto.server_syscalls_per_read4", srv.calls, "calls");
+	bench_report_value("floor.server_syscalls_per_read4", peer.calls, "calls");
+	bench_report_value("clock.clock_gettime_ns", (double)srv.last.clock_ps / 1e3, "ns");
+	bench_report_value("clock.shim_user_overhead_ns_per_call",
+			   (double)srv.last.overhead_ps / 1e3, "ns");
 }
 
 static size_t put_map(uint8_t *buf, uint64_t iova, uint64_t fd_off, bool with_fd)

@@ -21,22 +21,44 @@
 #ifndef BENCH_SYSCALL_CLOCK_SHIM
 #error "BENCH_SYSCALL_CLOCK_SHIM must name the syscall_clock shim"
 #endif
+#ifndef BENCH_ECHO_PEER
+#error "BENCH_ECHO_PEER must name the echo_peer executable"
+#endif
 
 #define CONNECT_TRIES 500   /* 10 ms apart */
 
-static void exec_server(const struct clocked_server *s, int cpu)
+/* In the forked child: pinned, stdout to /dev/null (the banner for QEMU
+ * users goes nowhere; errors stay visible), the shim preloaded. */
+static void prepare_clocked_child(const struct clocked_server *s, int cpu)
 {
 	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
 
 	bench_pin(cpu);
-	/* The banner for QEMU users goes nowhere; errors stay visible. */
 	if (null >= 0)
 		dup2(null, STDOUT_FILENO);
 	if (setenv("LD_PRELOAD", BENCH_SYSCALL_CLOCK_SHIM, 1) < 0 ||
 	    setenv(SYSCALL_CLOCK_ENV, s->clock_path, 1) < 0)
 		_exit(127);
+}
+
+static void exec_server(const struct clocked_server *s, int cpu)
+{
+	prepare_clocked_child(s, cpu);
 	execl(BENCH_VFIOKIT_CLI, "vfiokit", "serve", "v100", "--socket", s->sock_path, "-q",
 	      (char *)NULL);
+	_exit(127);
+}
+
+/* The echo peer keeps sock across exec (the only fd it inherits). */
+static void exec_echo_peer(const struct clocked_server *s, int cpu, int sock)
+{
+	char arg[16];
+
+	prepare_clocked_child(s, cpu);
+	if (fcntl(sock, F_SETFD, 0) < 0)
+		_exit(127);
+	snprintf(arg, sizeof(arg), "%d", sock);
+	execl(BENCH_ECHO_PEER, "echo_peer", arg, (char *)NULL);
 	_exit(127);
 }
 
@@ -63,13 +85,36 @@ static int connect_retrying(const struct clocked_server *s)
 	bench_die("clocked server did not listen", -ETIMEDOUT);
 }
 
-int clocked_server_start(struct clocked_server *s, int cpu)
+static void make_dir(struct clocked_server *s)
 {
 	snprintf(s->dir, sizeof(s->dir), "/tmp/vfk-clock-XXXXXX");
 	if (!mkdtemp(s->dir))
 		bench_die("mkdtemp", -errno);
 	snprintf(s->sock_path, sizeof(s->sock_path), "%s/gpu.sock", s->dir);
 	snprintf(s->clock_path, sizeof(s->clock_path), "%s/clock", s->dir);
+}
+
+int clocked_echo_peer_start(struct clocked_server *s, int cpu)
+{
+	int sv[2];
+
+	make_dir(s);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		bench_die("socketpair", -errno);
+	bench_size_buffers(sv[0]);
+	bench_size_buffers(sv[1]);
+	s->pid = fork();
+	if (s->pid < 0)
+		bench_die("fork", -errno);
+	if (s->pid == 0)
+		exec_echo_peer(s, cpu, sv[1]);
+	close(sv[1]);
+	return sv[0];
+}
+
+int clocked_server_start(struct clocked_server *s, int cpu)
+{
+	make_dir(s);
 	s->pid = fork();
 	if (s->pid < 0)
 		bench_die("fork", -errno);
@@ -91,13 +136,27 @@ int clocked_server_totals(const struct clocked_server *s, struct syscall_clock_t
 	return 0;
 }
 
+static void remove_files(struct clocked_server *s)
+{
+	unlink(s->sock_path);
+	unlink(s->clock_path);
+	rmdir(s->dir);
+}
+
 void clocked_server_stop(struct clocked_server *s)
 {
 	int status;
 
 	kill(s->pid, SIGTERM);
 	waitpid(s->pid, &status, 0);
-	unlink(s->sock_path);
-	unlink(s->clock_path);
-	rmdir(s->dir);
+	remove_files(s);
+}
+
+void clocked_echo_peer_stop(struct clocked_server *s, int sock)
+{
+	int status;
+
+	close(sock);
+	waitpid(s->pid, &status, 0);
+	remove_files(s);
 }

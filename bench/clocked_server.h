@@ -15,7 +15,7 @@
 struct clocked_server {
 	pid_t pid;
 	char dir[64];          /* mkdtemp directory of socket and totals */
-	char sock_path[96];    /* dir/gpu.sock */
+	char sock_path[96];    /* dir/gpu.sock (the server's; unused by the echo peer) */
 	char clock_path[96];   /* dir/clock: the shim's totals */
 };
 
@@ -26,6 +26,14 @@ struct clocked_server {
 int clocked_server_start(struct clocked_server *s, int cpu);
 
 /*
+ * The epoll echo peer of floor.c (bench/echo_peer) exec'd the same way,
+ * on one end of a socket pair: the floor of the server's user time, a loop
+ * that waits, reads and answers as the server does and does nothing else.
+ * Returns the other end; requests are framed as floor.h's.
+ */
+int clocked_echo_peer_start(struct clocked_server *s, int cpu);
+
+/*
  * Copy the shim's current totals. Returns 0, or -ENODATA when the shim
  * has not published any (not loaded, or its calls are interposed by a
  * sanitizer's interceptors first).
@@ -34,5 +42,9 @@ int clocked_server_totals(const struct clocked_server *s, struct syscall_clock_t
 
 /* Stop the server (SIGTERM), reap it, remove its files and directory. */
 void clocked_server_stop(struct clocked_server *s);
+
+/* Close the echo peer's socket, reap the peer (it leaves when its client
+ * does), remove its files and directory. */
+void clocked_echo_peer_stop(struct clocked_server *s, int sock);
 
 #endif

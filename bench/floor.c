@@ -166,9 +166,10 @@ static int peer_serve(int sock, enum peer_wait wait, int epfd, char *buf, char *
 	}
 }
 
-/* The forked peer: never returns. Its buffers are freed before it exits,
- * so that a checked run (valgrind) sees no leak. */
-static void peer_loop(int sock, enum peer_wait wait)
+/* Serve sock until the client leaves: the peer's exit status. Its buffers
+ * are freed before it returns, so that a checked run (valgrind) sees no
+ * leak. */
+static int peer_run(int sock, enum peer_wait wait)
 {
 	char *buf = malloc(PEER_BUF), *reply = calloc(1, BENCH_FLOOR_MAX_MSG);
 	int reply_fd = eventfd(0, EFD_CLOEXEC), epfd = -1, status = 1;
@@ -188,7 +189,16 @@ static void peer_loop(int sock, enum peer_wait wait)
 	}
 	free(buf);
 	free(reply);
-	_exit(status);
+	if (reply_fd >= 0)
+		close(reply_fd);
+	if (epfd >= 0)
+		close(epfd);
+	return status;
+}
+
+int bench_floor_serve_epoll(int sock)
+{
+	return peer_run(sock, PEER_EPOLL);
 }
 
 static int floor_start(int cpu, pid_t *pid, enum peer_wait wait)
@@ -208,7 +218,7 @@ static int floor_start(int cpu, pid_t *pid, enum peer_wait wait)
 		close_range(3, (unsigned int)sv[1] - 1, 0);
 		close_range((unsigned int)sv[1] + 1, ~0u, 0);
 		bench_pin(cpu);
-		peer_loop(sv[1], wait);
+		_exit(peer_run(sv[1], wait));
 	}
 	close(sv[1]);
 	return sv[0];

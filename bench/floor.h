@@ -33,6 +33,11 @@ int bench_floor_start_polling(int cpu, unsigned int poll_us, pid_t *pid);
  * floor of the server's event loop itself. */
 int bench_floor_start_epoll(int cpu, pid_t *pid);
 
+/* The epoll peer's loop in the calling process, on sock, until the client
+ * leaves: 0, or 1 when a request could not be framed or answered. For
+ * bench/echo_peer.c, which runs it exec'd (with the syscall_clock shim). */
+int bench_floor_serve_epoll(int sock);
+
 /* Close the socket and reap the peer. */
 void bench_floor_stop(int sock, pid_t pid);
 
