@@ -225,17 +225,20 @@ static void report_gbps(const char *area, const char *name, size_t bytes, double
  * Large reads and writes, each timed in turns with its floors: reads with
  * the plain floor (a never-written reply: the zero page), the floor that
  * sends written memory as the server does (floor.region_read<size>_written)
- * and the same from the epoll peer; writes with the floor and the epoll
- * peer. Also reported in GB/s.
+ * and the same from the epoll peer; writes with the floor, the epoll peer
+ * and the epoll peer that receives a large write in two parts as the
+ * server does (floor.epoll_split_region_write<size>). Also in GB/s.
  */
-static void bulk(int gpu, int floor_sock, int epoll_sock, uint64_t iters)
+static void bulk(int gpu, int floor_sock, int epoll_sock, int split_sock, uint64_t iters)
 {
 	const struct floor_spec read_floors[] = {
 		{ "", "_written", floor_sock, BENCH_FLOOR_REPLY_WRITTEN },
 		{ "epoll_", "_written", epoll_sock, BENCH_FLOOR_REPLY_WRITTEN },
 	};
-	const struct floor_spec write_floor = { "epoll_", "", epoll_sock,
-						BENCH_FLOOR_REPLY_PLAIN };
+	const struct floor_spec write_floors[] = {
+		{ "epoll_", "", epoll_sock, BENCH_FLOOR_REPLY_PLAIN },
+		{ "epoll_split_", "", split_sock, BENCH_FLOOR_REPLY_PLAIN },
+	};
 	char name[64], id[96];
 	double us[4];
 	size_t last = sizeof(bulk_sizes) / sizeof(bulk_sizes[0]) - 1;
@@ -261,11 +264,13 @@ static void bulk(int gpu, int floor_sock, int epoll_sock, uint64_t iters)
 
 		len = put_rw(req, VFU_CMD_REGION_WRITE, GPU_RAM_INDEX, 0, (uint32_t)sz, true, 0);
 		snprintf(name, sizeof(name), "region_write%zu", sz);
-		measure(name, gpu, floor_sock, len, -1, n, &write_floor, 1, us);
+		measure(name, gpu, floor_sock, len, -1, n, write_floors, 2, us);
 		report_gbps("proto", name, sz, us[0]);
 		report_gbps("floor", name, sz, us[1]);
 		snprintf(id, sizeof(id), "epoll_%s", name);
 		report_gbps("floor", id, sz, us[2]);
+		snprintf(id, sizeof(id), "epoll_split_%s", name);
+		report_gbps("floor", id, sz, us[3]);
 	}
 }
 
@@ -813,7 +818,7 @@ int main(int argc, char **argv)
 {
 	struct bench_opts o;
 	struct bench_server srv;
-	pid_t floor_pid, epoll_pid;
+	pid_t floor_pid, epoll_pid, split_pid;
 
 	bench_parse_opts(argc, argv, 100000, &o);
 	bench_pin(o.client_cpu);
@@ -823,13 +828,14 @@ int main(int argc, char **argv)
 		bench_die("calloc", -ENOMEM);
 	int floor_sock = bench_floor_start(o.server_cpu, &floor_pid);
 	int epoll_sock = bench_floor_start_epoll(o.server_cpu, &epoll_pid);
+	int split_sock = bench_floor_start_epoll_split(o.server_cpu, &split_pid);
 	bench_server_start(&srv, o.server_cpu, 1, 0);
 	int gpu = bench_connect(srv.gpu_path), npu = bench_connect(srv.npu_path);
 	handshake(gpu);
 	handshake(npu);
 
 	small_exchanges(gpu, npu, floor_sock, epoll_sock, o.iters);
-	bulk(gpu, floor_sock, epoll_sock, o.iters);
+	bulk(gpu, floor_sock, epoll_sock, split_sock, o.iters);
 	posted_writes(gpu, floor_sock, epoll_sock, bench_scaled(&o, 1000000, 100));
 	server_cpu(&srv, gpu, bench_scaled(&o, 1000000, 100));
 	polling(o.server_cpu, floor_sock, o.iters);
@@ -842,6 +848,7 @@ int main(int argc, char **argv)
 	bench_server_stop(&srv);
 	bench_floor_stop(floor_sock, floor_pid);
 	bench_floor_stop(epoll_sock, epoll_pid);
+	bench_floor_stop(split_sock, split_pid);
 	memory(o.server_cpu);
 	free(req);
 	free(rep);

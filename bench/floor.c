@@ -120,8 +120,42 @@ static void spin_until_readable(int sock)
 			return;
 }
 
-/* How the peer waits for a request before reading it. */
-enum peer_wait { PEER_BLOCK, PEER_SPIN, PEER_EPOLL };
+/* How the peer waits for a request before reading it. PEER_EPOLL_SPLIT
+ * waits as PEER_EPOLL and receives a large message as the server receives
+ * a large REGION_WRITE (receive_rest_into). */
+enum peer_wait { PEER_BLOCK, PEER_SPIN, PEER_EPOLL, PEER_EPOLL_SPLIT };
+
+/* The split peer's first read with nothing buffered, and the smallest
+ * message it receives in two parts: the server's SRV_FIRST_READ and
+ * SRV_DIRECT_WRITE_MIN (src/server/server_internal.h). */
+#define SPLIT_FIRST_READ (16u * 1024u)
+
+/* Where the split peer's large messages land: memory of its own, as a
+ * region's (allocated in the peer). */
+static uint8_t *peer_sink;
+
+/*
+ * A large message of size bytes whose first got bytes are in part: the
+ * bytes after the header are copied to the sink and the rest is received
+ * straight into it, as the server lands a REGION_WRITE in region memory
+ * (one copy of what the first read took, one more read). 0 or -1.
+ */
+static int receive_rest_into(int sock, const char *part, size_t got, size_t size)
+{
+	const size_t hdr = sizeof(struct vfu_hdr);
+
+	memcpy(peer_sink, part + hdr, got - hdr);
+	while (got < size) {
+		ssize_t n = recv(sock, peer_sink + got - hdr, size - got, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	return 0;
+}
 
 /* An epoll peer's wait: one epoll_wait on a set holding only its socket,
  * then the read, as the server waits (three system calls per request). */
@@ -141,11 +175,15 @@ static int peer_serve(int sock, enum peer_wait wait, int epfd, char *buf, char *
 	size_t have = 0;
 
 	for (;;) {
+		size_t cap = PEER_BUF - have;
+
 		if (wait == PEER_SPIN)
 			spin_until_readable(sock);
-		else if (wait == PEER_EPOLL)
+		else if (wait == PEER_EPOLL || wait == PEER_EPOLL_SPLIT)
 			epoll_until_readable(epfd);
-		ssize_t n = bench_recv_fds(sock, buf + have, PEER_BUF - have, NULL);
+		if (wait == PEER_EPOLL_SPLIT && have == 0)
+			cap = SPLIT_FIRST_READ;
+		ssize_t n = bench_recv_fds(sock, buf + have, cap, NULL);
 		if (n <= 0)
 			return n == 0 ? 0 : 1;
 		have += (size_t)n;
@@ -155,6 +193,12 @@ static int peer_serve(int sock, enum peer_wait wait, int epfd, char *buf, char *
 			memcpy(&h, buf + off, sizeof(h));
 			if (h.msg_size < sizeof(h) || h.msg_size > BENCH_FLOOR_MAX_MSG)
 				return 1;
+			if (have - off < h.msg_size && wait == PEER_EPOLL_SPLIT &&
+			    off == 0 && h.msg_size >= SPLIT_FIRST_READ) {
+				if (receive_rest_into(sock, buf, have, h.msg_size) < 0)
+					return 1;
+				have = h.msg_size;
+			}
 			if (have - off < h.msg_size)
 				break;
 			if (peer_answer(sock, &h, reply, reply_fd) < 0)
@@ -174,7 +218,9 @@ static int peer_run(int sock, enum peer_wait wait)
 	char *buf = malloc(PEER_BUF), *reply = calloc(1, BENCH_FLOOR_MAX_MSG);
 	int reply_fd = eventfd(0, EFD_CLOEXEC), epfd = -1, status = 1;
 
-	if (buf && reply && reply_fd >= 0 && wait == PEER_EPOLL) {
+	if (wait == PEER_EPOLL_SPLIT)
+		peer_sink = malloc(BENCH_FLOOR_MAX_MSG);
+	if (buf && reply && reply_fd >= 0 && (wait == PEER_EPOLL || wait == PEER_EPOLL_SPLIT)) {
 		struct epoll_event ev = { .events = EPOLLIN };
 
 		epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -183,12 +229,14 @@ static int peer_run(int sock, enum peer_wait wait)
 			epfd = -1;
 		}
 	}
-	if (buf && reply && reply_fd >= 0 && (wait != PEER_EPOLL || epfd >= 0)) {
+	if (buf && reply && reply_fd >= 0 && (wait != PEER_EPOLL_SPLIT || peer_sink) &&
+	    (epfd >= 0 || (wait != PEER_EPOLL && wait != PEER_EPOLL_SPLIT))) {
 		peer_written = written_memory();
 		status = peer_serve(sock, wait, epfd, buf, reply, reply_fd);
 	}
 	free(buf);
 	free(reply);
+	free(peer_sink);
 	if (reply_fd >= 0)
 		close(reply_fd);
 	if (epfd >= 0)
@@ -238,6 +286,11 @@ int bench_floor_start_polling(int cpu, unsigned int poll_us, pid_t *pid)
 int bench_floor_start_epoll(int cpu, pid_t *pid)
 {
 	return floor_start(cpu, pid, PEER_EPOLL);
+}
+
+int bench_floor_start_epoll_split(int cpu, pid_t *pid)
+{
+	return floor_start(cpu, pid, PEER_EPOLL_SPLIT);
 }
 
 void bench_floor_stop(int sock, pid_t pid)

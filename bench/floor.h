@@ -33,6 +33,13 @@ int bench_floor_start_polling(int cpu, unsigned int poll_us, pid_t *pid);
  * floor of the server's event loop itself. */
 int bench_floor_start_epoll(int cpu, pid_t *pid);
 
+/* The epoll peer receiving as the server receives a large REGION_WRITE:
+ * a first read of at most 16 KiB, and a message of 16 KiB or more whose
+ * rest is still in the socket is finished with one more read straight
+ * into memory of the peer's, after the part read first is copied there.
+ * The floor of that mechanism (two reads and a copy of up to 16 KiB). */
+int bench_floor_start_epoll_split(int cpu, pid_t *pid);
+
 /* The epoll peer's loop in the calling process, on sock, until the client
  * leaves: 0, or 1 when a request could not be framed or answered. For
  * bench/echo_peer.c, which runs it exec'd (with the syscall_clock shim). */

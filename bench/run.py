@@ -154,7 +154,11 @@ SECOND_FLOORS = [
 ] + [(f'proto.region_{op}{size}_gbps', f'floor.epoll_region_{op}{size}{written}_gbps',
       f'proto.region_{op}{size}_gbps_vs_epoll_peer')
      for op, written in (('read', '_written'), ('write', ''))
-     for size in (4096, 65536, 1048576)]
+     for size in (4096, 65536, 1048576)] + [
+    # A large write against an epoll peer that receives it in two parts as
+    # the server does (a first read of 16 KiB, the rest into its memory).
+    (f'proto.region_write{size}_gbps', f'floor.epoll_split_region_write{size}_gbps',
+     f'proto.region_write{size}_gbps_vs_split_peer') for size in (65536, 1048576)]
 
 
 def add_second_floors(rows):
