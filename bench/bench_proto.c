@@ -657,13 +657,9 @@ static void check_pair_replies(const char *id, long n)
 	}
 }
 
-/*
- * Pipelined pairs, as QEMU sends them inside a memory transaction: DMA_MAP
- * (with memfd) and DMA_UNMAP written back to back, then both replies read.
- * iters of them are added to s; *seed draws their IOVAs.
- */
-/* The server's turn of the pipelined pair: DMA_MAP of a page of memfd at a
- * random probe IOVA and its DMA_UNMAP, written together. */
+/* The server's turn of the pipelined pair, as QEMU sends it inside a
+ * memory transaction: DMA_MAP of a page of memfd at a random probe IOVA
+ * and its DMA_UNMAP written back to back, then both replies read. */
 struct pipelined_exchange {
 	const char *id;
 	int gpu, memfd;
@@ -684,32 +680,40 @@ static long pipelined_once(void *arg)
 }
 
 /*
- * The pipelined pair as id, and its floor (the echo peer answering the
- * same messages) as floor.<id without "proto.">, timed in turns: a figure
- * and a floor timed minutes apart on this shared VM differ by tens of
- * percent for no reason of their own (the pair at 1M mappings, timed
+ * The pipelined pair as id, and its floors (the blocking echo peer and the
+ * one that waits in epoll_wait as the server does, answering the same
+ * messages) as floor.<name> and floor.epoll_<name>, timed in turns: a
+ * figure and a floor timed minutes apart on this shared VM differ by tens
+ * of percent for no reason of their own (the pair at 1M mappings, timed
  * after a long fill, read 1.4-2 x a floor timed before it, and 0.8-1.2 x
  * an empty table's pair timed in turn with it).
  */
-static void map_unmap_pipelined(const char *id, int gpu, int floor_sock, int memfd,
+static void map_unmap_pipelined(const char *id, int gpu, const int floor_socks[2], int memfd,
 				uint64_t iters)
 {
 	size_t map_len = put_map(req, 0, 0, true), unmap_len = put_unmap(req, 0);
 	size_t unmap_reply = VFU_HDR_SIZE + sizeof(struct vfu_dma_unmap);
 	struct pipelined_exchange px = { id, gpu, memfd, 88172645463325252ull };
-	struct bench_floor_pair *floor = bench_floor_pair_new(floor_sock, map_len, VFU_HDR_SIZE,
-							       memfd, unmap_len, unmap_reply);
-	char floor_id[96];
+	struct bench_floor_pair *floors[2];
+	const char *name = id + strlen("proto.");
+	char floor_id[96], epoll_id[96];
 
-	if (!floor)
-		bench_die(id, -ENOMEM);
-	snprintf(floor_id, sizeof(floor_id), "floor.%s", id + strlen("proto."));
+	for (int i = 0; i < 2; i++) {
+		floors[i] = bench_floor_pair_new(floor_socks[i], map_len, VFU_HDR_SIZE, memfd,
+						 unmap_len, unmap_reply);
+		if (!floors[i])
+			bench_die(id, -ENOMEM);
+	}
+	snprintf(floor_id, sizeof(floor_id), "floor.%s", name);
+	snprintf(epoll_id, sizeof(epoll_id), "floor.epoll_%s", name);
 	struct bench_turn turns[] = {
-		{ floor_id, bench_floor_pair_once, floor, 0 },
+		{ floor_id, bench_floor_pair_once, floors[0], 0 },
+		{ epoll_id, bench_floor_pair_once, floors[1], 0 },
 		{ id, pipelined_once, &px, 0 },
 	};
-	bench_time_in_turns(turns, 2, iters);
-	bench_floor_pair_free(floor);
+	bench_time_in_turns(turns, 3, iters);
+	for (int i = 0; i < 2; i++)
+		bench_floor_pair_free(floors[i]);
 }
 
 /* The serial pair's floor: DMA_MAP with its fd, then DMA_UNMAP, each awaited. */
@@ -725,8 +729,8 @@ static void dma_floors(int floor_sock, int memfd, uint64_t iters)
 	bench_report_value("floor.dma_map_unmap_fd_serial_1", f, "us");
 }
 
-static void dma(const struct bench_server *srv, int gpu, int floor_sock, uint64_t iters,
-		uint64_t max_live)
+static void dma(const struct bench_server *srv, int gpu, const int floor_socks[2],
+		uint64_t iters, uint64_t max_live)
 {
 	char id[96];
 	uint64_t live = 0;
@@ -734,7 +738,7 @@ static void dma(const struct bench_server *srv, int gpu, int floor_sock, uint64_
 
 	if (memfd < 0 || ftruncate(memfd, (off_t)((max_live + 1) * PAGE)) < 0)
 		bench_die("memfd", -errno);
-	dma_floors(floor_sock, memfd, iters);
+	dma_floors(floor_socks[0], memfd, iters);
 	for (size_t i = 0; i < sizeof(live_counts) / sizeof(live_counts[0]); i++) {
 		if (live_counts[i] > max_live)
 			break;
@@ -744,7 +748,7 @@ static void dma(const struct bench_server *srv, int gpu, int floor_sock, uint64_
 		map_unmap_pairs(id, gpu, memfd, iters);
 		snprintf(id, sizeof(id), "proto.dma_map_unmap_fd_pipelined_%llu",
 			 (unsigned long long)live);
-		map_unmap_pipelined(id, gpu, floor_sock, memfd, iters);
+		map_unmap_pipelined(id, gpu, floor_socks, memfd, iters);
 		snprintf(id, sizeof(id), "proto.dma_map_unmap_nofd_%llu", (unsigned long long)live);
 		map_unmap_pairs(id, gpu, -1, iters);
 	}
@@ -755,7 +759,7 @@ static void dma(const struct bench_server *srv, int gpu, int floor_sock, uint64_
 
 	if (cold < 0 || ftruncate(cold, (off_t)(64u << 20)) < 0)
 		bench_die("memfd", -errno);
-	map_unmap_pipelined("proto.dma_map_unmap_fd_pipelined_alone", gpu, floor_sock, cold,
+	map_unmap_pipelined("proto.dma_map_unmap_fd_pipelined_alone", gpu, floor_socks, cold,
 			    iters);
 	close(cold);
 	snprintf(id, sizeof(id), "mem.server_rss_%llu_maps_kib", (unsigned long long)live);
@@ -840,7 +844,8 @@ int main(int argc, char **argv)
 	server_cpu(&srv, gpu, bench_scaled(&o, 1000000, 100));
 	polling(o.server_cpu, floor_sock, o.iters);
 	server_user_clocked(o.server_cpu, bench_scaled(&o, 200000, 100));
-	dma(&srv, gpu, floor_sock, o.iters / 10 + 10, bench_scaled(&o, 1000000, 1000));
+	dma(&srv, gpu, (const int[2]){ floor_sock, epoll_sock }, o.iters / 10 + 10,
+	    bench_scaled(&o, 1000000, 1000));
 
 	close(gpu);
 	close(npu);
