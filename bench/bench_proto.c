@@ -144,15 +144,17 @@ static double measure(const char *name, int sock, int floor_sock, size_t len, in
 		close(fd);
 	snprintf(ids[0], sizeof(ids[0]), "floor.%s", name);
 	snprintf(ids[1], sizeof(ids[1]), "proto.%s", name);
-	turns[0] = (struct bench_turn){ ids[0], bench_floor_exchange_once, floors[0], 0 };
-	turns[1] = (struct bench_turn){ ids[1], proto_once, &px, 0 };
+	turns[0] = (struct bench_turn){ .id = ids[0], .exchange = bench_floor_exchange_once,
+					.arg = floors[0] };
+	turns[1] = (struct bench_turn){ .id = ids[1], .exchange = proto_once, .arg = &px };
 	for (size_t i = 0; i < n_extra; i++) {
 		floors[1 + i] = bench_floor_exchange_new(extra[i].sock, len, (size_t)n, pass_fd,
 							 extra[i].reply);
 		snprintf(ids[2 + i], sizeof(ids[2 + i]), "floor.%s%s%s", extra[i].prefix, name,
 			 extra[i].suffix);
-		turns[2 + i] = (struct bench_turn){ ids[2 + i], bench_floor_exchange_once,
-						    floors[1 + i], 0 };
+		turns[2 + i] = (struct bench_turn){ .id = ids[2 + i],
+						    .exchange = bench_floor_exchange_once,
+						    .arg = floors[1 + i] };
 	}
 	for (size_t i = 0; i < 1 + n_extra; i++)
 		if (!floors[i])
@@ -377,9 +379,10 @@ static void polling(int cpu, int floor_sock, uint64_t iters)
 		bench_floor_exchange_new(spin_sock, len, reply, -1, BENCH_FLOOR_REPLY_PLAIN);
 	struct proto_exchange px = { .sock = sock, .pass_fd = -1, .len = len, .reply_len = reply };
 	struct bench_turn turns[] = {
-		{ "floor.poll_region_read4", bench_floor_exchange_once, blocking, 0 },
-		{ "floor.polling_peer_region_read4", bench_floor_exchange_once, spinning, 0 },
-		{ "proto.poll_region_read4", proto_once, &px, 0 },
+		{ .id = "floor.poll_region_read4", .exchange = bench_floor_exchange_once, .arg = blocking },
+		{ .id = "floor.polling_peer_region_read4", .exchange = bench_floor_exchange_once,
+		  .arg = spinning },
+		{ .id = "proto.poll_region_read4", .exchange = proto_once, .arg = &px },
 	};
 
 	if (!blocking || !spinning)
@@ -707,9 +710,9 @@ static void map_unmap_pipelined(const char *id, int gpu, const int floor_socks[2
 	snprintf(floor_id, sizeof(floor_id), "floor.%s", name);
 	snprintf(epoll_id, sizeof(epoll_id), "floor.epoll_%s", name);
 	struct bench_turn turns[] = {
-		{ floor_id, bench_floor_pair_once, floors[0], 0 },
-		{ epoll_id, bench_floor_pair_once, floors[1], 0 },
-		{ id, pipelined_once, &px, 0 },
+		{ .id = floor_id, .exchange = bench_floor_pair_once, .arg = floors[0] },
+		{ .id = epoll_id, .exchange = bench_floor_pair_once, .arg = floors[1] },
+		{ .id = id, .exchange = pipelined_once, .arg = &px },
 	};
 	bench_time_in_turns(turns, 3, iters);
 	for (int i = 0; i < 2; i++)

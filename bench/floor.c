@@ -319,7 +319,7 @@ static char *floor_request(size_t len, size_t reply_len, uint16_t msg_id)
 static double floor_time(const char *id, uint64_t iters, long (*exchange)(void *arg),
 			 void *arg)
 {
-	struct bench_turn turn = { id, exchange, arg, 0 };
+	struct bench_turn turn = { .id = id, .exchange = exchange, .arg = arg };
 
 	bench_time_in_turns(&turn, 1, iters);
 	return turn.median_us;

@@ -141,7 +141,8 @@ void bench_time_in_turns(struct bench_turn *turns, size_t n, uint64_t iters)
 		for (size_t i = 0; i < n; i++)
 			turn_run(&turns[i], slice, &s[i]);
 	for (size_t i = 0; i < n; i++) {
-		turns[i].median_us = bench_report_latency(turns[i].id, &s[i], 1);
+		turns[i].median_us = bench_report_latency(turns[i].id, &s[i],
+							  turns[i].per ? turns[i].per : 1);
 		bench_samples_free(&s[i]);
 	}
 	free(s);

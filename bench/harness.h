@@ -67,6 +67,7 @@ struct bench_turn {
 	long (*exchange)(void *arg);  /* one timed operation; negative errno fails */
 	void *arg;
 	double median_us;             /* set by bench_time_in_turns() */
+	unsigned int per;             /* operations per exchange, reported each (0: one) */
 };
 
 /* Rounds of bench_time_in_turns(). */
