@@ -152,10 +152,11 @@ SECOND_FLOORS = [
     ('proto.region_write4', 'floor.epoll_region_write4', 'proto.region_write4_vs_epoll_peer'),
     ('proto.posted4', 'floor.epoll_posted4', 'proto.posted4_vs_epoll_peer'),
 ] + [(f'proto.dma_map_unmap_fd_pipelined_{n}', f'floor.epoll_dma_map_unmap_fd_pipelined_{n}',
-      f'proto.dma_map_unmap_fd_pipelined_{n}_vs_epoll_peer') for n in (1, 1000000)] + [(f'proto.region_{op}{size}_gbps', f'floor.epoll_region_{op}{size}{written}_gbps',
-      f'proto.region_{op}{size}_gbps_vs_epoll_peer')
-     for op, written in (('read', '_written'), ('write', ''))
-     for size in (4096, 65536, 1048576)] + [
+      f'proto.dma_map_unmap_fd_pipelined_{n}_vs_epoll_peer') for n in (1, 1000000)] + [
+    (f'proto.region_{op}{size}_gbps', f'floor.epoll_region_{op}{size}{written}_gbps',
+     f'proto.region_{op}{size}_gbps_vs_epoll_peer')
+    for op, written in (('read', '_written'), ('write', ''))
+    for size in (4096, 65536, 1048576)] + [
     # A large write against an epoll peer that receives it in two parts as
     # the server does (a first read of 16 KiB, the rest into its memory).
     (f'proto.region_write{size}_gbps', f'floor.epoll_split_region_write{size}_gbps',
