@@ -4,6 +4,7 @@
 #include "wire.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 
@@ -122,8 +124,10 @@ static void spin_until_readable(int sock)
 
 /* How the peer waits for a request before reading it. PEER_EPOLL_SPLIT
  * waits as PEER_EPOLL and receives a large message as the server receives
- * a large REGION_WRITE (receive_rest_into). */
-enum peer_wait { PEER_BLOCK, PEER_SPIN, PEER_EPOLL, PEER_EPOLL_SPLIT };
+ * a large REGION_WRITE (receive_rest_into); PEER_EPOLL_FDS waits as
+ * PEER_EPOLL and makes the server's system calls for a request with an
+ * fd (peer_serve_fds). */
+enum peer_wait { PEER_BLOCK, PEER_SPIN, PEER_EPOLL, PEER_EPOLL_SPLIT, PEER_EPOLL_FDS };
 
 /* The split peer's first read with nothing buffered, and the smallest
  * message it receives in two parts: the server's SRV_FIRST_READ and
@@ -210,6 +214,91 @@ static int peer_serve(int sock, enum peer_wait wait, int epfd, char *buf, char *
 	}
 }
 
+/* The reads after one that brought an fd, at most, before the replies
+ * go: the server's SRV_MAX_EXTRA_READS (src/server/server_internal.h). */
+#define FDS_MAX_EXTRA_READS 4u
+
+/* What the server must ask the kernel about a DMA_MAP's fd before it uses
+ * it (src/core/dma.c: its access mode, then its identity and size), and
+ * the close once it is done with it. */
+static void check_and_close(int fd)
+{
+	struct stat st;
+
+	if (fcntl(fd, F_GETFL) < 0 || fstat(fd, &st) < 0)
+		_exit(1);
+	close(fd);
+}
+
+/* The reply to req, a header and zeros up to the size req asks for,
+ * appended at reply + *out: 0, or -EMSGSIZE when it does not fit. */
+static int append_reply(const struct vfu_hdr *req, char *reply, size_t *out)
+{
+	struct vfu_hdr h = *req;
+
+	if (req->flags & VFU_F_NO_REPLY)
+		return 0;
+	if (h.error < sizeof(h) || h.error > BENCH_FLOOR_MAX_MSG - *out)
+		return -EMSGSIZE;
+	h.msg_size = h.error;
+	h.flags = VFU_F_TYPE_REPLY;
+	h.error = 0;
+	memcpy(reply + *out, &h, sizeof(h));
+	memset(reply + *out + sizeof(h), 0, h.msg_size - sizeof(h));
+	*out += h.msg_size;
+	return 0;
+}
+
+/*
+ * The PEER_EPOLL_FDS loop: the server's system calls for a pipelined
+ * DMA_MAP + DMA_UNMAP and nothing else. Wait in epoll_wait; read (the
+ * kernel stops a stream read right after bytes that carried an fd); check
+ * and close each fd as the server does; after a read that brought one,
+ * read again without waiting, up to FDS_MAX_EXTRA_READS times; then send
+ * the replies of every request read in one send. The socket is
+ * non-blocking, as the server's. Exit status as peer_serve's.
+ */
+static int peer_serve_fds(int sock, int epfd, char *buf, char *reply)
+{
+	size_t have = 0;
+
+	for (;;) {
+		size_t out = 0;
+
+		epoll_until_readable(epfd);
+		for (unsigned int extra = 0; extra <= FDS_MAX_EXTRA_READS; extra++) {
+			int fd = -1;
+			ssize_t n = bench_recv_fds(sock, buf + have, PEER_BUF - have, &fd);
+
+			if (n < 0 && (errno == EAGAIN || errno == EINTR))
+				break;
+			if (n <= 0)
+				return n == 0 ? 0 : 1;
+			if (fd >= 0)
+				check_and_close(fd);
+			have += (size_t)n;
+			size_t off = 0;
+			while (have - off >= sizeof(struct vfu_hdr)) {
+				struct vfu_hdr h;
+				memcpy(&h, buf + off, sizeof(h));
+				if (h.msg_size < sizeof(h) || h.msg_size > BENCH_FLOOR_MAX_MSG)
+					return 1;
+				if (have - off < h.msg_size)
+					break;
+				if (append_reply(&h, reply, &out) < 0)
+					return 1;
+				off += h.msg_size;
+			}
+			memmove(buf, buf + off, have - off);
+			have -= off;
+			if (fd < 0)
+				break;
+		}
+		if (out && bench_send(sock, reply, out, -1) < 0)
+			return 1;
+	}
+}
+
 /* Serve sock until the client leaves: the peer's exit status. Its buffers
  * are freed before it returns, so that a checked run (valgrind) sees no
  * leak. */
@@ -217,10 +306,11 @@ static int peer_run(int sock, enum peer_wait wait)
 {
 	char *buf = malloc(PEER_BUF), *reply = calloc(1, BENCH_FLOOR_MAX_MSG);
 	int reply_fd = eventfd(0, EFD_CLOEXEC), epfd = -1, status = 1;
+	bool epoll = wait == PEER_EPOLL || wait == PEER_EPOLL_SPLIT || wait == PEER_EPOLL_FDS;
 
 	if (wait == PEER_EPOLL_SPLIT)
 		peer_sink = malloc(BENCH_FLOOR_MAX_MSG);
-	if (buf && reply && reply_fd >= 0 && (wait == PEER_EPOLL || wait == PEER_EPOLL_SPLIT)) {
+	if (buf && reply && reply_fd >= 0 && epoll) {
 		struct epoll_event ev = { .events = EPOLLIN };
 
 		epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -230,9 +320,12 @@ static int peer_run(int sock, enum peer_wait wait)
 		}
 	}
 	if (buf && reply && reply_fd >= 0 && (wait != PEER_EPOLL_SPLIT || peer_sink) &&
-	    (epfd >= 0 || (wait != PEER_EPOLL && wait != PEER_EPOLL_SPLIT))) {
+	    (epfd >= 0 || !epoll)) {
 		peer_written = written_memory();
-		status = peer_serve(sock, wait, epfd, buf, reply, reply_fd);
+		if (wait != PEER_EPOLL_FDS)
+			status = peer_serve(sock, wait, epfd, buf, reply, reply_fd);
+		else if (fcntl(sock, F_SETFL, O_NONBLOCK) == 0)
+			status = peer_serve_fds(sock, epfd, buf, reply);
 	}
 	free(buf);
 	free(reply);
@@ -291,6 +384,11 @@ int bench_floor_start_epoll(int cpu, pid_t *pid)
 int bench_floor_start_epoll_split(int cpu, pid_t *pid)
 {
 	return floor_start(cpu, pid, PEER_EPOLL_SPLIT);
+}
+
+int bench_floor_start_epoll_fds(int cpu, pid_t *pid)
+{
+	return floor_start(cpu, pid, PEER_EPOLL_FDS);
 }
 
 void bench_floor_stop(int sock, pid_t pid)

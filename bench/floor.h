@@ -40,6 +40,14 @@ int bench_floor_start_epoll(int cpu, pid_t *pid);
  * The floor of that mechanism (two reads and a copy of up to 16 KiB). */
 int bench_floor_start_epoll_split(int cpu, pid_t *pid);
 
+/* The epoll peer making the server's system calls for requests that carry
+ * an fd, and nothing else: each received fd is checked (fcntl F_GETFL,
+ * fstat) and closed; a read that brought one is followed by up to 4 more
+ * reads that do not wait; the replies to every request read after one
+ * wake-up leave in one send. The floor of the pipelined DMA_MAP+UNMAP
+ * pair's mechanism, as the server must run it. */
+int bench_floor_start_epoll_fds(int cpu, pid_t *pid);
+
 /* The epoll peer's loop in the calling process, on sock, until the client
  * leaves: 0, or 1 when a request could not be framed or answered. For
  * bench/echo_peer.c, which runs it exec'd (with the syscall_clock shim). */

@@ -153,6 +153,11 @@ SECOND_FLOORS = [
     ('proto.posted4', 'floor.epoll_posted4', 'proto.posted4_vs_epoll_peer'),
 ] + [(f'proto.dma_map_unmap_fd_pipelined_{n}', f'floor.epoll_dma_map_unmap_fd_pipelined_{n}',
       f'proto.dma_map_unmap_fd_pipelined_{n}_vs_epoll_peer') for n in (1, 1000000)] + [
+    # The DMA pair against an epoll peer that also makes the server's
+    # system calls for the fd (fcntl, fstat, close, the read after it) and
+    # answers the pair in one send: the floor of what the pair must do.
+    (f'proto.dma_map_unmap_fd_pipelined_{n}', f'floor.epoll_fds_dma_map_unmap_fd_pipelined_{n}',
+     f'proto.dma_map_unmap_fd_pipelined_{n}_vs_fds_peer') for n in (1, 1000000)] + [
     (f'proto.region_{op}{size}_gbps', f'floor.epoll_region_{op}{size}{written}_gbps',
      f'proto.region_{op}{size}_gbps_vs_epoll_peer')
     for op, written in (('read', '_written'), ('write', ''))
