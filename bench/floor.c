@@ -161,6 +161,14 @@ static int receive_rest_into(int sock, const char *part, size_t got, size_t size
 	return 0;
 }
 
+/* The header at p into *h; false when its size is one the peer cannot
+ * frame (under a header, or over the largest message). */
+static bool header_at(const char *p, struct vfu_hdr *h)
+{
+	memcpy(h, p, sizeof(*h));
+	return h->msg_size >= sizeof(*h) && h->msg_size <= BENCH_FLOOR_MAX_MSG;
+}
+
 /* An epoll peer's wait: one epoll_wait on a set holding only its socket,
  * then the read, as the server waits (three system calls per request). */
 static void epoll_until_readable(int epfd)
@@ -171,15 +179,56 @@ static void epoll_until_readable(int epfd)
 		;
 }
 
+/* Where a peer's replies go: sent at once (send_reply), or gathered in
+ * reply for one send (gather_reply). */
+struct peer_replies {
+	int sock, reply_fd;
+	char *reply;
+	size_t len;                 /* gathered so far */
+};
+
+static int send_reply(const struct vfu_hdr *h, struct peer_replies *out)
+{
+	return peer_answer(out->sock, h, out->reply, out->reply_fd);
+}
+
+/*
+ * Answer, with answer(), every whole message at the front of buf (*have
+ * bytes), then move the start of one not whole yet to the front: 0, or -1
+ * when a message cannot be framed or answered.
+ */
+static int answer_whole(char *buf, size_t *have,
+			int (*answer)(const struct vfu_hdr *h, struct peer_replies *out),
+			struct peer_replies *out)
+{
+	size_t off = 0;
+	struct vfu_hdr h;
+
+	while (*have - off >= sizeof(h)) {
+		if (!header_at(buf + off, &h))
+			return -1;
+		if (*have - off < h.msg_size)
+			break;
+		if (answer(&h, out) < 0)
+			return -1;
+		off += h.msg_size;
+	}
+	memmove(buf, buf + off, *have - off);
+	*have -= off;
+	return 0;
+}
+
 /* Answer requests until the client leaves (0) or sends what the peer
  * cannot frame or answer (1): the peer's exit status. */
 static int peer_serve(int sock, enum peer_wait wait, int epfd, char *buf, char *reply,
 		      int reply_fd)
 {
+	struct peer_replies out = { .sock = sock, .reply = reply, .reply_fd = reply_fd };
 	size_t have = 0;
 
 	for (;;) {
 		size_t cap = PEER_BUF - have;
+		struct vfu_hdr h;
 
 		if (wait == PEER_SPIN)
 			spin_until_readable(sock);
@@ -191,26 +240,14 @@ static int peer_serve(int sock, enum peer_wait wait, int epfd, char *buf, char *
 		if (n <= 0)
 			return n == 0 ? 0 : 1;
 		have += (size_t)n;
-		size_t off = 0;
-		while (have - off >= sizeof(struct vfu_hdr)) {
-			struct vfu_hdr h;
-			memcpy(&h, buf + off, sizeof(h));
-			if (h.msg_size < sizeof(h) || h.msg_size > BENCH_FLOOR_MAX_MSG)
+		if (wait == PEER_EPOLL_SPLIT && have >= sizeof(h) && header_at(buf, &h) &&
+		    have < h.msg_size && h.msg_size >= SPLIT_FIRST_READ) {
+			if (receive_rest_into(sock, buf, have, h.msg_size) < 0)
 				return 1;
-			if (have - off < h.msg_size && wait == PEER_EPOLL_SPLIT &&
-			    off == 0 && h.msg_size >= SPLIT_FIRST_READ) {
-				if (receive_rest_into(sock, buf, have, h.msg_size) < 0)
-					return 1;
-				have = h.msg_size;
-			}
-			if (have - off < h.msg_size)
-				break;
-			if (peer_answer(sock, &h, reply, reply_fd) < 0)
-				return 1;
-			off += h.msg_size;
+			have = h.msg_size;
 		}
-		memmove(buf, buf + off, have - off);
-		have -= off;
+		if (answer_whole(buf, &have, send_reply, &out) < 0)
+			return 1;
 	}
 }
 
@@ -231,21 +268,22 @@ static void check_and_close(int fd)
 }
 
 /* The reply to req, a header and zeros up to the size req asks for,
- * appended at reply + *out: 0, or -EMSGSIZE when it does not fit. */
-static int append_reply(const struct vfu_hdr *req, char *reply, size_t *out)
+ * appended to out's gathered replies: 0, or -EMSGSIZE when it does not
+ * fit. */
+static int gather_reply(const struct vfu_hdr *req, struct peer_replies *out)
 {
 	struct vfu_hdr h = *req;
 
 	if (req->flags & VFU_F_NO_REPLY)
 		return 0;
-	if (h.error < sizeof(h) || h.error > BENCH_FLOOR_MAX_MSG - *out)
+	if (h.error < sizeof(h) || h.error > BENCH_FLOOR_MAX_MSG - out->len)
 		return -EMSGSIZE;
 	h.msg_size = h.error;
 	h.flags = VFU_F_TYPE_REPLY;
 	h.error = 0;
-	memcpy(reply + *out, &h, sizeof(h));
-	memset(reply + *out + sizeof(h), 0, h.msg_size - sizeof(h));
-	*out += h.msg_size;
+	memcpy(out->reply + out->len, &h, sizeof(h));
+	memset(out->reply + out->len + sizeof(h), 0, h.msg_size - sizeof(h));
+	out->len += h.msg_size;
 	return 0;
 }
 
@@ -260,11 +298,11 @@ static int append_reply(const struct vfu_hdr *req, char *reply, size_t *out)
  */
 static int peer_serve_fds(int sock, int epfd, char *buf, char *reply)
 {
+	struct peer_replies out = { .sock = sock, .reply = reply, .reply_fd = -1 };
 	size_t have = 0;
 
 	for (;;) {
-		size_t out = 0;
-
+		out.len = 0;
 		epoll_until_readable(epfd);
 		for (unsigned int extra = 0; extra <= FDS_MAX_EXTRA_READS; extra++) {
 			int fd = -1;
@@ -277,24 +315,12 @@ static int peer_serve_fds(int sock, int epfd, char *buf, char *reply)
 			if (fd >= 0)
 				check_and_close(fd);
 			have += (size_t)n;
-			size_t off = 0;
-			while (have - off >= sizeof(struct vfu_hdr)) {
-				struct vfu_hdr h;
-				memcpy(&h, buf + off, sizeof(h));
-				if (h.msg_size < sizeof(h) || h.msg_size > BENCH_FLOOR_MAX_MSG)
-					return 1;
-				if (have - off < h.msg_size)
-					break;
-				if (append_reply(&h, reply, &out) < 0)
-					return 1;
-				off += h.msg_size;
-			}
-			memmove(buf, buf + off, have - off);
-			have -= off;
+			if (answer_whole(buf, &have, gather_reply, &out) < 0)
+				return 1;
 			if (fd < 0)
 				break;
 		}
-		if (out && bench_send(sock, reply, out, -1) < 0)
+		if (out.len && bench_send(sock, reply, out.len, -1) < 0)
 			return 1;
 	}
 }
