@@ -82,20 +82,32 @@ static int send_from_written(int sock, const struct vfu_hdr *hdr, size_t len)
 }
 
 /*
- * Answer one complete request; the request's error field is the reply
- * size, and msg_id FLOOR_ID_REPLY_FD asks for an fd on the reply.
+ * The header of req's reply into *h: the request's error field is the
+ * reply's size. 1 when a reply is due, 0 for a no-reply request,
+ * -EMSGSIZE when the size asked is under a header or over room.
  */
-static int peer_answer(int sock, const struct vfu_hdr *req, char *reply, int reply_fd)
+static int reply_header(const struct vfu_hdr *req, size_t room, struct vfu_hdr *h)
 {
-	struct vfu_hdr h = *req;
-
 	if (req->flags & VFU_F_NO_REPLY)
 		return 0;
-	if (h.error < sizeof(h) || h.error > BENCH_FLOOR_MAX_MSG)
+	if (req->error < sizeof(*h) || req->error > room)
 		return -EMSGSIZE;
-	h.msg_size = h.error;
-	h.flags = VFU_F_TYPE_REPLY;
-	h.error = 0;
+	*h = *req;
+	h->msg_size = req->error;
+	h->flags = VFU_F_TYPE_REPLY;
+	h->error = 0;
+	return 1;
+}
+
+/* Answer one complete request; msg_id FLOOR_ID_REPLY_FD asks for an fd on
+ * the reply. */
+static int peer_answer(int sock, const struct vfu_hdr *req, char *reply, int reply_fd)
+{
+	struct vfu_hdr h;
+	int due = reply_header(req, BENCH_FLOOR_MAX_MSG, &h);
+
+	if (due <= 0)
+		return due;
 	if (req->msg_id == FLOOR_ID_REPLY_WRITTEN)
 		return send_from_written(sock, &h, h.msg_size);
 	memcpy(reply, &h, sizeof(h));
@@ -257,14 +269,14 @@ static int peer_serve(int sock, enum peer_wait wait, int epfd, char *buf, char *
 
 /* What the server must ask the kernel about a DMA_MAP's fd before it uses
  * it (src/core/dma.c: its access mode, then its identity and size), and
- * the close once it is done with it. */
-static void check_and_close(int fd)
+ * the close once it is done with it: 0, or -1 when a question failed. */
+static int check_and_close(int fd)
 {
 	struct stat st;
+	int ret = fcntl(fd, F_GETFL) < 0 || fstat(fd, &st) < 0 ? -1 : 0;
 
-	if (fcntl(fd, F_GETFL) < 0 || fstat(fd, &st) < 0)
-		_exit(1);
 	close(fd);
+	return ret;
 }
 
 /* The reply to req, a header and zeros up to the size req asks for,
@@ -272,15 +284,11 @@ static void check_and_close(int fd)
  * fit. */
 static int gather_reply(const struct vfu_hdr *req, struct peer_replies *out)
 {
-	struct vfu_hdr h = *req;
+	struct vfu_hdr h;
+	int due = reply_header(req, BENCH_FLOOR_MAX_MSG - out->len, &h);
 
-	if (req->flags & VFU_F_NO_REPLY)
-		return 0;
-	if (h.error < sizeof(h) || h.error > BENCH_FLOOR_MAX_MSG - out->len)
-		return -EMSGSIZE;
-	h.msg_size = h.error;
-	h.flags = VFU_F_TYPE_REPLY;
-	h.error = 0;
+	if (due <= 0)
+		return due;
 	memcpy(out->reply + out->len, &h, sizeof(h));
 	memset(out->reply + out->len + sizeof(h), 0, h.msg_size - sizeof(h));
 	out->len += h.msg_size;
@@ -312,8 +320,8 @@ static int peer_serve_fds(int sock, int epfd, char *buf, char *reply)
 				break;
 			if (n <= 0)
 				return n == 0 ? 0 : 1;
-			if (fd >= 0)
-				check_and_close(fd);
+			if (fd >= 0 && check_and_close(fd) < 0)
+				return 1;
 			have += (size_t)n;
 			if (answer_whole(buf, &have, gather_reply, &out) < 0)
 				return 1;
