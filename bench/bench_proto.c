@@ -36,6 +36,11 @@
 #define FILL_WINDOW 32
 #define CLOCKED_RUNS 3     /* windows of the syscall_clock figure; the median is reported */
 #define POLL_US 1000       /* the polling server's window (serve --poll-us) */
+/* How late the late fds peer replies: about what the core's DMA_MAP +
+ * DMA_UNMAP take at 1M live mappings (bench_dma: dma.map_unmap_1000000),
+ * the work the server does on the pair that no floor peer does. */
+#define FDS_LATE_NS 1000
+#define DMA_FLOORS 4
 
 static uint8_t *req, *rep;
 static uint16_t next_id;
@@ -687,39 +692,40 @@ static long pipelined_once(void *arg)
  * blocking echo peer (floor.<name>), the one that waits in epoll_wait as
  * the server does (floor.epoll_<name>), and the one that also makes the
  * server's system calls for the fd and answers the pair in one send
- * (floor.epoll_fds_<name>; bench_floor_start_epoll_fds()): a
+ * (floor.epoll_fds_<name>; bench_floor_start_epoll_fds()), and that
+ * peer replying FDS_LATE_NS later (floor.epoll_fds_late_<name>): a
  * figure and a floor timed minutes apart on this shared VM differ by tens
  * of percent for no reason of their own (the pair at 1M mappings, timed
  * after a long fill, read 1.4-2 x a floor timed before it, and 0.8-1.2 x
  * an empty table's pair timed in turn with it).
  */
-static void map_unmap_pipelined(const char *id, int gpu, const int floor_socks[3], int memfd,
-				uint64_t iters)
+static void map_unmap_pipelined(const char *id, int gpu, const int floor_socks[DMA_FLOORS],
+				int memfd, uint64_t iters)
 {
 	size_t map_len = put_map(req, 0, 0, true), unmap_len = put_unmap(req, 0);
 	size_t unmap_reply = VFU_HDR_SIZE + sizeof(struct vfu_dma_unmap);
 	struct pipelined_exchange px = { id, gpu, memfd, 88172645463325252ull };
-	struct bench_floor_pair *floors[3];
+	struct bench_floor_pair *floors[DMA_FLOORS];
 	const char *name = id + strlen("proto.");
-	char floor_id[96], epoll_id[96], fds_id[96];
+	static const char *const prefixes[DMA_FLOORS] = { "", "epoll_", "epoll_fds_",
+							  "epoll_fds_late_" };
+	char floor_ids[DMA_FLOORS][96];
+	struct bench_turn turns[DMA_FLOORS + 1];
 
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < DMA_FLOORS; i++) {
 		floors[i] = bench_floor_pair_new(floor_socks[i], map_len, VFU_HDR_SIZE, memfd,
 						 unmap_len, unmap_reply);
 		if (!floors[i])
 			bench_die(id, -ENOMEM);
+		snprintf(floor_ids[i], sizeof(floor_ids[i]), "floor.%s%s", prefixes[i], name);
+		turns[i] = (struct bench_turn){ .id = floor_ids[i],
+						.exchange = bench_floor_pair_once,
+						.arg = floors[i] };
 	}
-	snprintf(floor_id, sizeof(floor_id), "floor.%s", name);
-	snprintf(epoll_id, sizeof(epoll_id), "floor.epoll_%s", name);
-	snprintf(fds_id, sizeof(fds_id), "floor.epoll_fds_%s", name);
-	struct bench_turn turns[] = {
-		{ .id = floor_id, .exchange = bench_floor_pair_once, .arg = floors[0] },
-		{ .id = epoll_id, .exchange = bench_floor_pair_once, .arg = floors[1] },
-		{ .id = fds_id, .exchange = bench_floor_pair_once, .arg = floors[2] },
-		{ .id = id, .exchange = pipelined_once, .arg = &px },
-	};
-	bench_time_in_turns(turns, 4, iters);
-	for (int i = 0; i < 3; i++)
+	turns[DMA_FLOORS] = (struct bench_turn){ .id = id, .exchange = pipelined_once,
+						 .arg = &px };
+	bench_time_in_turns(turns, DMA_FLOORS + 1, iters);
+	for (int i = 0; i < DMA_FLOORS; i++)
 		bench_floor_pair_free(floors[i]);
 }
 
@@ -736,7 +742,7 @@ static void dma_floors(int floor_sock, int memfd, uint64_t iters)
 	bench_report_value("floor.dma_map_unmap_fd_serial_1", f, "us");
 }
 
-static void dma(const struct bench_server *srv, int gpu, const int floor_socks[3],
+static void dma(const struct bench_server *srv, int gpu, const int floor_socks[DMA_FLOORS],
 		uint64_t iters, uint64_t max_live)
 {
 	char id[96];
@@ -829,7 +835,7 @@ int main(int argc, char **argv)
 {
 	struct bench_opts o;
 	struct bench_server srv;
-	pid_t floor_pid, epoll_pid, split_pid, fds_pid;
+	pid_t floor_pid, epoll_pid, split_pid, fds_pid, late_pid;
 
 	bench_parse_opts(argc, argv, 100000, &o);
 	bench_pin(o.client_cpu);
@@ -841,6 +847,7 @@ int main(int argc, char **argv)
 	int epoll_sock = bench_floor_start_epoll(o.server_cpu, &epoll_pid);
 	int split_sock = bench_floor_start_epoll_split(o.server_cpu, &split_pid);
 	int fds_sock = bench_floor_start_epoll_fds(o.server_cpu, &fds_pid);
+	int late_sock = bench_floor_start_epoll_fds_late(o.server_cpu, FDS_LATE_NS, &late_pid);
 	bench_server_start(&srv, o.server_cpu, 1, 0);
 	int gpu = bench_connect(srv.gpu_path), npu = bench_connect(srv.npu_path);
 	handshake(gpu);
@@ -852,8 +859,8 @@ int main(int argc, char **argv)
 	server_cpu(&srv, gpu, bench_scaled(&o, 1000000, 100));
 	polling(o.server_cpu, floor_sock, o.iters);
 	server_user_clocked(o.server_cpu, bench_scaled(&o, 200000, 100));
-	dma(&srv, gpu, (const int[3]){ floor_sock, epoll_sock, fds_sock }, o.iters / 10 + 10,
-	    bench_scaled(&o, 1000000, 1000));
+	dma(&srv, gpu, (const int[DMA_FLOORS]){ floor_sock, epoll_sock, fds_sock, late_sock },
+	    o.iters / 10 + 10, bench_scaled(&o, 1000000, 1000));
 
 	close(gpu);
 	close(npu);
@@ -863,6 +870,7 @@ int main(int argc, char **argv)
 	bench_floor_stop(epoll_sock, epoll_pid);
 	bench_floor_stop(split_sock, split_pid);
 	bench_floor_stop(fds_sock, fds_pid);
+	bench_floor_stop(late_sock, late_pid);
 	memory(o.server_cpu);
 	free(req);
 	free(rep);

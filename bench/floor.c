@@ -141,6 +141,10 @@ static void spin_until_readable(int sock)
  * fd (peer_serve_fds). */
 enum peer_wait { PEER_BLOCK, PEER_SPIN, PEER_EPOLL, PEER_EPOLL_SPLIT, PEER_EPOLL_FDS };
 
+/* How long the fds peer works on the requests of one wake-up before it
+ * sends their replies (bench_floor_start_epoll_fds_late); 0: none. */
+static uint64_t peer_late_ns;
+
 /* The split peer's first read with nothing buffered, and the smallest
  * message it receives in two parts: the server's SRV_FIRST_READ and
  * SRV_DIRECT_WRITE_MIN (src/server/server_internal.h). */
@@ -295,13 +299,23 @@ static int gather_reply(const struct vfu_hdr *req, struct peer_replies *out)
 	return 0;
 }
 
+/* Stay on the CPU for ns, as work on a request would. */
+static void spin_for(uint64_t ns)
+{
+	uint64_t end = bench_now_ns() + ns;
+
+	while (bench_now_ns() < end)
+		;
+}
+
 /*
  * The PEER_EPOLL_FDS loop: the server's system calls for a pipelined
  * DMA_MAP + DMA_UNMAP and nothing else. Wait in epoll_wait; read (the
  * kernel stops a stream read right after bytes that carried an fd); check
  * and close each fd as the server does; after a read that brought one,
  * read again without waiting, up to FDS_MAX_EXTRA_READS times; then send
- * the replies of every request read in one send. The socket is
+ * the replies of every request read in one send, peer_late_ns after the
+ * last read when that is set. The socket is
  * non-blocking, as the server's. Exit status as peer_serve's.
  */
 static int peer_serve_fds(int sock, int epfd, char *buf, char *reply)
@@ -328,6 +342,8 @@ static int peer_serve_fds(int sock, int epfd, char *buf, char *reply)
 			if (fd < 0)
 				break;
 		}
+		if (out.len && peer_late_ns)
+			spin_for(peer_late_ns);
 		if (out.len && bench_send(sock, reply, out.len, -1) < 0)
 			return 1;
 	}
@@ -423,6 +439,16 @@ int bench_floor_start_epoll_split(int cpu, pid_t *pid)
 int bench_floor_start_epoll_fds(int cpu, pid_t *pid)
 {
 	return floor_start(cpu, pid, PEER_EPOLL_FDS);
+}
+
+int bench_floor_start_epoll_fds_late(int cpu, unsigned int late_ns, pid_t *pid)
+{
+	int sock;
+
+	peer_late_ns = late_ns;
+	sock = floor_start(cpu, pid, PEER_EPOLL_FDS);
+	peer_late_ns = 0;
+	return sock;
 }
 
 void bench_floor_stop(int sock, pid_t pid)

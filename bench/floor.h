@@ -48,6 +48,12 @@ int bench_floor_start_epoll_split(int cpu, pid_t *pid);
  * pair's mechanism, as the server must run it. */
 int bench_floor_start_epoll_fds(int cpu, pid_t *pid);
 
+/* The same peer, staying late_ns on the CPU (spinning) between its last
+ * read and its send, as a server that works that long on the requests:
+ * what replying later costs on this machine, where a reply that finds the
+ * client's CPU already halted waits for the host to wake it. */
+int bench_floor_start_epoll_fds_late(int cpu, unsigned int late_ns, pid_t *pid);
+
 /* The epoll peer's loop in the calling process, on sock, until the client
  * leaves: 0, or 1 when a request could not be framed or answered. For
  * bench/echo_peer.c, which runs it exec'd (with the syscall_clock shim). */
