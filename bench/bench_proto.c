@@ -37,7 +37,7 @@
 #define CLOCKED_RUNS 3     /* windows of the syscall_clock figure; the median is reported */
 #define POLL_US 1000       /* the polling server's window (serve --poll-us) */
 /* How late the late fds peer replies: about the DMA table's work on one
- * pair at 1M live mappings, timed inside the server (0.9 us; the probe
+ * pair at 1M live mappings, timed inside the server (0.8-0.9 us; the probe
  * IOVAs sit above the filled ones, so the walks take the tree's rightmost
  * path), the work the server does on the pair that no floor peer does. */
 #define FDS_LATE_NS 1000

@@ -617,6 +617,18 @@ static void pt_forget_range(struct vfk_device *dev, uint64_t iova, uint64_t last
 	}
 }
 
+/* Remove map from the table and free it; the bytes it covered. */
+static uint64_t remove_map(struct vfk_dma *dma, struct dma_map *map)
+{
+	uint64_t bytes = map->last - map->iova + 1;
+
+	vfk_range_tree_remove(&dma->maps, map->iova, NULL);
+	if (dma->last_hit == map)
+		dma->last_hit = NULL;
+	map_destroy(map);
+	return bytes;
+}
+
 /* Remove every mapping within [iova, last]; the bytes they covered. */
 static uint64_t remove_range(struct vfk_dma *dma, uint64_t iova, uint64_t last)
 {
@@ -627,11 +639,7 @@ static uint64_t remove_range(struct vfk_dma *dma, uint64_t iova, uint64_t last)
 
 		if (!map || found < iova)
 			break;
-		bytes += map->last - map->iova + 1;
-		vfk_range_tree_remove(&dma->maps, found, NULL);
-		if (dma->last_hit == map)
-			dma->last_hit = NULL;
-		map_destroy(map);
+		bytes += remove_map(dma, map);
 		if (!found)
 			break;
 		key = found - 1;
@@ -648,7 +656,7 @@ static uint64_t remove_range(struct vfk_dma *dma, uint64_t iova, uint64_t last)
 int vfk_dma_unmap(struct vfk_device *dev, uint64_t iova, uint64_t size, uint64_t *unmapped)
 {
 	struct vfk_dma *dma = dev->dma;
-	struct dma_map *map;
+	struct dma_map *map, *whole;
 	uint64_t last, bytes;
 
 	if (unmapped)
@@ -656,17 +664,23 @@ int vfk_dma_unmap(struct vfk_device *dev, uint64_t iova, uint64_t size, uint64_t
 	if (!range_valid(iova, size))
 		return -EINVAL;
 	last = iova + (size - 1);
-	map = map_find(dma, iova, iova);
-	if (map && map->iova != iova)
-		return -EINVAL;
+	/* Mappings do not overlap: when the one holding last starts at iova,
+	 * it is the only one in the range. That is the usual unmap (a vIOMMU's
+	 * page, a memory region's removal): two walks of the tree, not five. */
 	map = map_find(dma, last, last);
-	if (map && map->last != last)
+	if (map && (map->last != last || map->iova < iova))
 		return -EINVAL;
+	whole = map && map->iova == iova ? map : NULL;
+	if (!whole) {
+		map = map_find(dma, iova, iova);
+		if (map && map->iova != iova)
+			return -EINVAL;
+	}
 	if (announce_range(dev, iova, last, !dma->quiesced))
 		return -EBUSY;
 	dma->quiesced = false;
 	pt_forget_range(dev, iova, last);
-	bytes = remove_range(dma, iova, last);
+	bytes = whole ? remove_map(dma, whole) : remove_range(dma, iova, last);
 	if (unmapped)
 		*unmapped = bytes;
 	return 0;
