@@ -536,7 +536,7 @@ void vfk_dma_quiesced(struct vfk_device *dev)
 		dma->transport.quiesced(dma->transport.ctx);
 }
 
-static uint64_t remove_range(struct vfk_dma *dma, uint64_t iova, uint64_t last);
+static uint64_t remove_map(struct vfk_dma *dma, struct dma_map *map);
 
 /* The target takes the mapping, or it goes again with the target's error. */
 static int pt_map(struct vfk_device *dev, struct dma_map *map, int fd, uint64_t fd_offset)
@@ -546,7 +546,7 @@ static int pt_map(struct vfk_device *dev, struct dma_map *map, int fd, uint64_t 
 
 	if (!ret)
 		return 0;
-	remove_range(dev->dma, map->iova, map->last);
+	remove_map(dev->dma, map);
 	return ret > 0 ? -EIO : ret;
 }
 
@@ -629,20 +629,21 @@ static uint64_t remove_map(struct vfk_dma *dma, struct dma_map *map)
 	return bytes;
 }
 
-/* Remove every mapping within [iova, last]; the bytes they covered. */
-static uint64_t remove_range(struct vfk_dma *dma, uint64_t iova, uint64_t last)
+/* Remove top (NULL: none) and every mapping below it that starts at iova
+ * or above; the bytes they covered. */
+static uint64_t remove_down_to(struct vfk_dma *dma, struct dma_map *top, uint64_t iova)
 {
-	uint64_t key = last, found, bytes = 0;
+	uint64_t bytes = 0;
 
-	for (;;) {
-		struct dma_map *map = vfk_range_tree_floor(&dma->maps, key, &found);
+	while (top) {
+		uint64_t start = top->iova;
 
-		if (!map || found < iova)
+		bytes += remove_map(dma, top);
+		if (start == iova)
 			break;
-		bytes += remove_map(dma, map);
-		if (!found)
-			break;
-		key = found - 1;
+		top = vfk_range_tree_floor(&dma->maps, start - 1, NULL);
+		if (top && top->iova < iova)
+			top = NULL;
 	}
 	return bytes;
 }
@@ -656,7 +657,7 @@ static uint64_t remove_range(struct vfk_dma *dma, uint64_t iova, uint64_t last)
 int vfk_dma_unmap(struct vfk_device *dev, uint64_t iova, uint64_t size, uint64_t *unmapped)
 {
 	struct vfk_dma *dma = dev->dma;
-	struct dma_map *map, *whole;
+	struct dma_map *top, *map;
 	uint64_t last, bytes;
 
 	if (unmapped)
@@ -664,14 +665,21 @@ int vfk_dma_unmap(struct vfk_device *dev, uint64_t iova, uint64_t size, uint64_t
 	if (!range_valid(iova, size))
 		return -EINVAL;
 	last = iova + (size - 1);
-	/* Mappings do not overlap: when the one holding last starts at iova,
-	 * it is the only one in the range. That is the usual unmap (a vIOMMU's
-	 * page, a memory region's removal): two walks of the tree, not five. */
-	map = map_find(dma, last, last);
-	if (map && (map->last != last || map->iova < iova))
+	/*
+	 * top, the mapping starting last at or below last, is the only one
+	 * that can straddle last, and when it starts below iova the only one
+	 * that can hold iova (mappings do not overlap). An unmap of exactly
+	 * one mapping, the usual one, so takes two walks of the tree.
+	 */
+	top = vfk_range_tree_floor(&dma->maps, last, NULL);
+	if (top && top->iova < iova) {
+		if (top->last >= iova)
+			return -EINVAL;
+		top = NULL;   /* below the range: nothing in it */
+	}
+	if (top && top->last > last)
 		return -EINVAL;
-	whole = map && map->iova == iova ? map : NULL;
-	if (!whole) {
+	if (top && top->iova > iova) {
 		map = map_find(dma, iova, iova);
 		if (map && map->iova != iova)
 			return -EINVAL;
@@ -680,7 +688,7 @@ int vfk_dma_unmap(struct vfk_device *dev, uint64_t iova, uint64_t size, uint64_t
 		return -EBUSY;
 	dma->quiesced = false;
 	pt_forget_range(dev, iova, last);
-	bytes = whole ? remove_map(dma, whole) : remove_range(dma, iova, last);
+	bytes = remove_down_to(dma, top, iova);
 	if (unmapped)
 		*unmapped = bytes;
 	return 0;

@@ -124,6 +124,9 @@ static void test_unmap_as_type1(void **state)
 	assert_int_equal(vfk_dma_map(dev, 0x200000, PAGE, -1, 0, RW), 0);
 	assert_int_equal(vfk_dma_map(dev, 0x300000, PAGE, -1, 0, RW), 0);
 	assert_int_equal(vfk_dma_map(dev, UINT64_MAX - PAGE + 1, PAGE, -1, 0, RW), 0);
+	/* Ends on a mapping's last byte, starts inside the one below it. */
+	assert_int_equal(vfk_dma_unmap(dev, 0x101000, 0x201000 - 0x101000, NULL), -EINVAL);
+	assert_int_equal(vfk_dma_count(dev), 4);
 	assert_int_equal(vfk_dma_unmap(dev, 0xff000, 0x202000 - 0xff000, &unmapped), 0);
 	assert_true(unmapped == 5 * PAGE);
 	assert_int_equal(vfk_dma_unmap(dev, 0x300000, 0 - 0x300000ull, &unmapped), 0);
